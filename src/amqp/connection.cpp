@@ -1,0 +1,246 @@
+#include "amqp/connection.h"
+
+#include <amqp_framing.h>
+#include <amqp_tcp_socket.h>
+#include <sys/time.h>
+
+#include <vector>
+
+#include "core/error.h"
+
+namespace qrl::amqp {
+
+namespace {
+
+constexpr amqp_channel_t kChannel = 1;
+
+amqp_bytes_t bytes(std::string_view text) {
+  return amqp_bytes_t{text.size(), const_cast<char*>(text.data())};
+}
+
+std::string text(amqp_bytes_t b) { return std::string(static_cast<const char*>(b.bytes), b.len); }
+
+timeval to_timeval(std::chrono::milliseconds timeout) {
+  timeval tv{};
+  tv.tv_sec = static_cast<time_t>(timeout.count() / 1000);
+  tv.tv_usec = static_cast<suseconds_t>((timeout.count() % 1000) * 1000);
+  return tv;
+}
+
+Headers read_headers(const amqp_basic_properties_t& properties) {
+  Headers out;
+  if ((properties._flags & AMQP_BASIC_HEADERS_FLAG) == 0) return out;
+  for (int i = 0; i < properties.headers.num_entries; ++i) {
+    const auto& entry = properties.headers.entries[i];
+    std::string key = text(entry.key);
+    switch (entry.value.kind) {
+      case AMQP_FIELD_KIND_UTF8:
+      case AMQP_FIELD_KIND_BYTES: out[key] = text(entry.value.value.bytes); break;
+      case AMQP_FIELD_KIND_I64: out[key] = std::to_string(entry.value.value.i64); break;
+      case AMQP_FIELD_KIND_U64: out[key] = std::to_string(entry.value.value.u64); break;
+      case AMQP_FIELD_KIND_I32: out[key] = std::to_string(entry.value.value.i32); break;
+      case AMQP_FIELD_KIND_TIMESTAMP: out[key] = std::to_string(entry.value.value.u64); break;
+      default: break;
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+Connection::Connection(const config::Rabbit& settings, std::chrono::seconds heartbeat)
+    : state_(amqp_new_connection()), endpoint_(settings.host + ":" + std::to_string(settings.port)) {
+  if (!state_) fail("out of memory");
+  amqp_socket_t* socket = amqp_tcp_socket_new(state_.get());  // owned by the connection state
+  if (socket == nullptr) fail("cannot create socket");
+  auto tv = to_timeval(std::chrono::milliseconds(10000));
+  int status = amqp_socket_open_noblock(socket, settings.host.c_str(), settings.port, &tv);
+  if (status != AMQP_STATUS_OK) fail(std::string("cannot connect: ") + amqp_error_string2(status));
+  auto login = amqp_login(state_.get(), "/", 0, 131072, static_cast<int>(heartbeat.count()),
+                          AMQP_SASL_METHOD_PLAIN, settings.username.c_str(), settings.password.c_str());
+  if (login.reply_type != AMQP_RESPONSE_NORMAL) {
+    // Never echo the credentials; the broker's reply names the user at most.
+    if (login.reply_type == AMQP_RESPONSE_SERVER_EXCEPTION ||
+        login.library_error == AMQP_STATUS_CONNECTION_CLOSED) {
+      fail("login refused for user '" + settings.username + "'");
+    }
+    fail(std::string("login failed: ") + amqp_error_string2(login.library_error));
+  }
+  amqp_channel_open(state_.get(), kChannel);
+  check_reply("cannot open channel");
+}
+
+void Connection::fail(const std::string& what) {
+  state_.reset();
+  throw core::transient_error(core::Stage::kUnknown, "rabbitmq " + endpoint_ + ": " + what);
+}
+
+void Connection::check_reply(const char* what) {
+  auto reply = amqp_get_rpc_reply(state_.get());
+  switch (reply.reply_type) {
+    case AMQP_RESPONSE_NORMAL: return;
+    case AMQP_RESPONSE_SERVER_EXCEPTION: {
+      std::string detail = "broker closed the channel";
+      if (reply.reply.id == AMQP_CHANNEL_CLOSE_METHOD) {
+        auto* close = static_cast<amqp_channel_close_t*>(reply.reply.decoded);
+        detail = std::to_string(close->reply_code) + " " + text(close->reply_text);
+      } else if (reply.reply.id == AMQP_CONNECTION_CLOSE_METHOD) {
+        auto* close = static_cast<amqp_connection_close_t*>(reply.reply.decoded);
+        detail = std::to_string(close->reply_code) + " " + text(close->reply_text);
+      }
+      fail(std::string(what) + ": " + detail);
+    }
+    default: fail(std::string(what) + ": " + amqp_error_string2(reply.library_error));
+  }
+}
+
+std::uint32_t Connection::declare_queue(const std::string& queue) {
+  auto* ok = amqp_queue_declare(state_.get(), kChannel, bytes(queue), /*passive=*/0, /*durable=*/1,
+                                /*exclusive=*/0, /*auto_delete=*/0, amqp_empty_table);
+  check_reply(("cannot declare queue '" + queue + "'").c_str());
+  return ok == nullptr ? 0 : ok->message_count;
+}
+
+void Connection::consume(const std::string& queue, std::uint16_t prefetch) {
+  amqp_basic_qos(state_.get(), kChannel, 0, prefetch, 0);
+  check_reply("cannot set prefetch");
+  auto* ok = amqp_basic_consume(state_.get(), kChannel, bytes(queue), amqp_empty_bytes, /*no_local=*/0,
+                                /*no_ack=*/0, /*exclusive=*/0, amqp_empty_table);
+  check_reply(("cannot consume from queue '" + queue + "'").c_str());
+  consumer_tag_ = text(ok->consumer_tag);
+}
+
+void Connection::cancel() {
+  if (consumer_tag_.empty()) return;
+  amqp_basic_cancel(state_.get(), kChannel, bytes(consumer_tag_));
+  check_reply("cannot cancel consumer");
+  consumer_tag_.clear();
+}
+
+std::optional<Message> Connection::next(std::chrono::milliseconds timeout) {
+  if (!state_) fail("connection is closed");
+  amqp_maybe_release_buffers(state_.get());
+  amqp_envelope_t envelope;
+  auto tv = to_timeval(timeout);
+  auto reply = amqp_consume_message(state_.get(), &envelope, &tv, 0);
+  if (reply.reply_type == AMQP_RESPONSE_NORMAL) {
+    Message message{envelope.delivery_tag, text(envelope.message.body), envelope.redelivered != 0,
+                    read_headers(envelope.message.properties)};
+    amqp_destroy_envelope(&envelope);
+    return message;
+  }
+  if (reply.reply_type == AMQP_RESPONSE_LIBRARY_EXCEPTION && reply.library_error == AMQP_STATUS_TIMEOUT) {
+    return std::nullopt;
+  }
+  if (reply.reply_type == AMQP_RESPONSE_LIBRARY_EXCEPTION &&
+      reply.library_error == AMQP_STATUS_UNEXPECTED_STATE) {
+    // A frame other than a delivery: the broker closing us, or a cancel notification.
+    amqp_frame_t frame;
+    if (amqp_simple_wait_frame(state_.get(), &frame) != AMQP_STATUS_OK) fail("lost connection");
+    if (frame.frame_type == AMQP_FRAME_METHOD) {
+      switch (frame.payload.method.id) {
+        case AMQP_CHANNEL_CLOSE_METHOD: fail("broker closed the channel");
+        case AMQP_CONNECTION_CLOSE_METHOD: fail("broker closed the connection");
+        case AMQP_BASIC_CANCEL_METHOD: fail("broker cancelled the consumer (queue deleted?)");
+        default: break;
+      }
+    }
+    return std::nullopt;
+  }
+  fail(std::string("lost connection: ") + amqp_error_string2(reply.library_error));
+}
+
+std::optional<Message> Connection::get(const std::string& queue) {
+  auto reply = amqp_basic_get(state_.get(), kChannel, bytes(queue), /*no_ack=*/0);
+  if (reply.reply_type != AMQP_RESPONSE_NORMAL) check_reply(("cannot get from queue '" + queue + "'").c_str());
+  if (reply.reply.id == AMQP_BASIC_GET_EMPTY_METHOD) return std::nullopt;
+  auto* ok = static_cast<amqp_basic_get_ok_t*>(reply.reply.decoded);
+  Message message;
+  message.delivery_tag = ok->delivery_tag;
+  message.redelivered = ok->redelivered != 0;
+  amqp_message_t raw;
+  auto read = amqp_read_message(state_.get(), kChannel, &raw, 0);
+  if (read.reply_type != AMQP_RESPONSE_NORMAL) fail("cannot read message");
+  message.body = text(raw.body);
+  message.headers = read_headers(raw.properties);
+  amqp_destroy_message(&raw);
+  return message;
+}
+
+void Connection::ack(std::uint64_t delivery_tag) {
+  if (!state_) fail("connection is closed");
+  int status = amqp_basic_ack(state_.get(), kChannel, delivery_tag, 0);
+  if (status != AMQP_STATUS_OK) fail(std::string("cannot ack: ") + amqp_error_string2(status));
+}
+
+void Connection::reject(std::uint64_t delivery_tag, bool requeue) {
+  if (!state_) fail("connection is closed");
+  int status = amqp_basic_reject(state_.get(), kChannel, delivery_tag, requeue ? 1 : 0);
+  if (status != AMQP_STATUS_OK) fail(std::string("cannot reject: ") + amqp_error_string2(status));
+}
+
+void Connection::enable_confirms() {
+  amqp_confirm_select(state_.get(), kChannel);
+  check_reply("cannot enable publisher confirms");
+  confirms_ = true;
+}
+
+void Connection::publish(const std::string& queue, std::string_view body, const Headers& headers) {
+  if (!state_) fail("connection is closed");
+  amqp_basic_properties_t properties{};
+  properties._flags = AMQP_BASIC_DELIVERY_MODE_FLAG | AMQP_BASIC_CONTENT_TYPE_FLAG;
+  properties.delivery_mode = 2;  // persistent
+  properties.content_type = amqp_cstring_bytes("application/json");
+  std::vector<amqp_table_entry_t> entries;
+  entries.reserve(headers.size());
+  for (const auto& [key, value] : headers) {
+    amqp_table_entry_t entry{};
+    entry.key = bytes(key);
+    entry.value.kind = AMQP_FIELD_KIND_UTF8;
+    entry.value.value.bytes = bytes(value);
+    entries.push_back(entry);
+  }
+  if (!entries.empty()) {
+    properties._flags |= AMQP_BASIC_HEADERS_FLAG;
+    properties.headers.num_entries = static_cast<int>(entries.size());
+    properties.headers.entries = entries.data();
+  }
+  int status = amqp_basic_publish(state_.get(), kChannel, amqp_empty_bytes, bytes(queue), /*mandatory=*/0,
+                                  /*immediate=*/0, &properties, bytes(body));
+  if (status != AMQP_STATUS_OK) fail(std::string("cannot publish: ") + amqp_error_string2(status));
+  ++published_;
+  if (confirms_) wait_confirm();
+}
+
+void Connection::wait_confirm() {
+  // Used on connections that only publish, so the only frames coming are confirms.
+  for (;;) {
+    amqp_frame_t frame;
+    auto tv = to_timeval(std::chrono::milliseconds(10000));
+    int status = amqp_simple_wait_frame_noblock(state_.get(), &frame, &tv);
+    if (status == AMQP_STATUS_TIMEOUT) fail("no publisher confirm within 10s");
+    if (status != AMQP_STATUS_OK) fail(std::string("lost connection awaiting confirm: ") + amqp_error_string2(status));
+    if (frame.frame_type != AMQP_FRAME_METHOD) continue;
+    switch (frame.payload.method.id) {
+      case AMQP_BASIC_ACK_METHOD: {
+        auto* ack = static_cast<amqp_basic_ack_t*>(frame.payload.method.decoded);
+        if (ack->delivery_tag >= published_) return;
+        if (ack->multiple != 0 && ack->delivery_tag >= published_) return;
+        break;
+      }
+      case AMQP_BASIC_NACK_METHOD: fail("broker refused the published message");
+      case AMQP_CHANNEL_CLOSE_METHOD: fail("broker closed the channel");
+      case AMQP_CONNECTION_CLOSE_METHOD: fail("broker closed the connection");
+      default: break;
+    }
+  }
+}
+
+void Connection::close() noexcept {
+  if (!state_) return;
+  amqp_channel_close(state_.get(), kChannel, AMQP_REPLY_SUCCESS);
+  amqp_connection_close(state_.get(), AMQP_REPLY_SUCCESS);
+  state_.reset();
+}
+
+}  // namespace qrl::amqp

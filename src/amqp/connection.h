@@ -1,0 +1,78 @@
+#pragma once
+// A rabbitmq-c connection with one channel, owned by one thread. rabbitmq-c does no I/O of its
+// own between calls (heartbeats are serviced only inside them), so the owner polls next() with
+// a short timeout and never blocks on anything else. Failures are transient core::Errors that
+// say which broker and what happened; after one the connection is dead.
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include <amqp.h>
+
+#include "config/config.h"
+
+namespace qrl::amqp {
+
+using Headers = std::map<std::string, std::string>;
+
+struct Message {
+  std::uint64_t delivery_tag = 0;
+  std::string body;
+  bool redelivered = false;
+  Headers headers;  // string and integer headers, as text
+};
+
+class Connection {
+ public:
+  // Connects, logs in and opens channel 1. `heartbeat` 0 disables heartbeats.
+  Connection(const config::Rabbit& settings, std::chrono::seconds heartbeat = std::chrono::seconds(30));
+  Connection(Connection&&) noexcept = default;
+  Connection& operator=(Connection&&) noexcept = default;
+
+  // Declares the queue exactly as the producer does: durable, not exclusive, not auto-delete,
+  // no arguments. Returns its ready message count.
+  std::uint32_t declare_queue(const std::string& queue);
+
+  // Starts consuming with manual acknowledgement and `prefetch` unacked messages at most.
+  void consume(const std::string& queue, std::uint16_t prefetch);
+  void cancel();  // stops deliveries; unacked ones stay ours until acked or the channel closes
+
+  // The next delivery, or empty after `timeout` with none.
+  std::optional<Message> next(std::chrono::milliseconds timeout);
+  // One message without a consumer (basic.get), or empty if the queue is empty.
+  std::optional<Message> get(const std::string& queue);
+
+  void ack(std::uint64_t delivery_tag);
+  void reject(std::uint64_t delivery_tag, bool requeue);
+
+  // Puts the channel in confirm mode: publish() then waits for the broker's confirm.
+  void enable_confirms();
+  // Persistent message to `queue` through the default exchange.
+  void publish(const std::string& queue, std::string_view body, const Headers& headers = {});
+
+  // Closes politely (channel, then connection); errors are ignored.
+  void close() noexcept;
+
+  const std::string& endpoint() const noexcept { return endpoint_; }
+
+ private:
+  struct StateDeleter {
+    void operator()(amqp_connection_state_t state) const noexcept { amqp_destroy_connection(state); }
+  };
+  void check_reply(const char* what);
+  [[noreturn]] void fail(const std::string& what);
+  void wait_confirm();
+
+  std::unique_ptr<amqp_connection_state_t_, StateDeleter> state_;
+  std::string endpoint_;
+  std::string consumer_tag_;
+  bool confirms_ = false;
+  std::uint64_t published_ = 0;
+};
+
+}  // namespace qrl::amqp

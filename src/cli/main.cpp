@@ -1,0 +1,172 @@
+// quiz-result-loader: one binary, one subcommand per way of running the loader.
+
+#include <cstdio>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+
+#include "config/config.h"
+#include "core/error.h"
+#include "daemon/serve.h"
+#include "dynamodb/client.h"
+#include "http/client.h"
+#include "log/log.h"
+#include "seed/seed.h"
+#include "wiring/stores.h"
+
+namespace {
+
+using namespace qrl;
+
+constexpr int kExitFailure = 1;
+constexpr int kExitUsage = 2;
+
+struct ConfigOption {
+  std::string path = "config.ini";
+  bool explicit_path = false;
+
+  void add_to(CLI::App& command) {
+    command.add_option_function<std::string>(
+        "-c,--config",
+        [this](const std::string& value) {
+          path = value;
+          explicit_path = true;
+        },
+        "INI file with the settings; every key can be overridden by its environment variable "
+        "(default: ./config.ini, which may be absent when the environment has every setting)");
+  }
+
+  config::Config load(unsigned needs) const {
+    auto config = config::load(path, explicit_path, config::process_env(), needs);
+    log::configure(config.loader.log_level, config.loader.log_format);
+    return config;
+  }
+};
+
+int load_quizzes(const config::Config& config, const std::vector<std::string>& ids) {
+  wiring::Stores stores(config);
+  stores.items.ensure_table();
+  auto sleep = pipeline::interruptible_sleeper([] { return false; });
+  int failed = 0;
+  for (const auto& id : ids) {
+    log::Context context({{"quiz", id}});
+    auto result = pipeline::process_quiz(stores.pipeline, id, wiring::retry_policy(config), sleep);
+    if (result.failure) {
+      ++failed;
+      std::printf("%s\tfailed\t%s\n", id.c_str(), result.failure->what());
+    } else {
+      std::printf("%s\t%s\n", id.c_str(),
+                  result.outcome == pipeline::Outcome::kLoaded ? "loaded" : "already loaded");
+    }
+  }
+  std::fflush(stdout);
+  return failed == 0 ? 0 : kExitFailure;
+}
+
+std::string attribute_string(const nlohmann::json& item, const char* name) {
+  auto it = item.find(name);
+  if (it == item.end() || !it->contains("S")) return "";
+  return (*it)["S"].get<std::string>();
+}
+
+std::size_t attribute_list_size(const nlohmann::json& item, const char* name) {
+  auto it = item.find(name);
+  if (it == item.end() || !it->contains("L")) return 0;
+  return (*it)["L"].size();
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  http::global_init();
+  CLI::App app{
+      "quiz-result-loader: loads finished quizzes from Redis and the question-set directory into "
+      "the DynamoDB table 'quiz', then deletes the live data."};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", "quiz-result-loader 0.1.0");
+
+  ConfigOption config_option;
+
+  auto* serve = app.add_subcommand("serve", "Run the daemon: consume quiz complete events from RabbitMQ");
+  config_option.add_to(*serve);
+
+  std::vector<std::string> load_ids;
+  auto* load = app.add_subcommand("load", "Load the named quizzes once, without a queue");
+  config_option.add_to(*load);
+  load->add_option("QUIZ_ID", load_ids, "Quiz ids to load")->required();
+
+  seed::Options seed_options;
+  bool print_ids = false;
+  bool no_publish = false;
+  auto* seed = app.add_subcommand("seed", "Write sample quizzes to Redis and the question-set "
+                                          "directory, and publish their events");
+  config_option.add_to(*seed);
+  seed->add_option("-n,--count", seed_options.count, "How many quizzes")->capture_default_str()->check(CLI::Range(1, 10000000));
+  seed->add_option("-p,--participants", seed_options.shape.participants, "Participants per quiz")
+      ->capture_default_str()->check(CLI::Range(0, 10000));
+  seed->add_option("-q,--questions", seed_options.shape.questions, "Questions per quiz")
+      ->capture_default_str()->check(CLI::Range(0, 1000));
+  seed->add_option("--seed", seed_options.seed, "Random seed (default: from the clock)");
+  seed->add_flag("--no-publish", no_publish, "Write the quizzes but publish no events");
+  seed->add_flag("--print-ids", print_ids, "Print the quiz ids, one per line");
+
+  std::string show_id;
+  auto* show = app.add_subcommand("show", "Print a loaded quiz's item (DynamoDB JSON)");
+  config_option.add_to(*show);
+  show->add_option("QUIZ_ID", show_id, "Quiz id")->required();
+
+  std::size_t list_limit = 50;
+  auto* list = app.add_subcommand("list", "List loaded quizzes: id, name, participants, questions");
+  config_option.add_to(*list);
+  list->add_option("--limit", list_limit, "At most this many")->capture_default_str();
+
+  CLI11_PARSE(app, argc, argv);
+
+  try {
+    if (serve->parsed()) return daemon::serve(config_option.load(config::kNeedAll));
+    if (load->parsed()) {
+      return load_quizzes(config_option.load(config::kNeedRedis | config::kNeedQuestions | config::kNeedDynamo),
+                          load_ids);
+    }
+    if (seed->parsed()) {
+      seed_options.publish = !no_publish;
+      unsigned needs = config::kNeedRedis | config::kNeedQuestions | (no_publish ? 0u : config::kNeedRabbit);
+      auto ids = seed::seed(config_option.load(needs), seed_options);
+      if (print_ids) {
+        for (const auto& id : ids) std::printf("%s\n", id.c_str());
+      }
+      std::fprintf(stderr, "seeded %zu quizzes (%d participants x %d questions)%s\n", ids.size(),
+                   seed_options.shape.participants, seed_options.shape.questions,
+                   no_publish ? "" : " and published their events");
+      return 0;
+    }
+    if (show->parsed() || list->parsed()) {
+      auto config = config_option.load(config::kNeedDynamo);
+      dynamodb::Client client(config.dynamo, config.loader.request_timeout);
+      if (show->parsed()) {
+        auto item = client.get(show_id);
+        if (!item) {
+          std::fprintf(stderr, "no item with id '%s' in table '%s'\n", show_id.c_str(), client.table().c_str());
+          return kExitFailure;
+        }
+        std::printf("%s\n", item->dump(1).c_str());
+        return 0;
+      }
+      for (const auto& item : client.scan(list_limit)) {
+        std::printf("%s\t%s\t%zu participants\t%zu questions\n", attribute_string(item, "id").c_str(),
+                    attribute_string(item, "Name").c_str(), attribute_list_size(item, "Participants"),
+                    attribute_list_size(item, "Questions"));
+      }
+      return 0;
+    }
+  } catch (const config::ConfigError& e) {
+    std::fprintf(stderr, "quiz-result-loader: %s\n", e.what());
+    return kExitUsage;
+  } catch (const core::Error& e) {
+    std::fprintf(stderr, "quiz-result-loader: %s\n", e.what());
+    return kExitFailure;
+  }
+  return kExitUsage;
+}

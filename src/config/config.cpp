@@ -1,0 +1,267 @@
+#include "config/config.h"
+
+#include <cerrno>
+#include <charconv>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+#include <vector>
+
+namespace qrl::config {
+
+namespace {
+
+std::string trim(std::string_view text) {
+  const char* ws = " \t\r\n";
+  auto begin = text.find_first_not_of(ws);
+  if (begin == std::string_view::npos) return {};
+  auto end = text.find_last_not_of(ws);
+  return std::string(text.substr(begin, end - begin + 1));
+}
+
+struct Key {
+  const char* name;  // section.key
+  const char* env;
+  unsigned need;     // 0 = optional
+};
+
+// Every setting, with the environment variable that overrides it.
+constexpr Key kKeys[] = {
+    {"rabbit-mq.host", "RABBITMQ_HOST", kNeedRabbit},
+    {"rabbit-mq.port", "RABBITMQ_PORT", kNeedRabbit},
+    {"rabbit-mq.username", "RABBITMQ_USERNAME", kNeedRabbit},
+    {"rabbit-mq.password", "RABBITMQ_PASSWORD", kNeedRabbit},
+    {"rabbit-mq.queue_name", "RABBITMQ_QUEUE_NAME", 0},
+    {"rabbit-mq.dead_letter_queue", "RABBITMQ_DEAD_LETTER_QUEUE", 0},
+    {"redis.host", "REDIS_HOST", kNeedRedis},
+    {"redis.port", "REDIS_PORT", kNeedRedis},
+    {"question-set.path", "QUESTION_SET_PATH", kNeedQuestions},
+    {"dynamodb.region", "DYNAMODB_REGION", kNeedDynamo},
+    {"dynamodb.endpoint_url", "DYNAMODB_ENDPOINT_URL", 0},
+    {"dynamodb.access_key_id", "DYNAMODB_ACCESS_KEY_ID", kNeedDynamo},
+    {"dynamodb.secret_access_key", "DYNAMODB_SECRET_ACCESS_KEY", kNeedDynamo},
+    {"dynamodb.session_token", "DYNAMODB_SESSION_TOKEN", 0},
+    {"dynamodb.table", "DYNAMODB_TABLE", 0},
+    {"loader.workers", "LOADER_WORKERS", 0},
+    {"loader.drain_timeout_s", "LOADER_DRAIN_TIMEOUT_S", 0},
+    {"loader.request_timeout_ms", "LOADER_REQUEST_TIMEOUT_MS", 0},
+    {"loader.retry_attempts", "LOADER_RETRY_ATTEMPTS", 0},
+    {"loader.log_level", "LOADER_LOG_LEVEL", 0},
+    {"loader.log_format", "LOADER_LOG_FORMAT", 0},
+};
+
+class Lookup {
+ public:
+  Lookup(const std::map<std::string, std::string>& file, const Env& env) : file_(file), env_(env) {}
+
+  std::optional<std::string> get(const Key& key) const {
+    if (auto value = env_(key.env)) return value;
+    auto it = file_.find(key.name);
+    if (it != file_.end() && !it->second.empty()) return it->second;
+    return std::nullopt;
+  }
+
+ private:
+  const std::map<std::string, std::string>& file_;
+  const Env& env_;
+};
+
+const Key& key(std::string_view name) {
+  for (const auto& k : kKeys) {
+    if (name == k.name) return k;
+  }
+  throw std::logic_error("unknown config key");
+}
+
+std::string origin_of(const Key& k) {
+  return std::string("'") + k.name + "' (" + k.env + ")";
+}
+
+int integer(const Key& k, const std::string& value, int min, int max, std::string_view what) {
+  int out = 0;
+  auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), out);
+  if (ec != std::errc() || end != value.data() + value.size() || out < min || out > max) {
+    throw ConfigError("config item " + origin_of(k) + " is '" + value + "': expected " +
+                      std::string(what) + " from " + std::to_string(min) + " to " +
+                      std::to_string(max));
+  }
+  return out;
+}
+
+int port(const Key& k, const std::string& value) { return integer(k, value, 1, 65535, "a port number"); }
+
+std::string url(const Key& k, const std::string& value) {
+  auto scheme_end = value.find("://");
+  std::string scheme = scheme_end == std::string::npos ? "" : value.substr(0, scheme_end);
+  bool ok = (scheme == "http" || scheme == "https") && value.size() > scheme_end + 3 &&
+            value.find_first_of(" \t\r\n") == std::string::npos &&
+            value[scheme_end + 3] != '/' && value[scheme_end + 3] != ':';
+  if (!ok) {
+    throw ConfigError("config item " + origin_of(k) + " is '" + value +
+                      "': expected an http:// or https:// URL with a host");
+  }
+  std::string out = value;
+  while (out.size() > scheme_end + 4 && out.back() == '/') out.pop_back();
+  return out;
+}
+
+std::string one_of(const Key& k, const std::string& value, std::initializer_list<const char*> allowed) {
+  std::string list;
+  for (const char* a : allowed) {
+    if (value == a) return value;
+    list += (list.empty() ? "" : ", ") + std::string(a);
+  }
+  throw ConfigError("config item " + origin_of(k) + " is '" + value + "': expected one of " + list);
+}
+
+}  // namespace
+
+Env process_env() {
+  return [](const std::string& name) -> std::optional<std::string> {
+    const char* value = std::getenv(name.c_str());
+    if (value == nullptr || *value == '\0') return std::nullopt;
+    return std::string(value);
+  };
+}
+
+std::map<std::string, std::string> parse_ini(std::string_view text, std::string_view origin) {
+  std::map<std::string, std::string> out;
+  std::string section;
+  std::istringstream in{std::string(text)};
+  std::string raw;
+  int line_no = 0;
+  while (std::getline(in, raw)) {
+    ++line_no;
+    std::string line = trim(raw);
+    if (line.empty() || line[0] == '#' || line[0] == ';') continue;
+    auto where = [&] { return std::string(origin) + ":" + std::to_string(line_no); };
+    if (line.front() == '[') {
+      if (line.back() != ']') throw ConfigError(where() + ": section header is missing ']'");
+      section = trim(std::string_view(line).substr(1, line.size() - 2));
+      continue;
+    }
+    auto eq = line.find_first_of("=:");
+    if (eq == std::string::npos) throw ConfigError(where() + ": expected 'key = value'");
+    if (section.empty()) throw ConfigError(where() + ": key outside of a [section]");
+    std::string name = trim(std::string_view(line).substr(0, eq));
+    std::string value = trim(std::string_view(line).substr(eq + 1));
+    if (value.size() >= 2 && (value.front() == '"' || value.front() == '\'') && value.back() == value.front()) {
+      value = value.substr(1, value.size() - 2);
+    }
+    out[section + "." + name] = value;
+  }
+  return out;
+}
+
+Config resolve(const std::map<std::string, std::string>& file, const Env& env, unsigned needs) {
+  Lookup lookup(file, env);
+  std::vector<std::string> missing;
+  for (const auto& k : kKeys) {
+    if ((k.need & needs) != 0 && !lookup.get(k)) missing.push_back(k.name);
+  }
+  if (!missing.empty()) {
+    std::string message;
+    for (const auto& name : missing) {
+      if (!message.empty()) message += "; ";
+      message += "config item '" + name + "' was not set (set it in the config file or " +
+                 key(name).env + ")";
+    }
+    throw ConfigError(message);
+  }
+
+  Config config;
+  auto get = [&](const char* name) { return lookup.get(key(name)); };
+  auto with = [&](const char* name, auto&& apply) {
+    if (auto value = get(name)) apply(key(name), *value);
+  };
+  using S = const std::string&;
+  using K = const Key&;
+
+  with("rabbit-mq.host", [&](K, S v) { config.rabbit.host = v; });
+  with("rabbit-mq.port", [&](K k, S v) { config.rabbit.port = port(k, v); });
+  with("rabbit-mq.username", [&](K, S v) { config.rabbit.username = v; });
+  with("rabbit-mq.password", [&](K, S v) { config.rabbit.password = v; });
+  with("rabbit-mq.queue_name", [&](K, S v) { config.rabbit.queue_name = v; });
+  config.rabbit.dead_letter_queue = config.rabbit.queue_name + ".dlq";
+  with("rabbit-mq.dead_letter_queue", [&](K, S v) { config.rabbit.dead_letter_queue = v; });
+  with("redis.host", [&](K, S v) { config.redis.host = v; });
+  with("redis.port", [&](K k, S v) { config.redis.port = port(k, v); });
+  with("question-set.path", [&](K, S v) { config.question_set_path = v; });
+  with("dynamodb.region", [&](K, S v) { config.dynamo.region = v; });
+  with("dynamodb.access_key_id", [&](K, S v) { config.dynamo.access_key_id = v; });
+  with("dynamodb.secret_access_key", [&](K, S v) { config.dynamo.secret_access_key = v; });
+  with("dynamodb.session_token", [&](K, S v) { config.dynamo.session_token = v; });
+  with("dynamodb.table", [&](K, S v) { config.dynamo.table = v; });
+  if (!config.dynamo.region.empty()) {
+    config.dynamo.endpoint_url = "https://dynamodb." + config.dynamo.region + ".amazonaws.com";
+  }
+  with("dynamodb.endpoint_url", [&](K k, S v) { config.dynamo.endpoint_url = url(k, v); });
+  with("loader.workers", [&](K k, S v) { config.loader.workers = integer(k, v, 1, 256, "a worker count"); });
+  with("loader.drain_timeout_s", [&](K k, S v) {
+    config.loader.drain_timeout = std::chrono::seconds(integer(k, v, 0, 3600, "seconds"));
+  });
+  with("loader.request_timeout_ms", [&](K k, S v) {
+    config.loader.request_timeout = std::chrono::milliseconds(integer(k, v, 100, 600000, "milliseconds"));
+  });
+  with("loader.retry_attempts", [&](K k, S v) {
+    config.loader.retry_attempts = integer(k, v, 1, 100, "an attempt count");
+  });
+  with("loader.log_level", [&](K k, S v) { config.loader.log_level = one_of(k, v, {"debug", "info", "warn", "error"}); });
+  with("loader.log_format", [&](K k, S v) { config.loader.log_format = one_of(k, v, {"text", "json"}); });
+  return config;
+}
+
+Config load(const std::string& path, bool path_explicit, const Env& env, unsigned needs) {
+  std::map<std::string, std::string> file;
+  std::ifstream in(path);
+  if (in) {
+    std::stringstream text;
+    text << in.rdbuf();
+    file = parse_ini(text.str(), path);
+  } else if (path_explicit) {
+    throw ConfigError("cannot read config file '" + path + "': " + std::strerror(errno));
+  }
+  return resolve(file, env, needs);
+}
+
+Config load_lambda(const Env& env) {
+  // Lambda's own variable names for AWS; the loader's names for the rest.
+  auto mapped = [&](const std::string& name) -> std::optional<std::string> {
+    static const std::map<std::string, std::string> kRenames = {
+        {"DYNAMODB_REGION", "AWS_REGION"},
+        {"DYNAMODB_ACCESS_KEY_ID", "AWS_ACCESS_KEY_ID"},
+        {"DYNAMODB_SECRET_ACCESS_KEY", "AWS_SECRET_ACCESS_KEY"},
+        {"DYNAMODB_SESSION_TOKEN", "AWS_SESSION_TOKEN"},
+    };
+    auto it = kRenames.find(name);
+    return env(it == kRenames.end() ? name : it->second);
+  };
+  try {
+    return resolve({}, mapped, kNeedRedis | kNeedQuestions | kNeedDynamo);
+  } catch (const ConfigError& e) {
+    // Name Lambda's variables, not the container ones, in the message.
+    std::string message = e.what();
+    for (auto [from, to] : {std::pair{"DYNAMODB_REGION", "AWS_REGION"},
+                            std::pair{"DYNAMODB_ACCESS_KEY_ID", "AWS_ACCESS_KEY_ID"},
+                            std::pair{"DYNAMODB_SECRET_ACCESS_KEY", "AWS_SECRET_ACCESS_KEY"}}) {
+      for (auto pos = message.find(from); pos != std::string::npos; pos = message.find(from)) {
+        message.replace(pos, std::strlen(from), to);
+      }
+    }
+    throw ConfigError(message);
+  }
+}
+
+std::string describe(const Config& config) {
+  std::ostringstream out;
+  out << "rabbitmq=" << config.rabbit.host << ":" << config.rabbit.port
+      << " queue=" << config.rabbit.queue_name << " dlq=" << config.rabbit.dead_letter_queue
+      << " redis=" << config.redis.host << ":" << config.redis.port
+      << " question_set_path=" << config.question_set_path
+      << " dynamodb=" << config.dynamo.endpoint_url << " region=" << config.dynamo.region
+      << " table=" << config.dynamo.table << " workers=" << config.loader.workers;
+  return out.str();
+}
+
+}  // namespace qrl::config

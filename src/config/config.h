@@ -1,0 +1,92 @@
+#pragma once
+// Settings of the loader. Container mode reads an INI file whose every key can be overridden by
+// an environment variable (the names of the replaced loader, so deployments keep working);
+// Lambda mode reads the environment only. Secrets (the RabbitMQ password, the AWS secret key and
+// session token) are held here and nowhere is there a function that prints them.
+
+#include <chrono>
+#include <functional>
+#include <map>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+
+namespace qrl::config {
+
+class ConfigError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+struct Rabbit {
+  std::string host;
+  int port = 5672;
+  std::string username;
+  std::string password;  // secret
+  std::string queue_name = "quiz-complete";
+  std::string dead_letter_queue;  // default: <queue_name>.dlq
+};
+
+struct Redis {
+  std::string host;
+  int port = 6379;
+};
+
+struct Dynamo {
+  std::string region;
+  std::string endpoint_url;  // default: https://dynamodb.<region>.amazonaws.com
+  std::string access_key_id;
+  std::string secret_access_key;  // secret
+  std::string session_token;      // secret; optional
+  std::string table = "quiz";
+};
+
+struct Loader {
+  int workers = 4;
+  std::chrono::seconds drain_timeout{30};
+  std::chrono::milliseconds request_timeout{10000};
+  int retry_attempts = 5;
+  std::string log_level = "info";
+  std::string log_format = "text";
+};
+
+struct Config {
+  Rabbit rabbit;
+  Redis redis;
+  std::string question_set_path;
+  Dynamo dynamo;
+  Loader loader;
+};
+
+// Which parts a command needs; settings of parts not needed are not required.
+enum Need : unsigned {
+  kNeedRabbit = 1,
+  kNeedRedis = 2,
+  kNeedQuestions = 4,
+  kNeedDynamo = 8,
+  kNeedAll = 15,
+};
+
+// Looks an environment variable up; empty optional when unset or empty.
+using Env = std::function<std::optional<std::string>(const std::string& name)>;
+Env process_env();
+
+// INI text to {"section.key" -> value}. Throws ConfigError naming the line of a syntax error.
+std::map<std::string, std::string> parse_ini(std::string_view text, std::string_view origin);
+
+// The settings from parsed INI values and the environment (which wins). Throws ConfigError
+// naming every setting that is needed and missing, or the first invalid one.
+Config resolve(const std::map<std::string, std::string>& file, const Env& env, unsigned needs);
+
+// Reads `path` (a missing file is fine at the default path if the environment has everything;
+// a missing file given explicitly is an error), then resolve().
+Config load(const std::string& path, bool path_explicit, const Env& env, unsigned needs);
+
+// Lambda mode: environment only, with the variable names Lambda provides for AWS.
+Config load_lambda(const Env& env);
+
+// One line for the start-up log: where everything is, never a secret.
+std::string describe(const Config& config);
+
+}  // namespace qrl::config

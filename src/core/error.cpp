@@ -1,0 +1,47 @@
+#include "core/error.h"
+
+#include <utility>
+
+namespace qrl::core {
+
+Error::Error(FailureKind kind, Stage stage, std::string message, std::string key,
+             DataProblem problem)
+    : std::runtime_error(std::move(message)),
+      kind_(kind),
+      stage_(stage),
+      key_(std::move(key)),
+      problem_(problem) {}
+
+Error transient_error(Stage stage, std::string message) {
+  return Error(FailureKind::kTransient, stage, std::move(message));
+}
+
+Error invalid_data(Stage stage, std::string message, std::string key) {
+  return Error(FailureKind::kPermanent, stage, std::move(message), std::move(key),
+               DataProblem::kInvalid);
+}
+
+Error missing_data(std::string message, std::string key) {
+  return Error(FailureKind::kPermanent, Stage::kRead, std::move(message), std::move(key),
+               DataProblem::kMissing);
+}
+
+std::string_view to_string(FailureKind kind) {
+  return kind == FailureKind::kTransient ? "transient" : "permanent";
+}
+
+std::string_view to_string(Stage stage) {
+  switch (stage) {
+    case Stage::kParse: return "parse";
+    case Stage::kValidate: return "validate";
+    case Stage::kRead: return "read";
+    case Stage::kBuild: return "build";
+    case Stage::kWrite: return "write";
+    case Stage::kDelete: return "delete";
+    case Stage::kSetup: return "setup";
+    case Stage::kUnknown: break;
+  }
+  return "unknown";
+}
+
+}  // namespace qrl::core

@@ -1,0 +1,56 @@
+#pragma once
+// The one error type of the loader. Every failure is classified where it is born: the code
+// that sees a timeout knows it is transient, the code that sees a missing key knows the
+// message can never succeed. The class travels with the error, and exactly one function
+// (core::decide in disposition.h) turns it into what happens to the message.
+
+#include <stdexcept>
+#include <string>
+#include <string_view>
+
+namespace qrl::core {
+
+enum class FailureKind {
+  kTransient,  // try again later: connection lost, timeout, throttling, 5xx
+  kPermanent,  // the message can never succeed: bad event, invalid id, bad quiz data
+};
+
+// Where in the pipeline a failure happened, reported with dead letters and in logs.
+enum class Stage { kUnknown, kParse, kValidate, kRead, kBuild, kWrite, kDelete, kSetup };
+
+// Why quiz data is bad. kMissing is set only when a source simply is not there (a key or the
+// question file): that is the state a quiz is left in once it has been loaded and deleted, so
+// the pipeline checks for an existing item before calling it a failure.
+enum class DataProblem { kNone, kMissing, kInvalid };
+
+class Error : public std::runtime_error {
+ public:
+  Error(FailureKind kind, Stage stage, std::string message, std::string key = {},
+        DataProblem problem = DataProblem::kNone);
+
+  FailureKind kind() const noexcept { return kind_; }
+  Stage stage() const noexcept { return stage_; }
+  const std::string& key() const noexcept { return key_; }
+  DataProblem problem() const noexcept { return problem_; }
+  bool transient() const noexcept { return kind_ == FailureKind::kTransient; }
+
+  // A stage-less error picks up the stage of the pipeline step it escaped from.
+  void set_stage_if_unknown(Stage stage) noexcept {
+    if (stage_ == Stage::kUnknown) stage_ = stage;
+  }
+
+ private:
+  FailureKind kind_;
+  Stage stage_;
+  std::string key_;
+  DataProblem problem_;
+};
+
+Error transient_error(Stage stage, std::string message);
+Error invalid_data(Stage stage, std::string message, std::string key = {});
+Error missing_data(std::string message, std::string key);
+
+std::string_view to_string(FailureKind kind);
+std::string_view to_string(Stage stage);
+
+}  // namespace qrl::core

@@ -1,0 +1,25 @@
+#pragma once
+// The quiz complete event (contract section 1): the body of a RabbitMQ message or of one SQS
+// record. Only data.quizId drives the work; id and time are carried for logs.
+
+#include <string>
+#include <string_view>
+
+namespace qrl::core {
+
+inline constexpr std::string_view kEventType = "com.ryangwaite.mc-speedrun.quiz.complete.v1";
+inline constexpr std::string_view kEventSource = "/mc-speedrun/quiz-complete";
+
+struct Event {
+  std::string id;       // event id, for tracing; may be empty
+  std::string time;     // as sent; may be empty
+  std::string quiz_id;  // validated
+};
+
+// Throws a permanent Error (stage parse or validate) naming what is wrong.
+Event parse_event(std::string_view body);
+
+// The body the quiz servers publish for a quiz, as the seeder and tests send it.
+std::string make_event(std::string_view event_id, std::string_view time, std::string_view quiz_id);
+
+}  // namespace qrl::core

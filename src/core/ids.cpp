@@ -1,0 +1,46 @@
+#include "core/ids.h"
+
+#include <string>
+
+#include "core/error.h"
+
+namespace qrl::core {
+
+bool is_valid_id(std::string_view id) noexcept {
+  if (id.empty() || id.size() > kMaxIdLength) return false;
+  for (char c : id) {
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '_' || c == '-';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+std::string printable(std::string_view untrusted) {
+  constexpr std::size_t kMax = 80;
+  std::string out = "'";
+  for (std::size_t i = 0; i < untrusted.size() && i < kMax; ++i) {
+    auto c = static_cast<unsigned char>(untrusted[i]);
+    if (c < 0x20 || c == 0x7f || c == '\'' || c == '\\') {
+      static constexpr char kHex[] = "0123456789abcdef";
+      out += "\\x";
+      out += kHex[c >> 4];
+      out += kHex[c & 0xf];
+    } else {
+      out += static_cast<char>(c);
+    }
+  }
+  if (untrusted.size() > kMax) out += "...";
+  out += "'";
+  return out;
+}
+
+void require_valid_id(std::string_view id, std::string_view what) {
+  if (!is_valid_id(id)) {
+    throw invalid_data(Stage::kValidate,
+                       std::string("invalid ") + std::string(what) + " " + printable(id) +
+                           ": expected 1 to 64 characters of [A-Za-z0-9_-]");
+  }
+}
+
+}  // namespace qrl::core

@@ -1,0 +1,21 @@
+#pragma once
+// Quiz and user ids arrive from outside (the event, the leaderboard, the user list) and are
+// spliced into Redis keys and file paths. Upstream generates 8 hex characters; we accept 1 to
+// 64 of [A-Za-z0-9_-], which leaves no room for glob characters, separators or "..".
+
+#include <string>
+#include <string_view>
+
+namespace qrl::core {
+
+inline constexpr std::size_t kMaxIdLength = 64;
+
+bool is_valid_id(std::string_view id) noexcept;
+
+// Throws a permanent Error naming `what` (e.g. "quiz id") and the offending value.
+void require_valid_id(std::string_view id, std::string_view what);
+
+// A printable, bounded rendering of untrusted text for error messages and logs.
+std::string printable(std::string_view untrusted);
+
+}  // namespace qrl::core

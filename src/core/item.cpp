@@ -1,0 +1,200 @@
+#include "core/item.h"
+
+#include <cstdint>
+#include <string>
+
+#include "core/error.h"
+
+namespace qrl::core {
+
+namespace {
+
+// Writes DynamoDB JSON by hand: the shape is fixed, and a 20 x 10 quiz is ~27 KB, so going
+// through a DOM would double the loader's CPU per quiz for nothing.
+class Writer {
+ public:
+  explicit Writer(std::string& out) : out_(out) {}
+
+  void s(std::string_view name, std::string_view value) {
+    key(name);
+    out_ += "{\"S\":";
+    append_json_string(out_, value);
+    out_ += '}';
+  }
+  void n(std::string_view name, std::int64_t value) {
+    key(name);
+    number(value);
+  }
+  void number(std::int64_t value) {
+    out_ += "{\"N\":\"";
+    out_ += std::to_string(value);
+    out_ += "\"}";
+  }
+  void string_value(std::string_view value) {
+    out_ += "{\"S\":";
+    append_json_string(out_, value);
+    out_ += '}';
+  }
+  void key(std::string_view name) {
+    if (!first_) out_ += ',';
+    first_ = false;
+    append_json_string(out_, name);
+    out_ += ':';
+  }
+  void open_map() {
+    out_ += "{\"M\":{";
+    first_ = true;
+  }
+  void close_map() {
+    out_ += "}}";
+    first_ = false;
+  }
+  void open_list(std::string_view name) {
+    key(name);
+    out_ += "{\"L\":[";
+    first_ = true;
+  }
+  void close_list() {
+    out_ += "]}";
+    first_ = false;
+  }
+  void element() {
+    if (!first_) out_ += ',';
+    first_ = false;
+  }
+  template <typename T, typename F>
+  void list(std::string_view name, const T& items, F&& each) {
+    open_list(name);
+    for (const auto& item : items) {
+      element();
+      each(item);
+      first_ = false;
+    }
+    close_list();
+  }
+  void numbers(std::string_view name, const std::vector<std::int64_t>& values) {
+    list(name, values, [&](std::int64_t v) { number(v); });
+  }
+
+ private:
+  std::string& out_;
+  bool first_ = true;
+};
+
+std::size_t number_size(std::int64_t value) {
+  auto magnitude = value < 0 ? 0 - static_cast<std::uint64_t>(value) : static_cast<std::uint64_t>(value);
+  std::string digits = std::to_string(magnitude);
+  while (digits.size() > 1 && digits.back() == '0') digits.pop_back();
+  return (digits.size() + 1) / 2 + 1;
+}
+
+constexpr std::size_t kContainer = 3;  // per list or map
+constexpr std::size_t kElement = 1;    // per list or map element
+
+std::size_t numbers_size(const std::vector<std::int64_t>& values) {
+  std::size_t size = kContainer;
+  for (auto v : values) size += kElement + number_size(v);
+  return size;
+}
+
+}  // namespace
+
+void append_json_string(std::string& out, std::string_view text) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  out += '"';
+  for (char ch : text) {
+    auto c = static_cast<unsigned char>(ch);
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\t': out += "\\t"; break;
+      default:
+        if (c < 0x20) {
+          out += "\\u00";
+          out += kHex[c >> 4];
+          out += kHex[c & 0xf];
+        } else {
+          out += ch;
+        }
+    }
+  }
+  out += '"';
+}
+
+std::string encode_item(const Quiz& quiz) {
+  std::string out;
+  out.reserve(1024 + quiz.questions.size() * (256 + quiz.participants.size() * 140) +
+              quiz.participants.size() * 160);
+  Writer w(out);
+  out += '{';
+  w.s("id", quiz.id);
+  w.s("Name", quiz.name);
+  w.n("QuestionDuration", quiz.question_duration_ns);
+  w.s("StartTime", quiz.start_time);
+  w.s("StopTime", quiz.stop_time);
+  w.list("Questions", quiz.questions, [&](const Question& q) {
+    w.open_map();
+    w.s("Question", q.text);
+    w.list("Options", q.options, [&](const std::string& o) { w.string_value(o); });
+    w.numbers("CorrectOptions", q.correct_options);
+    w.list("ParticipantAnswers", q.answers, [&](const ParticipantAnswer& a) {
+      w.open_map();
+      w.s("UserId", a.user_id);
+      w.numbers("ParticipantOptions", a.options);
+      w.n("AnsweredInDuration", a.answered_in_ns);
+      w.close_map();
+    });
+    w.close_map();
+  });
+  w.list("Participants", quiz.participants, [&](const Participant& p) {
+    w.open_map();
+    w.s("UserId", p.user_id);
+    w.s("Name", p.name);
+    w.n("Score", p.score);
+    w.s("StopTime", p.stop_time);
+    w.close_map();
+  });
+  out += '}';
+  return out;
+}
+
+std::size_t item_size(const Quiz& quiz) {
+  auto str = [](std::string_view name, std::string_view value) { return name.size() + value.size(); };
+  auto num = [](std::string_view name, std::int64_t value) { return name.size() + number_size(value); };
+  std::size_t size = str("id", quiz.id) + str("Name", quiz.name) +
+                     num("QuestionDuration", quiz.question_duration_ns) +
+                     str("StartTime", quiz.start_time) + str("StopTime", quiz.stop_time);
+
+  size += std::string_view("Questions").size() + kContainer;
+  for (const auto& q : quiz.questions) {
+    size += kElement + kContainer + str("Question", q.text);
+    size += std::string_view("Options").size() + kContainer;
+    for (const auto& o : q.options) size += kElement + o.size();
+    size += std::string_view("CorrectOptions").size() + numbers_size(q.correct_options);
+    size += std::string_view("ParticipantAnswers").size() + kContainer;
+    for (const auto& a : q.answers) {
+      size += kElement + kContainer + str("UserId", a.user_id) +
+              std::string_view("ParticipantOptions").size() + numbers_size(a.options) +
+              num("AnsweredInDuration", a.answered_in_ns);
+    }
+  }
+  size += std::string_view("Participants").size() + kContainer;
+  for (const auto& p : quiz.participants) {
+    size += kElement + kContainer + str("UserId", p.user_id) + str("Name", p.name) +
+            num("Score", p.score) + str("StopTime", p.stop_time);
+  }
+  return size;
+}
+
+void require_item_fits(const Quiz& quiz) {
+  auto size = item_size(quiz);
+  if (size > kMaxItemBytes) {
+    throw invalid_data(Stage::kBuild,
+                       "item for quiz '" + quiz.id + "' is " + std::to_string(size) +
+                           " bytes, over DynamoDB's limit of " + std::to_string(kMaxItemBytes));
+  }
+}
+
+}  // namespace qrl::core

@@ -1,0 +1,86 @@
+#include "core/keys.h"
+
+#include <set>
+
+#include "core/error.h"
+#include "core/ids.h"
+
+namespace qrl::core::keys {
+
+std::string quiz(std::string_view quiz_id, std::string_view field) {
+  std::string key;
+  key.reserve(quiz_id.size() + 1 + field.size());
+  key.append(quiz_id).append(":").append(field);
+  return key;
+}
+
+std::string user(std::string_view quiz_id, std::string_view user_id, std::string_view field) {
+  std::string key;
+  key.reserve(quiz_id.size() + user_id.size() + field.size() + 2);
+  key.append(quiz_id).append(":").append(user_id).append(":").append(field);
+  return key;
+}
+
+std::string answer(std::string_view quiz_id, std::string_view user_id, std::string_view index) {
+  std::string key = user(quiz_id, user_id, "answer:");
+  key.append(index);
+  return key;
+}
+
+bool is_valid_index(std::string_view index) noexcept {
+  if (index.empty() || index.size() > 9) return false;
+  for (char c : index) {
+    if (c < '0' || c > '9') return false;
+  }
+  return true;
+}
+
+std::vector<std::string> participant_keys(std::string_view quiz_id, const QuizHeader& header) {
+  for (const auto& index : header.selected_indexes) {
+    if (!is_valid_index(index)) {
+      throw invalid_data(Stage::kValidate,
+                         "invalid question index " + printable(index) + " in key '" +
+                             quiz(quiz_id, "selectedQuestionIndexes") + "'",
+                         quiz(quiz_id, "selectedQuestionIndexes"));
+    }
+  }
+  std::vector<std::string> out;
+  out.reserve(header.leaderboard.size() * participant_stride(header));
+  for (const auto& [user_id, score] : header.leaderboard) {
+    if (!is_valid_id(user_id)) {
+      throw invalid_data(Stage::kValidate,
+                         "invalid user id " + printable(user_id) + " in key '" +
+                             quiz(quiz_id, "leaderboard") + "'",
+                         quiz(quiz_id, "leaderboard"));
+    }
+    out.push_back(user(quiz_id, user_id, "username"));
+    out.push_back(user(quiz_id, user_id, "stopTime"));
+    for (const auto& index : header.selected_indexes) out.push_back(answer(quiz_id, user_id, index));
+  }
+  return out;
+}
+
+std::vector<std::string> source_keys(std::string_view quiz_id, const QuizHeader& header) {
+  static constexpr std::string_view kQuizFields[] = {
+      "quizName",  "questionDuration", "selectedQuestionIndexes", "selectedCategories",
+      "startTime", "stopTime",         "leaderboard",             "userIds"};
+  std::vector<std::string> out;
+  for (auto field : kQuizFields) out.push_back(quiz(quiz_id, field));
+
+  std::set<std::string_view> users;
+  for (const auto& entry : header.leaderboard) users.insert(entry.first);
+  for (const auto& user_id : header.user_ids) users.insert(user_id);
+  std::set<std::string_view> indexes(header.selected_indexes.begin(),
+                                     header.selected_indexes.end());
+  for (auto user_id : users) {
+    if (!is_valid_id(user_id)) continue;
+    out.push_back(user(quiz_id, user_id, "username"));
+    out.push_back(user(quiz_id, user_id, "stopTime"));
+    for (auto index : indexes) {
+      if (is_valid_index(index)) out.push_back(answer(quiz_id, user_id, index));
+    }
+  }
+  return out;
+}
+
+}  // namespace qrl::core::keys

@@ -1,0 +1,33 @@
+#pragma once
+// Redis key names of contract section 2. Every id that goes into a key is validated first;
+// functions that build keys from untrusted lists either validate (and throw) or skip.
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/quiz.h"
+
+namespace qrl::core::keys {
+
+std::string quiz(std::string_view quiz_id, std::string_view field);
+std::string user(std::string_view quiz_id, std::string_view user_id, std::string_view field);
+std::string answer(std::string_view quiz_id, std::string_view user_id, std::string_view index);
+
+// Per-participant keys read in the second round trip, in a fixed layout: for each leaderboard
+// member in leaderboard order, its username, its stopTime, then one answer per selected
+// question index. Throws a permanent Error on an invalid user id or question index.
+std::vector<std::string> participant_keys(std::string_view quiz_id, const QuizHeader& header);
+inline std::size_t participant_stride(const QuizHeader& header) {
+  return 2 + header.selected_indexes.size();
+}
+
+// Every key of the quiz (section 5): quiz-level keys, and the per-user keys of the union of
+// leaderboard members and userIds. Never throws: ids or indexes that are not valid are
+// skipped, so cleanup of a damaged quiz can never turn into a pattern or a foreign key.
+std::vector<std::string> source_keys(std::string_view quiz_id, const QuizHeader& header);
+
+// A question index as stored in Redis: a non-negative decimal integer.
+bool is_valid_index(std::string_view index) noexcept;
+
+}  // namespace qrl::core::keys

@@ -1,0 +1,243 @@
+#include "daemon/serve.h"
+
+// The main thread owns the AMQP connection and does nothing but move messages: it hands
+// deliveries to the workers and, when they report back, acks, rejects or requeues. It never
+// blocks on quiz work, so rabbitmq-c (which services heartbeats only inside its own calls) is
+// called at least every 100 ms. Workers own their Redis and DynamoDB connections; the two
+// queues between the threads are the only shared state.
+//
+// A message is acked only after its item is written and its sources deleted. A lost AMQP
+// connection invalidates every delivery tag of its channel: the results of jobs from the old
+// connection are dropped (the broker redelivers those messages) and a new connection is made.
+
+#include <signal.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <thread>
+#include <vector>
+
+#include "amqp/connection.h"
+#include "core/error.h"
+#include "log/log.h"
+#include "wiring/stores.h"
+
+namespace qrl::daemon {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+struct Job {
+  std::uint64_t generation;
+  std::uint64_t tag;
+  std::string body;
+};
+
+struct Done {
+  std::uint64_t generation;
+  std::uint64_t tag;
+  core::Action action;
+};
+
+template <typename T>
+class Channel {
+ public:
+  void push(T value) {
+    {
+      std::lock_guard lock(mutex_);
+      items_.push_back(std::move(value));
+    }
+    ready_.notify_one();
+  }
+  // Blocks until an item or close(); empty when closed and drained.
+  std::optional<T> pop() {
+    std::unique_lock lock(mutex_);
+    ready_.wait(lock, [&] { return !items_.empty() || closed_; });
+    if (items_.empty()) return std::nullopt;
+    T value = std::move(items_.front());
+    items_.pop_front();
+    return value;
+  }
+  std::deque<T> take_all() {
+    std::lock_guard lock(mutex_);
+    return std::exchange(items_, {});
+  }
+  void close() {
+    {
+      std::lock_guard lock(mutex_);
+      closed_ = true;
+    }
+    ready_.notify_all();
+  }
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable ready_;
+  std::deque<T> items_;
+  bool closed_ = false;
+};
+
+// SIGTERM/SIGINT are blocked in every thread and taken by this one: the first asks for a
+// drain, the second for an immediate exit.
+class Signals {
+ public:
+  Signals() {
+    sigset_t set;
+    sigemptyset(&set);
+    for (int signal : {SIGTERM, SIGINT, SIGUSR2}) sigaddset(&set, signal);
+    pthread_sigmask(SIG_BLOCK, &set, nullptr);
+    thread_ = std::thread([this, set] {
+      for (;;) {
+        int signal = 0;
+        if (sigwait(&set, &signal) != 0) continue;
+        if (signal == SIGUSR2) return;  // our own wake-up at exit
+        int n = ++count_;
+        log::info(n == 1 ? "stop requested: draining" : "second stop request: exiting now",
+                  {{"signal", signal == SIGTERM ? "SIGTERM" : "SIGINT"}});
+      }
+    });
+  }
+  ~Signals() {
+    pthread_kill(thread_.native_handle(), SIGUSR2);
+    thread_.join();
+  }
+  Signals(const Signals&) = delete;
+  Signals& operator=(const Signals&) = delete;
+  int count() const { return count_.load(); }
+
+ private:
+  std::atomic<int> count_{0};
+  std::thread thread_;
+};
+
+std::optional<amqp::Connection> connect_consumer(const config::Config& config) {
+  amqp::Connection connection(config.rabbit);
+  connection.declare_queue(config.rabbit.queue_name);
+  connection.consume(config.rabbit.queue_name, static_cast<std::uint16_t>(config.loader.workers));
+  return connection;
+}
+
+}  // namespace
+
+int serve(const config::Config& config) {
+  Signals signals;
+  log::info("starting", {{"config", config::describe(config)}});
+
+  // Every server is reached once before any message is taken, for one clear error.
+  std::vector<std::unique_ptr<wiring::Stores>> stores;
+  std::optional<amqp::Connection> consumer;
+  try {
+    for (int i = 0; i < config.loader.workers; ++i) stores.push_back(std::make_unique<wiring::Stores>(config));
+    stores.front()->live.connect();
+    stores.front()->items.ensure_table();
+    consumer = connect_consumer(config);
+  } catch (const core::Error& e) {
+    log::error("cannot start", {{"reason", e.what()}});
+    return 1;
+  }
+
+  Channel<Job> jobs;
+  Channel<Done> done;
+  std::atomic<bool> stop_retrying{false};
+  const auto policy = wiring::retry_policy(config);
+  std::vector<std::thread> workers;
+  for (auto& worker_stores : stores) {
+    workers.emplace_back([&, s = worker_stores.get()] {
+      auto sleep = pipeline::interruptible_sleeper([&] { return stop_retrying.load(); });
+      while (auto job = jobs.pop()) {
+        auto result = pipeline::process_message(s->pipeline, job->body, policy, sleep);
+        done.push({job->generation, job->tag, result.action});
+      }
+    });
+  }
+
+  std::uint64_t generation = 1;
+  std::size_t in_flight = 0;  // deliveries of the current connection not yet settled
+  bool draining = false;
+  bool abandoned = false;
+  Clock::time_point drain_deadline{};
+  int reconnect_attempt = 0;
+  log::info("consuming", {{"queue", config.rabbit.queue_name}, {"workers", std::to_string(config.loader.workers)}});
+
+  for (;;) {
+    if (signals.count() >= 2) {
+      abandoned = in_flight > 0;
+      break;
+    }
+    if (signals.count() >= 1 && !draining) {
+      draining = true;
+      stop_retrying = true;
+      drain_deadline = Clock::now() + config.loader.drain_timeout;
+      if (consumer) {
+        try {
+          consumer->cancel();
+        } catch (const core::Error& e) {
+          log::warn("lost RabbitMQ connection while stopping", {{"reason", e.what()}});
+          consumer.reset();
+        }
+      }
+    }
+    if (draining && (in_flight == 0 || !consumer)) break;
+    if (draining && Clock::now() > drain_deadline) {
+      log::warn("drain timeout: leaving unfinished messages to be redelivered",
+                {{"in_flight", std::to_string(in_flight)}});
+      abandoned = true;
+      break;
+    }
+
+    if (!consumer) {
+      auto delay = core::backoff_delay({1, std::chrono::milliseconds(500), std::chrono::milliseconds(10000)},
+                                       ++reconnect_attempt, 1.0);
+      std::this_thread::sleep_for(std::min<std::chrono::milliseconds>(delay, std::chrono::milliseconds(200)));
+      try {
+        consumer = connect_consumer(config);
+        log::info("reconnected to RabbitMQ", {{"attempt", std::to_string(reconnect_attempt)}});
+        reconnect_attempt = 0;
+      } catch (const core::Error& e) {
+        if (reconnect_attempt % 25 == 1) log::warn("cannot reconnect to RabbitMQ", {{"reason", e.what()}});
+      }
+      continue;
+    }
+
+    try {
+      if (auto message = consumer->next(std::chrono::milliseconds(100))) {
+        ++in_flight;
+        jobs.push({generation, message->delivery_tag, std::move(message->body)});
+      }
+      for (auto& result : done.take_all()) {
+        if (result.generation != generation) continue;  // its channel is gone; redelivered
+        --in_flight;
+        switch (result.action) {
+          case core::Action::kAck: consumer->ack(result.tag); break;
+          case core::Action::kReject: consumer->reject(result.tag, /*requeue=*/false); break;
+          case core::Action::kRequeue: consumer->reject(result.tag, /*requeue=*/true); break;
+        }
+      }
+    } catch (const core::Error& e) {
+      log::warn("lost RabbitMQ connection; unacked messages will be redelivered", {{"reason", e.what()}});
+      consumer.reset();
+      ++generation;
+      in_flight = 0;
+      jobs.take_all();  // not started; the broker redelivers them
+    }
+  }
+
+  if (consumer) consumer->close();
+  if (abandoned) {
+    // Workers may be inside a request; their messages are unacked and the broker has them.
+    log::warn("stopped with unfinished messages; they will be redelivered");
+    std::fflush(nullptr);
+    std::_Exit(1);
+  }
+  jobs.close();
+  for (auto& worker : workers) worker.join();
+  log::info("stopped");
+  return 0;
+}
+
+}  // namespace qrl::daemon

@@ -1,0 +1,124 @@
+#include "http/client.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cstdlib>
+
+#include "core/error.h"
+
+namespace qrl::http {
+
+namespace {
+
+struct SlistDeleter {
+  void operator()(curl_slist* list) const noexcept { curl_slist_free_all(list); }
+};
+using Slist = std::unique_ptr<curl_slist, SlistDeleter>;
+
+std::size_t on_body(char* data, std::size_t size, std::size_t count, void* user) {
+  static_cast<std::string*>(user)->append(data, size * count);
+  return size * count;
+}
+
+std::size_t on_header(char* data, std::size_t size, std::size_t count, void* user) {
+  std::string_view line(data, size * count);
+  auto colon = line.find(':');
+  if (colon != std::string_view::npos) {
+    std::string name(line.substr(0, colon));
+    std::transform(name.begin(), name.end(), name.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    auto value = line.substr(colon + 1);
+    while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) value.remove_prefix(1);
+    while (!value.empty() && (value.back() == '\r' || value.back() == '\n' || value.back() == ' ')) value.remove_suffix(1);
+    (*static_cast<std::map<std::string, std::string>*>(user))[name] = std::string(value);
+  }
+  return size * count;
+}
+
+}  // namespace
+
+void global_init() { curl_global_init(CURL_GLOBAL_DEFAULT); }
+
+std::string Response::header(const std::string& lower_name) const {
+  auto it = headers.find(lower_name);
+  return it == headers.end() ? std::string() : it->second;
+}
+
+std::string ca_bundle() {
+  if (const char* file = std::getenv("SSL_CERT_FILE"); file != nullptr && *file != '\0') return file;
+  for (const char* path : {"/etc/ssl/certs/ca-certificates.crt", "/etc/pki/tls/certs/ca-bundle.crt",
+                           "/etc/ssl/cert.pem", "/etc/pki/ca-trust/extracted/pem/tls-ca-bundle.pem"}) {
+    if (::access(path, R_OK) == 0) return path;
+  }
+  return {};
+}
+
+Client::Client(std::chrono::milliseconds timeout) : handle_(curl_easy_init()), timeout_(timeout) {
+  if (!handle_) throw core::transient_error(core::Stage::kSetup, "curl_easy_init failed");
+}
+
+Response Client::send(const Request& request, const AwsSigning* signing) {
+  CURL* h = handle_.get();
+  // Options are set afresh for every request; the handle keeps its connection cache.
+  curl_easy_reset(h);
+  Response response;
+  Slist headers;
+  auto add_header = [&](const std::string& header) {
+    curl_slist* next = curl_slist_append(headers.get(), header.c_str());
+    if (next == nullptr) throw core::transient_error(core::Stage::kUnknown, "out of memory");
+    (void)headers.release();
+    headers.reset(next);
+  };
+  for (const auto& header : request.headers) add_header(header);
+  // curl would send "Expect: 100-continue" for larger bodies and wait a round trip for it.
+  add_header("Expect:");
+
+  curl_easy_setopt(h, CURLOPT_URL, request.url.c_str());
+  // Worker threads: no SIGALRM-based DNS timeouts.
+  curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
+  curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, static_cast<long>(timeout_.count()));
+  curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, timeout_.count() > 0 ? static_cast<long>(timeout_.count()) : 10000L);
+  if (request.url.rfind("https://", 0) == 0) {
+    static const std::string kBundle = ca_bundle();
+    if (!kBundle.empty()) curl_easy_setopt(h, CURLOPT_CAINFO, kBundle.c_str());
+  }
+  if (request.method == "POST" || request.method == "PUT") {
+    curl_easy_setopt(h, CURLOPT_POST, 1L);
+    curl_easy_setopt(h, CURLOPT_POSTFIELDS, request.body.data());
+    curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(request.body.size()));
+    if (request.method == "PUT") curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, "PUT");
+  } else if (request.method != "GET") {
+    curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, request.method.c_str());
+  }
+  std::string provider;
+  if (signing != nullptr) {
+    provider = "aws:amz:" + signing->region + ":" + signing->service;
+    curl_easy_setopt(h, CURLOPT_AWS_SIGV4, provider.c_str());
+    curl_easy_setopt(h, CURLOPT_USERNAME, signing->access_key_id.c_str());
+    curl_easy_setopt(h, CURLOPT_PASSWORD, signing->secret_access_key.c_str());
+    // libcurl signs every header it sends, this one included.
+    if (!signing->session_token.empty()) add_header("X-Amz-Security-Token: " + signing->session_token);
+  }
+  curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers.get());
+  curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
+  curl_easy_setopt(h, CURLOPT_WRITEDATA, &response.body);
+  curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
+  curl_easy_setopt(h, CURLOPT_HEADERDATA, &response.headers);
+
+  CURLcode code = curl_easy_perform(h);
+  // The slist must outlive the transfer; drop the pointer from the handle before freeing.
+  curl_easy_setopt(h, CURLOPT_HTTPHEADER, nullptr);
+  if (code != CURLE_OK) {
+    throw core::transient_error(core::Stage::kUnknown,
+                                std::string("HTTP ") + request.method + " to " + request.url +
+                                    " failed: " + curl_easy_strerror(code) + " (curl error " +
+                                    std::to_string(static_cast<int>(code)) + ")");
+  }
+  curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &response.status);
+  return response;
+}
+
+}  // namespace qrl::http

@@ -1,0 +1,112 @@
+#include "log/log.h"
+
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <ctime>
+#include <mutex>
+
+#include "core/item.h"
+
+namespace qrl::log {
+
+namespace {
+
+std::atomic<Level> g_level{Level::kInfo};
+std::atomic<Format> g_format{Format::kText};
+std::mutex g_mutex;
+thread_local std::vector<std::pair<std::string, std::string>> t_context;
+
+std::string_view level_name(Level level) {
+  switch (level) {
+    case Level::kDebug: return "debug";
+    case Level::kInfo: return "info";
+    case Level::kWarn: return "warn";
+    case Level::kError: return "error";
+  }
+  return "info";
+}
+
+std::string timestamp() {
+  auto now = std::chrono::system_clock::now();
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count();
+  std::time_t seconds = static_cast<std::time_t>(ms / 1000);
+  std::tm tm{};
+  gmtime_r(&seconds, &tm);
+  char buffer[40];
+  std::size_t n = std::strftime(buffer, sizeof buffer, "%Y-%m-%dT%H:%M:%S", &tm);
+  std::snprintf(buffer + n, sizeof buffer - n, ".%03dZ", static_cast<int>(ms % 1000));
+  return buffer;
+}
+
+void append_text_value(std::string& out, std::string_view value) {
+  bool plain = !value.empty() && value.find_first_of(" \"=\\\n\r\t") == std::string_view::npos;
+  if (plain) {
+    out += value;
+  } else {
+    core::append_json_string(out, value);
+  }
+}
+
+void append_field(std::string& out, Format format, std::string_view key, std::string_view value) {
+  if (format == Format::kJson) {
+    out += ',';
+    core::append_json_string(out, key);
+    out += ':';
+    core::append_json_string(out, value);
+  } else {
+    out += ' ';
+    out += key;
+    out += '=';
+    append_text_value(out, value);
+  }
+}
+
+}  // namespace
+
+void configure(Level level, Format format) {
+  g_level = level;
+  g_format = format;
+}
+
+void configure(std::string_view level, std::string_view format) {
+  Level l = level == "debug" ? Level::kDebug
+            : level == "warn" ? Level::kWarn
+            : level == "error" ? Level::kError
+                               : Level::kInfo;
+  configure(l, format == "json" ? Format::kJson : Format::kText);
+}
+
+bool enabled(Level level) { return level >= g_level.load(); }
+
+void write(Level level, std::string_view message, std::initializer_list<Field> fields) {
+  if (!enabled(level)) return;
+  Format format = g_format.load();
+  std::string line;
+  line.reserve(160);
+  if (format == Format::kJson) {
+    line += "{\"ts\":\"" + timestamp() + "\",\"level\":\"" + std::string(level_name(level)) + "\",\"msg\":";
+    core::append_json_string(line, message);
+  } else {
+    line += "ts=" + timestamp() + " level=" + std::string(level_name(level)) + " msg=";
+    append_text_value(line, message);
+  }
+  for (const auto& [k, v] : t_context) append_field(line, format, k, v);
+  for (const auto& [k, v] : fields) {
+    if (!v.empty()) append_field(line, format, k, v);
+  }
+  if (format == Format::kJson) line += '}';
+  line += '\n';
+  std::lock_guard lock(g_mutex);
+  std::fwrite(line.data(), 1, line.size(), stderr);
+  std::fflush(stderr);
+}
+
+Context::Context(std::initializer_list<std::pair<std::string_view, std::string_view>> fields)
+    : previous_size_(t_context.size()) {
+  for (const auto& [k, v] : fields) t_context.emplace_back(k, v);
+}
+
+Context::~Context() { t_context.resize(previous_size_); }
+
+}  // namespace qrl::log

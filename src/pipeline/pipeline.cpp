@@ -1,0 +1,145 @@
+#include "pipeline/pipeline.h"
+
+#include <random>
+#include <thread>
+
+#include "core/ids.h"
+#include "core/item.h"
+#include "core/keys.h"
+#include "core/transform.h"
+#include "log/log.h"
+
+namespace qrl::pipeline {
+
+namespace {
+
+template <typename F>
+auto at_stage(core::Stage stage, F&& step) {
+  try {
+    return step();
+  } catch (core::Error& e) {
+    e.set_stage_if_unknown(stage);
+    throw;
+  }
+}
+
+double unit_random() {
+  thread_local std::mt19937_64 rng{std::random_device{}()};
+  return std::uniform_real_distribution<double>(0.0, 1.0)(rng);
+}
+
+}  // namespace
+
+Pipeline::Pipeline(LiveStore& live, QuestionStore& questions, ItemStore& items)
+    : live_(live), questions_(questions), items_(items) {}
+
+Outcome Pipeline::load(const std::string& quiz_id) {
+  core::require_valid_id(quiz_id, "quiz id");
+  auto live = at_stage(core::Stage::kRead, [&] { return live_.read(quiz_id); });
+  std::string item;
+  try {
+    auto file = at_stage(core::Stage::kRead, [&] { return questions_.read(quiz_id); });
+    if (!file) {
+      throw core::missing_data("quiz data incomplete: question set file '" + quiz_id + ".json' not found",
+                               quiz_id + ".json");
+    }
+    auto quiz = core::build_quiz(quiz_id, live.header, live.participant_values, *file);
+    core::require_item_fits(quiz);
+    item = core::encode_item(quiz);
+  } catch (const core::Error& e) {
+    // Sources gone or partly gone: loaded before, if the item is there.
+    if (e.problem() != core::DataProblem::kMissing) throw;
+    if (!at_stage(core::Stage::kRead, [&] { return items_.exists(quiz_id); })) throw;
+    at_stage(core::Stage::kDelete, [&] {
+      live_.remove(core::keys::source_keys(quiz_id, live.header));
+      questions_.remove(quiz_id);
+    });
+    return Outcome::kAlreadyLoaded;
+  }
+  at_stage(core::Stage::kWrite, [&] { items_.put(quiz_id, item); });
+  // Only now that the item is durable. Redis first, in one DEL: a crash after it leaves only
+  // the file, which a retry removes once it sees the item.
+  at_stage(core::Stage::kDelete, [&] {
+    live_.remove(core::keys::source_keys(quiz_id, live.header));
+    questions_.remove(quiz_id);
+  });
+  return Outcome::kLoaded;
+}
+
+JobResult process_message(Pipeline& pipeline, std::string_view body, const core::RetryPolicy& policy,
+                          const Sleeper& sleep) {
+  core::Event event;
+  try {
+    event = core::parse_event(body);
+  } catch (const core::Error& e) {
+    JobResult result;
+    result.failure = e;
+    result.action = core::decide(result.failure);
+    log::error("message rejected", {{"reason", e.what()}, {"stage", core::to_string(e.stage())}});
+    return result;
+  }
+  log::Context context({{"quiz", event.quiz_id}, {"event", event.id}});
+  auto result = process_quiz(pipeline, event.quiz_id, policy, sleep);
+  result.event = std::move(event);
+  return result;
+}
+
+JobResult process_quiz(Pipeline& pipeline, const std::string& quiz_id, const core::RetryPolicy& policy,
+                       const Sleeper& sleep) {
+  JobResult result;
+  auto started = std::chrono::steady_clock::now();
+  for (;;) {
+    ++result.attempts;
+    try {
+      result.outcome = pipeline.load(quiz_id);
+      result.failure.reset();
+    } catch (const core::Error& e) {
+      result.failure = e;
+    }
+    if (!result.failure || !result.failure->transient() || result.attempts >= policy.max_attempts) break;
+    auto delay = core::backoff_delay(policy, result.attempts, unit_random());
+    log::warn("transient failure, retrying",
+              {{"reason", result.failure->what()},
+               {"stage", core::to_string(result.failure->stage())},
+               {"attempt", std::to_string(result.attempts)},
+               {"delay_ms", std::to_string(delay.count())}});
+    if (!sleep(delay)) break;
+  }
+  result.action = core::decide(result.failure);
+
+  auto elapsed_ms = std::to_string(
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started).count());
+  const auto attempts = std::to_string(result.attempts);
+  if (!result.failure) {
+    log::info(result.outcome == Outcome::kLoaded ? "quiz loaded" : "quiz already loaded, sources cleaned up",
+              {{"attempts", attempts}, {"ms", elapsed_ms}});
+  } else if (result.action == core::Action::kReject) {
+    log::error("quiz rejected",
+               {{"reason", result.failure->what()},
+                {"key", result.failure->key()},
+                {"stage", core::to_string(result.failure->stage())},
+                {"attempts", attempts}});
+  } else {
+    log::warn("quiz returned to the queue after transient failures",
+              {{"reason", result.failure->what()},
+               {"stage", core::to_string(result.failure->stage())},
+               {"attempts", attempts}});
+  }
+  return result;
+}
+
+Sleeper interruptible_sleeper(const std::function<bool()>& stop) {
+  return [stop](std::chrono::milliseconds delay) {
+    auto until = std::chrono::steady_clock::now() + delay;
+    while (std::chrono::steady_clock::now() < until) {
+      if (stop()) return false;
+      std::this_thread::sleep_for(std::min<std::chrono::milliseconds>(
+          std::chrono::milliseconds(20),
+          std::chrono::duration_cast<std::chrono::milliseconds>(until - std::chrono::steady_clock::now()) +
+              std::chrono::milliseconds(1)));
+    }
+    return !stop();
+  };
+}
+
+}  // namespace qrl::pipeline

@@ -1,0 +1,63 @@
+#pragma once
+// The ETL step for one quiz, over the three stores: read Redis and the question file, build the
+// item, write it, delete the sources. Container and Lambda modes both run messages through
+// process_message(); neither has logic of its own about quizzes.
+//
+// Idempotence: the item is a pure function of the sources, so writing it twice is harmless;
+// the sources are deleted only after the write succeeded, Redis keys with one DEL. A quiz whose
+// sources are gone (or partly gone) while its item exists has been loaded before (a duplicate
+// event, or a crash between write and delete): the pipeline finishes the cleanup and succeeds.
+
+#include <chrono>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "core/error.h"
+#include "core/event.h"
+#include "core/retry.h"
+#include "pipeline/ports.h"
+
+namespace qrl::pipeline {
+
+enum class Outcome { kLoaded, kAlreadyLoaded };
+
+class Pipeline {
+ public:
+  Pipeline(LiveStore& live, QuestionStore& questions, ItemStore& items);
+
+  // One attempt. Throws core::Error, classified.
+  Outcome load(const std::string& quiz_id);
+
+ private:
+  LiveStore& live_;
+  QuestionStore& questions_;
+  ItemStore& items_;
+};
+
+// Waits before the next attempt; returns false when there is no time for one (shutdown or a
+// deadline), which ends the retries.
+using Sleeper = std::function<bool(std::chrono::milliseconds)>;
+
+struct JobResult {
+  core::Action action = core::Action::kAck;
+  std::optional<core::Error> failure;
+  std::optional<core::Event> event;
+  Outcome outcome = Outcome::kLoaded;
+  int attempts = 0;
+};
+
+// One message from start to decision: parse and validate the event, load with retries of
+// transient failures (capped exponential backoff with jitter), log the result once.
+JobResult process_message(Pipeline& pipeline, std::string_view body, const core::RetryPolicy& policy,
+                          const Sleeper& sleep);
+
+// The same for a quiz id given directly (the `load` command).
+JobResult process_quiz(Pipeline& pipeline, const std::string& quiz_id, const core::RetryPolicy& policy,
+                       const Sleeper& sleep);
+
+// A Sleeper that sleeps unless `stop` becomes true.
+Sleeper interruptible_sleeper(const std::function<bool()>& stop);
+
+}  // namespace qrl::pipeline

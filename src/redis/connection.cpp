@@ -1,0 +1,65 @@
+#include "redis/connection.h"
+
+#include <sys/time.h>
+
+#include "core/error.h"
+
+namespace qrl::redis {
+
+namespace {
+
+timeval to_timeval(std::chrono::milliseconds timeout) {
+  timeval tv{};
+  tv.tv_sec = static_cast<time_t>(timeout.count() / 1000);
+  tv.tv_usec = static_cast<suseconds_t>((timeout.count() % 1000) * 1000);
+  return tv;
+}
+
+}  // namespace
+
+Connection::Connection(const std::string& host, int port, std::chrono::milliseconds timeout)
+    : endpoint_(host + ":" + std::to_string(port)) {
+  auto tv = to_timeval(timeout);
+  context_.reset(redisConnectWithTimeout(host.c_str(), port, tv));
+  if (!context_) throw core::transient_error(core::Stage::kRead, "redis " + endpoint_ + ": out of memory");
+  if (context_->err != 0) fail("cannot connect");
+  if (redisSetTimeout(context_.get(), tv) != REDIS_OK) fail("cannot set timeout");
+}
+
+void Connection::fail(const char* what) {
+  std::string reason = context_ ? context_->errstr : "no connection";
+  context_.reset();
+  throw core::transient_error(core::Stage::kUnknown,
+                              std::string("redis ") + endpoint_ + ": " + what + ": " + reason);
+}
+
+std::vector<Reply> Connection::pipeline(const std::vector<Command>& commands) {
+  if (!context_) fail("connection is closed");
+  std::vector<const char*> argv;
+  std::vector<std::size_t> lengths;
+  for (const auto& command : commands) {
+    argv.clear();
+    lengths.clear();
+    for (const auto& arg : command) {
+      argv.push_back(arg.data());
+      lengths.push_back(arg.size());
+    }
+    if (redisAppendCommandArgv(context_.get(), static_cast<int>(argv.size()), argv.data(),
+                               lengths.data()) != REDIS_OK) {
+      fail("cannot queue command");
+    }
+  }
+  ++round_trips_;
+  std::vector<Reply> replies;
+  replies.reserve(commands.size());
+  for (std::size_t i = 0; i < commands.size(); ++i) {
+    void* raw = nullptr;
+    if (redisGetReply(context_.get(), &raw) != REDIS_OK || raw == nullptr) fail("lost connection");
+    replies.emplace_back(static_cast<redisReply*>(raw));
+  }
+  return replies;
+}
+
+Reply Connection::command(const Command& args) { return std::move(pipeline({args}).front()); }
+
+}  // namespace qrl::redis

@@ -1,0 +1,121 @@
+#include "redis/quiz_store.h"
+
+#include <string_view>
+
+#include "core/error.h"
+#include "core/keys.h"
+
+namespace qrl::redis {
+
+namespace {
+
+using core::keys::quiz;
+
+// An error reply for a key: WRONGTYPE is the data's fault and permanent; anything else
+// (LOADING, BUSY, OOM...) is the server's state and transient.
+[[noreturn]] void reply_error(const redisReply& reply, const std::string& key) {
+  std::string message(reply.str, reply.len);
+  if (message.rfind("WRONGTYPE", 0) == 0) {
+    throw core::invalid_data(core::Stage::kRead, "key '" + key + "' has the wrong Redis type", key);
+  }
+  throw core::transient_error(core::Stage::kRead, "redis error on key '" + key + "': " + message);
+}
+
+std::optional<std::string> as_string(const redisReply& reply, const std::string& key) {
+  switch (reply.type) {
+    case REDIS_REPLY_NIL: return std::nullopt;
+    case REDIS_REPLY_STRING: return std::string(reply.str, reply.len);
+    case REDIS_REPLY_ERROR: reply_error(reply, key);
+    default:
+      throw core::invalid_data(core::Stage::kRead, "key '" + key + "' has an unexpected reply type", key);
+  }
+}
+
+std::vector<std::string> as_list(const redisReply& reply, const std::string& key) {
+  if (reply.type == REDIS_REPLY_ERROR) reply_error(reply, key);
+  if (reply.type != REDIS_REPLY_ARRAY) {
+    throw core::invalid_data(core::Stage::kRead, "key '" + key + "' has an unexpected reply type", key);
+  }
+  std::vector<std::string> out;
+  out.reserve(reply.elements);
+  for (std::size_t i = 0; i < reply.elements; ++i) {
+    const redisReply& element = *reply.element[i];
+    out.emplace_back(element.str == nullptr ? "" : std::string(element.str, element.len));
+  }
+  return out;
+}
+
+}  // namespace
+
+QuizStore::QuizStore(config::Redis settings, std::chrono::milliseconds timeout)
+    : settings_(std::move(settings)), timeout_(timeout) {}
+
+void QuizStore::connect() {
+  if (!connection_) connection_.emplace(settings_.host, settings_.port, timeout_);
+}
+
+std::uint64_t QuizStore::round_trips() const noexcept {
+  return retired_round_trips_ + (connection_ ? connection_->round_trips() : 0);
+}
+
+std::vector<Reply> QuizStore::run(const std::vector<Command>& commands) {
+  try {
+    connect();
+    return connection_->pipeline(commands);
+  } catch (const core::Error&) {
+    if (connection_) retired_round_trips_ += connection_->round_trips();
+    connection_.reset();
+    throw;
+  }
+}
+
+core::LiveQuiz QuizStore::read(const std::string& quiz_id) {
+  core::LiveQuiz live;
+  auto& header = live.header;
+  const std::string name = quiz(quiz_id, "quizName"), duration = quiz(quiz_id, "questionDuration"),
+                    indexes = quiz(quiz_id, "selectedQuestionIndexes"),
+                    start = quiz(quiz_id, "startTime"), stop = quiz(quiz_id, "stopTime"),
+                    leaderboard = quiz(quiz_id, "leaderboard"), users = quiz(quiz_id, "userIds");
+  auto first = run({{"GET", name},
+                    {"GET", duration},
+                    {"LRANGE", indexes, "0", "-1"},
+                    {"GET", start},
+                    {"GET", stop},
+                    {"ZRANGE", leaderboard, "0", "-1", "WITHSCORES"},
+                    {"LRANGE", users, "0", "-1"}});
+  header.name = as_string(*first[0], name);
+  header.question_duration = as_string(*first[1], duration);
+  header.selected_indexes = as_list(*first[2], indexes);
+  header.start_time = as_string(*first[3], start);
+  header.stop_time = as_string(*first[4], stop);
+  auto ranked = as_list(*first[5], leaderboard);
+  for (std::size_t i = 0; i + 1 < ranked.size(); i += 2) {
+    header.leaderboard.emplace_back(std::move(ranked[i]), std::move(ranked[i + 1]));
+  }
+  header.user_ids = as_list(*first[6], users);
+
+  // Validates every user id and index before any of them becomes part of a key.
+  auto keys = core::keys::participant_keys(quiz_id, header);
+  if (keys.empty()) return live;
+  std::vector<Command> gets;
+  gets.reserve(keys.size());
+  for (const auto& key : keys) gets.push_back({"GET", key});
+  auto second = run(gets);
+  live.participant_values.reserve(keys.size());
+  for (std::size_t i = 0; i < keys.size(); ++i) live.participant_values.push_back(as_string(*second[i], keys[i]));
+  return live;
+}
+
+void QuizStore::remove(const std::vector<std::string>& keys) {
+  if (keys.empty()) return;
+  Command del;
+  del.reserve(keys.size() + 1);
+  del.push_back("DEL");
+  del.insert(del.end(), keys.begin(), keys.end());
+  auto reply = std::move(run({del}).front());
+  if (reply->type == REDIS_REPLY_ERROR) {
+    throw core::transient_error(core::Stage::kDelete, "redis DEL failed: " + std::string(reply->str, reply->len));
+  }
+}
+
+}  // namespace qrl::redis

@@ -1,0 +1,37 @@
+#pragma once
+// The quiz in Redis (contract section 2), read in two pipelined round trips whatever its size:
+// the quiz-level keys first, then every participant key at once. Deleted with one DEL.
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "config/config.h"
+#include "pipeline/ports.h"
+#include "redis/connection.h"
+
+namespace qrl::redis {
+
+class QuizStore final : public pipeline::LiveStore {
+ public:
+  QuizStore(config::Redis settings, std::chrono::milliseconds timeout);
+
+  core::LiveQuiz read(const std::string& quiz_id) override;
+  void remove(const std::vector<std::string>& keys) override;
+
+  // Connects now (at start-up, for a clear error) rather than on first use.
+  void connect();
+  std::uint64_t round_trips() const noexcept;
+
+ private:
+  // Runs one pipeline, dropping the connection if it fails so the next call reconnects.
+  std::vector<Reply> run(const std::vector<Command>& commands);
+
+  config::Redis settings_;
+  std::chrono::milliseconds timeout_;
+  std::optional<Connection> connection_;
+  std::uint64_t retired_round_trips_ = 0;
+};
+
+}  // namespace qrl::redis

@@ -1,0 +1,84 @@
+#include "seed/seed.h"
+
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <optional>
+
+#include "amqp/connection.h"
+#include "core/error.h"
+#include "core/event.h"
+#include "core/transform.h"
+#include "files/question_files.h"
+#include "redis/connection.h"
+
+namespace qrl::seed {
+
+namespace {
+
+class Progress {
+ public:
+  Progress(int total, bool enabled) : total_(total), enabled_(enabled), tty_(::isatty(STDERR_FILENO) != 0) {}
+  void update(int done) {
+    if (!enabled_) return;
+    if (tty_) {
+      int width = 30, filled = total_ == 0 ? width : done * width / total_;
+      std::fprintf(stderr, "\rseeding [%.*s%*s] %d/%d", filled, "##############################", width - filled,
+                   "", done, total_);
+      if (done == total_) std::fprintf(stderr, "\n");
+    } else if (done == total_ || (total_ >= 10 && done % (total_ / 10) == 0)) {
+      std::fprintf(stderr, "seeded %d/%d quizzes\n", done, total_);
+    }
+    std::fflush(stderr);
+  }
+
+ private:
+  int total_;
+  bool enabled_;
+  bool tty_;
+};
+
+}  // namespace
+
+std::vector<std::string> seed(const config::Config& config, const Options& options) {
+  std::uint64_t seed = options.seed != 0 ? options.seed
+                                         : static_cast<std::uint64_t>(
+                                               std::chrono::system_clock::now().time_since_epoch().count());
+  redis::Connection redis(config.redis.host, config.redis.port, config.loader.request_timeout);
+  files::QuestionFiles files(config.question_set_path);
+  std::optional<amqp::Connection> rabbit;
+  if (options.publish) {
+    rabbit.emplace(config.rabbit);
+    rabbit->declare_queue(config.rabbit.queue_name);
+    rabbit->enable_confirms();
+  }
+  Progress progress(options.count, options.progress);
+  std::vector<std::string> ids;
+  ids.reserve(static_cast<std::size_t>(options.count));
+  for (int n = 0; n < options.count; ++n) {
+    auto quiz = core::make_sample_quiz(seed, static_cast<std::uint64_t>(n), options.shape);
+    files.write(quiz.id, quiz.question_file);
+    for (const auto& reply : redis.pipeline(quiz.redis_commands)) {
+      if (reply->type == REDIS_REPLY_ERROR) {
+        throw core::transient_error(core::Stage::kSetup, "redis refused a write: " + std::string(reply->str, reply->len));
+      }
+    }
+    if (rabbit) {
+      auto now = std::chrono::system_clock::now();
+      auto event_id = quiz.id + "-" + std::to_string(seed % 1000000) + "-" + std::to_string(n);
+      rabbit->publish(config.rabbit.queue_name,
+                      core::make_event(event_id,
+                                       core::rfc3339_utc(std::chrono::duration_cast<std::chrono::seconds>(
+                                                             now.time_since_epoch())
+                                                             .count()),
+                                       quiz.id));
+    }
+    ids.push_back(quiz.id);
+    progress.update(n + 1);
+  }
+  if (rabbit) rabbit->close();
+  return ids;
+}
+
+}  // namespace qrl::seed

@@ -1,0 +1,34 @@
+#pragma once
+// One worker's adapters, wired into a pipeline: its own Redis connection, question-set
+// directory and DynamoDB HTTP connection. Container and Lambda modes make one per worker.
+
+#include "config/config.h"
+#include "dynamodb/client.h"
+#include "files/question_files.h"
+#include "pipeline/pipeline.h"
+#include "redis/quiz_store.h"
+
+namespace qrl::wiring {
+
+struct Stores {
+  explicit Stores(const config::Config& config)
+      : live(config.redis, config.loader.request_timeout),
+        questions(config.question_set_path),
+        items(config.dynamo, config.loader.request_timeout),
+        pipeline(live, questions, items) {}
+  Stores(const Stores&) = delete;
+  Stores& operator=(const Stores&) = delete;
+
+  redis::QuizStore live;
+  files::QuestionFiles questions;
+  dynamodb::Client items;
+  pipeline::Pipeline pipeline;
+};
+
+inline core::RetryPolicy retry_policy(const config::Config& config) {
+  core::RetryPolicy policy;
+  policy.max_attempts = config.loader.retry_attempts;
+  return policy;
+}
+
+}  // namespace qrl::wiring
