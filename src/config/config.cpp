@@ -146,6 +146,13 @@ std::map<std::string, std::string> parse_ini(std::string_view text, std::string_
     if (section.empty()) throw ConfigError(where() + ": key outside of a [section]");
     std::string name = trim(std::string_view(line).substr(0, eq));
     std::string value = trim(std::string_view(line).substr(eq + 1));
+    // An inline comment starts at ';' or '#' after white space.
+    for (std::size_t i = 1; i < value.size(); ++i) {
+      if ((value[i] == ';' || value[i] == '#') && (value[i - 1] == ' ' || value[i - 1] == '\t')) {
+        value = trim(std::string_view(value).substr(0, i));
+        break;
+      }
+    }
     if (value.size() >= 2 && (value.front() == '"' || value.front() == '\'') && value.back() == value.front()) {
       value = value.substr(1, value.size() - 2);
     }

@@ -1,0 +1,142 @@
+// End-to-end benchmark on the local stack (scripts/bench.sh starts it and sets the
+// environment): seeds N quizzes of P x Q into Redis and the question-set directory, measures
+// dynalite's raw PutItem rate for the very same items from W bare keep-alive clients, then
+// publishes the N events, runs the real daemon with W workers until every quiz is loaded, and
+// reports quizzes/s (and as a fraction of the raw rate), the daemon's CPU per quiz and its
+// peak RSS. Everything it creates (queue, tables, directory) is its own and removed after.
+
+#include <signal.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <thread>
+
+#include <CLI/CLI.hpp>
+
+#include "core/item.h"
+#include "core/transform.h"
+#include "http/client.h"
+#include "redis/quiz_store.h"
+#include "support/harness.h"
+
+using namespace qrl;
+using namespace std::chrono_literals;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+double seconds_since(Clock::time_point start) {
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+std::size_t remaining(testing::Stack& stack, const std::vector<core::SampleQuiz>& quizzes) {
+  std::vector<std::string> keys;
+  keys.reserve(quizzes.size());
+  for (const auto& q : quizzes) keys.push_back(q.id + ":quizName");
+  return stack.redis_count(keys);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  int quizzes_n = 1000, participants = 20, questions = 10, workers = 4;
+  CLI::App app{"End-to-end benchmark of `serve` on the local stack"};
+  app.add_option("-n,--quizzes", quizzes_n, "Quizzes")->capture_default_str();
+  app.add_option("-p,--participants", participants, "Participants per quiz")->capture_default_str();
+  app.add_option("-q,--questions", questions, "Questions per quiz")->capture_default_str();
+  app.add_option("-w,--workers", workers, "Loader workers, and raw PutItem clients")->capture_default_str();
+  CLI11_PARSE(app, argc, argv);
+  http::global_init();
+
+  testing::Stack stack;
+  auto config = stack.config();
+  config.loader.workers = workers;
+
+  std::fprintf(stderr, "seeding %d quizzes of %d x %d...\n", quizzes_n, participants, questions);
+  std::vector<core::SampleQuiz> quizzes;
+  const auto seed = static_cast<std::uint64_t>(std::chrono::system_clock::now().time_since_epoch().count());
+  for (int n = 0; n < quizzes_n; ++n) {
+    quizzes.push_back(core::make_sample_quiz(seed, static_cast<std::uint64_t>(n), {participants, questions}));
+    stack.write_sample(quizzes.back());
+  }
+
+  // The items the loader will write, built here the same way, for the raw PutItem rate.
+  std::vector<std::string> items;
+  {
+    redis::QuizStore store(config.redis, 10s);
+    for (const auto& q : quizzes) {
+      auto live = store.read(q.id);
+      items.push_back(core::encode_item(core::build_quiz(q.id, live.header, live.participant_values, q.question_file)));
+    }
+  }
+  double mean_item = 0;
+  for (const auto& item : items) mean_item += static_cast<double>(item.size());
+  mean_item /= static_cast<double>(items.size());
+
+  auto raw_settings = config.dynamo;
+  raw_settings.table = config.dynamo.table + "-raw";
+  dynamodb::Client raw_admin(raw_settings, 30s);
+  raw_admin.ensure_table();
+  std::fprintf(stderr, "raw PutItem of the same %zu items from %d keep-alive clients...\n", items.size(), workers);
+  std::atomic<std::size_t> next{0};
+  auto raw_start = Clock::now();
+  {
+    std::vector<std::thread> threads;
+    for (int w = 0; w < workers; ++w) {
+      threads.emplace_back([&] {
+        dynamodb::Client client(raw_settings, 30s);
+        for (std::size_t i = next++; i < items.size(); i = next++) client.put(quizzes[i].id, items[i]);
+      });
+    }
+    for (auto& t : threads) t.join();
+  }
+  double raw_rate = static_cast<double>(items.size()) / seconds_since(raw_start);
+  raw_admin.delete_table();
+
+  std::fprintf(stderr, "publishing %zu events...\n", quizzes.size());
+  for (const auto& q : quizzes) stack.publish_event(q.id);
+
+  auto env = stack.env();
+  env["LOADER_WORKERS"] = std::to_string(workers);
+  env["LOADER_LOG_LEVEL"] = "warn";
+  std::fprintf(stderr, "running the daemon...\n");
+  auto started = Clock::now();
+  testing::Process daemon({"serve"}, env);
+  // Time from the daemon's start: its start-up (connections, table check) is part of the job.
+  while (remaining(stack, quizzes) > 0) {
+    if (!daemon.running()) {
+      std::fprintf(stderr, "the daemon exited early:\n%s\n", daemon.stderr_text().c_str());
+      return 1;
+    }
+    std::this_thread::sleep_for(20ms);
+  }
+  double elapsed = seconds_since(started);
+  daemon.signal(SIGTERM);
+  auto code = daemon.wait(60s);
+  if (code != 0) {
+    std::fprintf(stderr, "the daemon did not stop cleanly:\n%s\n", daemon.stderr_text().c_str());
+    return 1;
+  }
+  const auto& usage = daemon.usage();
+  double cpu = static_cast<double>(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) +
+               static_cast<double>(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6;
+  double rate = static_cast<double>(quizzes.size()) / elapsed;
+
+  std::size_t wrong = 0;
+  for (std::size_t i = 0; i < quizzes.size(); i += std::max<std::size_t>(1, quizzes.size() / 20)) {
+    auto item = stack.item(quizzes[i].id);
+    if (!item || *item != nlohmann::json::parse(items[i])) ++wrong;
+  }
+
+  std::printf("quizzes:              %zu of %d participants x %d questions, mean item %.1f KB, %d workers\n",
+              quizzes.size(), participants, questions, mean_item / 1024.0, workers);
+  std::printf("dynalite raw PutItem: %.1f items/s (%d keep-alive clients, same items)\n", raw_rate, workers);
+  std::printf("loader end to end:    %.1f quizzes/s in %.2f s = %.2f of the raw rate\n", rate, elapsed, rate / raw_rate);
+  std::printf("loader CPU per quiz:  %.3f ms (user+sys %.2f s in all, start-up included)\n",
+              cpu * 1000.0 / static_cast<double>(quizzes.size()), cpu);
+  std::printf("loader peak RSS:      %.1f MB\n", static_cast<double>(usage.ru_maxrss) / 1024.0);
+  std::printf("spot check:           %zu of every %zuth item differ from the expected (0 expected)\n", wrong,
+              std::max<std::size_t>(1, quizzes.size() / 20));
+  return wrong == 0 ? 0 : 1;
+}

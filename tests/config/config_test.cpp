@@ -1,0 +1,148 @@
+#include "config/config.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+namespace qrl::config {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::Not;
+
+Env env_of(std::map<std::string, std::string> values) {
+  return [values](const std::string& name) -> std::optional<std::string> {
+    auto it = values.find(name);
+    if (it == values.end() || it->second.empty()) return std::nullopt;
+    return it->second;
+  };
+}
+
+const char* kIni = R"(
+# comment
+[rabbit-mq]
+host = rabbit.internal
+port = 5672
+username = loader
+password = "s3cret-rabbit"
+queue_name = quiz-complete
+
+[redis]
+host = redis.internal   ; inline comment
+port : 6379 # another
+
+[question-set]
+path = /data/question-sets
+
+[dynamodb]
+region = ap-southeast-2
+endpoint_url = http://dynamo:8000/
+access_key_id = AKIDEXAMPLE
+secret_access_key = s3cret-aws
+)";
+
+TEST(Config, ReadsTheIniFile) {
+  auto config = resolve(parse_ini(kIni, "config.ini"), env_of({}), kNeedAll);
+  EXPECT_EQ(config.rabbit.host, "rabbit.internal");
+  EXPECT_EQ(config.rabbit.password, "s3cret-rabbit");
+  EXPECT_EQ(config.rabbit.dead_letter_queue, "quiz-complete.dlq");
+  EXPECT_EQ(config.redis.port, 6379);
+  EXPECT_EQ(config.question_set_path, "/data/question-sets");
+  EXPECT_EQ(config.dynamo.endpoint_url, "http://dynamo:8000");
+  EXPECT_EQ(config.dynamo.table, "quiz");
+  EXPECT_EQ(config.loader.workers, 4);
+}
+
+TEST(Config, EnvironmentOverridesTheFile) {
+  auto config = resolve(parse_ini(kIni, "config.ini"),
+                        env_of({{"RABBITMQ_HOST", "other"}, {"REDIS_PORT", "7000"}, {"LOADER_WORKERS", "8"},
+                                {"RABBITMQ_QUEUE_NAME", "q2"}}),
+                        kNeedAll);
+  EXPECT_EQ(config.rabbit.host, "other");
+  EXPECT_EQ(config.redis.port, 7000);
+  EXPECT_EQ(config.loader.workers, 8);
+  EXPECT_EQ(config.rabbit.dead_letter_queue, "q2.dlq");
+}
+
+TEST(Config, TheEnvironmentAloneIsEnough) {
+  auto config = resolve({}, env_of({{"REDIS_HOST", "r"}, {"REDIS_PORT", "1"}, {"QUESTION_SET_PATH", "/q"},
+                                    {"DYNAMODB_REGION", "eu-west-1"}, {"DYNAMODB_ACCESS_KEY_ID", "a"},
+                                    {"DYNAMODB_SECRET_ACCESS_KEY", "s"}}),
+                        kNeedRedis | kNeedQuestions | kNeedDynamo);
+  EXPECT_EQ(config.dynamo.endpoint_url, "https://dynamodb.eu-west-1.amazonaws.com");
+}
+
+TEST(Config, AMissingSettingIsNamed) {
+  try {
+    resolve({}, env_of({}), kNeedRabbit);
+    FAIL();
+  } catch (const ConfigError& e) {
+    EXPECT_THAT(e.what(), HasSubstr("config item 'rabbit-mq.host' was not set"));
+    EXPECT_THAT(e.what(), HasSubstr("config item 'rabbit-mq.password' was not set"));
+    EXPECT_THAT(e.what(), HasSubstr("RABBITMQ_HOST"));
+  }
+}
+
+TEST(Config, OnlyWhatTheCommandNeedsIsRequired) {
+  EXPECT_NO_THROW(resolve({}, env_of({{"REDIS_HOST", "r"}, {"REDIS_PORT", "1"}}), kNeedRedis));
+}
+
+TEST(Config, ValidatesValues) {
+  auto with = [&](const char* name, const char* value) {
+    auto file = parse_ini(kIni, "config.ini");
+    file[name] = value;
+    return resolve(file, env_of({}), kNeedAll);
+  };
+  EXPECT_THROW(with("rabbit-mq.port", "0"), ConfigError);
+  EXPECT_THROW(with("rabbit-mq.port", "65536"), ConfigError);
+  EXPECT_THROW(with("redis.port", "63 79"), ConfigError);
+  EXPECT_THROW(with("dynamodb.endpoint_url", "dynamo:8000"), ConfigError);
+  EXPECT_THROW(with("dynamodb.endpoint_url", "ftp://x"), ConfigError);
+  EXPECT_THROW(with("dynamodb.endpoint_url", "http://"), ConfigError);
+  EXPECT_THROW(with("loader.workers", "0"), ConfigError);
+  EXPECT_THROW(with("loader.log_level", "loud"), ConfigError);
+  try {
+    with("redis.port", "abc");
+  } catch (const ConfigError& e) {
+    EXPECT_THAT(e.what(), HasSubstr("'redis.port' (REDIS_PORT) is 'abc': expected a port number from 1 to 65535"));
+  }
+}
+
+TEST(Config, SyntaxErrorsNameTheLine) {
+  try {
+    parse_ini("[redis]\nhost\n", "my.ini");
+    FAIL();
+  } catch (const ConfigError& e) {
+    EXPECT_THAT(e.what(), HasSubstr("my.ini:2"));
+  }
+}
+
+TEST(Config, DescribeNeverPrintsSecrets) {
+  auto file = parse_ini(kIni, "config.ini");
+  file["dynamodb.session_token"] = "s3cret-token";
+  auto text = describe(resolve(file, env_of({}), kNeedAll));
+  EXPECT_THAT(text, HasSubstr("rabbit.internal"));
+  EXPECT_THAT(text, Not(HasSubstr("s3cret")));
+}
+
+TEST(Config, LambdaUsesAwsVariableNames) {
+  auto config = load_lambda(env_of({{"REDIS_HOST", "r"}, {"REDIS_PORT", "6379"}, {"QUESTION_SET_PATH", "/q"},
+                                    {"AWS_REGION", "us-east-1"}, {"AWS_ACCESS_KEY_ID", "AKID"},
+                                    {"AWS_SECRET_ACCESS_KEY", "secret"}, {"AWS_SESSION_TOKEN", "token"}}));
+  EXPECT_EQ(config.dynamo.session_token, "token");
+  EXPECT_EQ(config.dynamo.endpoint_url, "https://dynamodb.us-east-1.amazonaws.com");
+  try {
+    load_lambda(env_of({{"REDIS_HOST", "r"}, {"REDIS_PORT", "6379"}, {"QUESTION_SET_PATH", "/q"}}));
+    FAIL();
+  } catch (const ConfigError& e) {
+    EXPECT_THAT(e.what(), HasSubstr("AWS_REGION"));
+    EXPECT_THAT(e.what(), Not(HasSubstr("DYNAMODB_REGION")));
+  }
+}
+
+TEST(Config, AnExplicitConfigFileMustExist) {
+  EXPECT_THROW(load("/nonexistent/config.ini", true, env_of({}), 0), ConfigError);
+  EXPECT_NO_THROW(load("/nonexistent/config.ini", false, env_of({}), 0));
+}
+
+}  // namespace
+}  // namespace qrl::config

@@ -1,0 +1,101 @@
+// The commands for people: load, seed, show, list, --help.
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <fstream>
+
+#include "support/harness.h"
+
+namespace qrl::testing {
+namespace {
+
+using ::testing::HasSubstr;
+
+TEST(Commands, LoadProcessesTheNamedQuizzesAndRejectsHostileIds) {
+  Stack stack;
+  auto a = contract_quiz(random_id());
+  auto b = edge_quiz(random_id());
+  stack.write(a);
+  stack.write(b);
+  stack.redis().command({"SET", "keep:me", "1"});
+  auto result = run({"load", a.quiz_id, "*", b.quiz_id, "../x"}, stack.env());
+  EXPECT_EQ(result.code, 1) << result.err;
+  EXPECT_THAT(result.out, HasSubstr(a.quiz_id + "\tloaded"));
+  EXPECT_THAT(result.out, HasSubstr(b.quiz_id + "\tloaded"));
+  EXPECT_THAT(result.out, HasSubstr("*\tfailed\tinvalid quiz id '*'"));
+  EXPECT_THAT(result.out, HasSubstr("../x\tfailed\tinvalid quiz id '../x'"));
+  EXPECT_EQ(*stack.item(a.quiz_id), a.expected_item);
+  EXPECT_EQ(*stack.item(b.quiz_id), b.expected_item);
+  EXPECT_TRUE(stack.redis_has("keep:me"));
+  stack.redis().command({"DEL", "keep:me"});
+
+  // Again: the quizzes are already loaded, which is success.
+  result = run({"load", a.quiz_id}, stack.env());
+  EXPECT_EQ(result.code, 0);
+  EXPECT_THAT(result.out, HasSubstr(a.quiz_id + "\talready loaded"));
+}
+
+TEST(Commands, SeedWritesQuizzesAndPublishesToADurableQueue) {
+  Stack stack;
+  auto result = run({"seed", "--count", "5", "--participants", "3", "--questions", "2", "--print-ids"}, stack.env());
+  ASSERT_EQ(result.code, 0) << result.err;
+  std::istringstream ids(result.out);
+  std::string id;
+  int n = 0;
+  while (std::getline(ids, id)) {
+    ++n;
+    EXPECT_TRUE(stack.redis_has(id + ":quizName")) << id;
+    EXPECT_TRUE(stack.file_exists(id)) << id;
+  }
+  EXPECT_EQ(n, 5);
+  EXPECT_THAT(result.err, HasSubstr("seeded 5/5"));
+  // Declaring it as the daemon does succeeds only if seed declared it the same way.
+  EXPECT_EQ(stack.queue_depth(), 5u);
+
+  // And the daemon's `load` of them gives items of the seeded shape.
+  std::istringstream again(result.out);
+  std::getline(again, id);
+  ASSERT_EQ(run({"load", id}, stack.env()).code, 0);
+  auto item = stack.item(id);
+  ASSERT_TRUE(item);
+  EXPECT_EQ((*item)["Participants"]["L"].size(), 3u);
+  EXPECT_EQ((*item)["Questions"]["L"].size(), 2u);
+  auto shown = run({"show", id}, stack.env());
+  EXPECT_EQ(shown.code, 0);
+  EXPECT_EQ(nlohmann::json::parse(shown.out), *item);
+  auto listed = run({"list"}, stack.env());
+  EXPECT_THAT(listed.out, HasSubstr(id + "\t"));
+  EXPECT_EQ(run({"show", "nope"}, stack.env()).code, 1);
+}
+
+TEST(Commands, EveryCommandHasHelp) {
+  for (const auto* command : {"serve", "load", "seed", "show", "list"}) {
+    auto result = run({command, "--help"}, {});
+    EXPECT_EQ(result.code, 0) << command;
+    EXPECT_THAT(result.out, HasSubstr("Usage")) << command;
+  }
+  auto result = run({"--help"}, {});
+  EXPECT_EQ(result.code, 0);
+  EXPECT_THAT(result.out, HasSubstr("serve"));
+  EXPECT_NE(run({"frobnicate"}, {}).code, 0);
+}
+
+TEST(Commands, AnExplicitConfigFileIsRead) {
+  Stack stack;
+  auto path = stack.root() / "config.ini";
+  auto env = stack.env();
+  std::ofstream(path) << "[redis]\nhost = 127.0.0.1\nport = " << env["REDIS_PORT"]
+                      << "\n[question-set]\npath = " << stack.question_dir().string() << "\n";
+  env.erase("REDIS_HOST");
+  env.erase("REDIS_PORT");
+  env.erase("QUESTION_SET_PATH");
+  auto result = run({"seed", "--config", path.string(), "-n", "1", "--no-publish"}, env);
+  EXPECT_EQ(result.code, 0) << result.err;
+  result = run({"seed", "--config", (stack.root() / "absent.ini").string(), "-n", "1", "--no-publish"}, env);
+  EXPECT_EQ(result.code, 2);
+  EXPECT_THAT(result.err, HasSubstr("cannot read config file"));
+}
+
+}  // namespace
+}  // namespace qrl::testing

@@ -1,0 +1,87 @@
+// The Redis adapter against a real server: round trips per quiz, one DEL, no scans, and
+// wrong types classified.
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "core/error.h"
+#include "core/keys.h"
+#include "core/sample.h"
+#include "redis/quiz_store.h"
+#include "support/harness.h"
+
+namespace qrl::testing {
+namespace {
+
+std::size_t command_calls(redis::Connection& connection, const std::string& command) {
+  auto reply = connection.command({"INFO", "commandstats"});
+  std::string info(reply->str, reply->len);
+  auto pos = info.find("cmdstat_" + command + ":calls=");
+  if (pos == std::string::npos) return 0;
+  return std::stoul(info.substr(pos + command.size() + 15));
+}
+
+TEST(RedisStore, AQuizCostsTwoRoundTripsToReadAndOneToDeleteWhateverItsSize) {
+  Stack stack;
+  redis::QuizStore store(stack.config().redis, 5000ms);
+  for (auto shape : {core::SampleShape{1, 1}, core::SampleShape{20, 10}, core::SampleShape{200, 40}}) {
+    auto quiz = core::make_sample_quiz(static_cast<std::uint64_t>(::getpid()), static_cast<std::uint64_t>(shape.participants), shape);
+    stack.write_sample(quiz);
+    auto before = store.round_trips();
+    auto live = store.read(quiz.id);
+    EXPECT_EQ(store.round_trips() - before, 2u) << shape.participants << "x" << shape.questions;
+    EXPECT_EQ(live.header.leaderboard.size(), static_cast<std::size_t>(shape.participants));
+    EXPECT_EQ(live.participant_values.size(),
+              static_cast<std::size_t>(shape.participants * (2 + shape.questions)));
+
+    before = store.round_trips();
+    store.remove(core::keys::source_keys(quiz.id, live.header));
+    EXPECT_EQ(store.round_trips() - before, 1u);
+    EXPECT_EQ(stack.redis().command({"EXISTS", quiz.id + ":quizName"})->integer, 0);
+  }
+}
+
+TEST(RedisStore, DeletingAQuizNeverScansAndLeavesOtherKeysAlone) {
+  Stack stack;
+  auto other = contract_quiz(random_id());
+  auto f = contract_quiz(random_id());
+  stack.write(other);
+  stack.write(f);
+  redis::QuizStore store(stack.config().redis, 5000ms);
+  auto scans = command_calls(stack.redis(), "scan") + command_calls(stack.redis(), "keys");
+  auto live = store.read(f.quiz_id);
+  store.remove(core::keys::source_keys(f.quiz_id, live.header));
+  EXPECT_EQ(command_calls(stack.redis(), "scan") + command_calls(stack.redis(), "keys"), scans);
+  EXPECT_EQ(stack.redis_count(f.keys), 0u);
+  EXPECT_EQ(stack.redis_count(other.keys), other.keys.size());
+  stack.redis().command({"DEL", other.quiz_id + ":quizName"});
+}
+
+TEST(RedisStore, AWrongTypeIsPermanentAndNamesTheKey) {
+  Stack stack;
+  auto f = contract_quiz(random_id());
+  f.redis[1] = {"RPUSH", f.quiz_id + ":questionDuration", "10"};
+  stack.write(f);
+  redis::QuizStore store(stack.config().redis, 5000ms);
+  try {
+    store.read(f.quiz_id);
+    FAIL();
+  } catch (const core::Error& e) {
+    EXPECT_EQ(e.kind(), core::FailureKind::kPermanent);
+    EXPECT_EQ(e.key(), f.quiz_id + ":questionDuration");
+  }
+  stack.redis().command({"DEL", f.quiz_id + ":questionDuration"});
+}
+
+TEST(RedisStore, AnUnreachableServerIsTransient) {
+  redis::QuizStore store({"127.0.0.1", 1}, 1000ms);
+  try {
+    store.read("q");
+    FAIL();
+  } catch (const core::Error& e) {
+    EXPECT_TRUE(e.transient());
+  }
+}
+
+}  // namespace
+}  // namespace qrl::testing

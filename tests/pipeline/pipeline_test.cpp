@@ -1,0 +1,156 @@
+#include "pipeline/pipeline.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "core/event.h"
+#include "support/fixtures.h"
+
+namespace qrl::pipeline {
+namespace {
+
+using qrl::testing::MemoryItems;
+using qrl::testing::MemoryQuestions;
+using qrl::testing::MemoryRedis;
+
+// Fails the first `failures` puts with a transient error, as a throttled DynamoDB would.
+class FlakyItems final : public ItemStore {
+ public:
+  explicit FlakyItems(int failures) : failures_(failures) {}
+  MemoryItems inner;
+  void put(const std::string& id, const std::string& item) override {
+    if (failures_-- > 0) throw core::transient_error(core::Stage::kWrite, "ThrottlingException");
+    inner.put(id, item);
+  }
+  bool exists(const std::string& id) override { return inner.exists(id); }
+
+ private:
+  int failures_;
+};
+
+struct World {
+  MemoryRedis redis;
+  MemoryQuestions questions;
+  void add(const qrl::testing::Fixture& f) {
+    redis.apply(f.redis);
+    questions.files[f.quiz_id] = f.question_file;
+  }
+};
+
+const Sleeper kNoSleep = [](std::chrono::milliseconds) { return true; };
+
+TEST(Pipeline, LoadsWritesThenDeletesEverySource) {
+  World w;
+  MemoryItems items;
+  auto f = qrl::testing::edge_quiz("p1");
+  w.add(f);
+  Pipeline pipeline(w.redis, w.questions, items);
+  EXPECT_EQ(pipeline.load("p1"), Outcome::kLoaded);
+  EXPECT_EQ(nlohmann::json::parse(items.items.at("p1")), f.expected_item);
+  EXPECT_EQ(w.redis.size(), 0u);  // u5, who only joined, too
+  EXPECT_TRUE(w.questions.files.empty());
+}
+
+TEST(Pipeline, ASecondAnnouncementFindsTheItemAndSucceeds) {
+  World w;
+  MemoryItems items;
+  w.add(qrl::testing::contract_quiz("p2"));
+  Pipeline pipeline(w.redis, w.questions, items);
+  EXPECT_EQ(pipeline.load("p2"), Outcome::kLoaded);
+  EXPECT_EQ(pipeline.load("p2"), Outcome::kAlreadyLoaded);
+  EXPECT_EQ(items.puts, 1);
+}
+
+TEST(Pipeline, CleanupAfterACrashBetweenWriteAndDelete) {
+  World w;
+  MemoryItems items;
+  auto f = qrl::testing::contract_quiz("p3");
+  w.add(f);
+  Pipeline pipeline(w.redis, w.questions, items);
+  EXPECT_EQ(pipeline.load("p3"), Outcome::kLoaded);
+  // As if the process died after DEL but before the file went.
+  w.questions.files["p3"] = f.question_file;
+  EXPECT_EQ(pipeline.load("p3"), Outcome::kAlreadyLoaded);
+  EXPECT_TRUE(w.questions.files.empty());
+}
+
+TEST(Pipeline, BadDataDeletesNothingAndIsPermanent) {
+  World w;
+  MemoryItems items;
+  auto f = qrl::testing::contract_quiz("p4");
+  w.add(f);
+  w.redis.remove({"p4:2c3ca3d2:answer:5"});
+  Pipeline pipeline(w.redis, w.questions, items);
+  try {
+    pipeline.load("p4");
+    FAIL();
+  } catch (const core::Error& e) {
+    EXPECT_EQ(e.kind(), core::FailureKind::kPermanent);
+    EXPECT_EQ(e.key(), "p4:2c3ca3d2:answer:5");
+  }
+  EXPECT_EQ(w.redis.size(), f.keys.size() - 1);
+  EXPECT_EQ(w.questions.files.size(), 1u);
+  EXPECT_TRUE(items.items.empty());
+}
+
+TEST(Pipeline, AMissingQuestionFileWithoutItemIsPermanentAndDeletesNothing) {
+  World w;
+  MemoryItems items;
+  auto f = qrl::testing::contract_quiz("p5");
+  w.redis.apply(f.redis);
+  Pipeline pipeline(w.redis, w.questions, items);
+  EXPECT_THROW(pipeline.load("p5"), core::Error);
+  EXPECT_EQ(w.redis.size(), f.keys.size());
+}
+
+TEST(ProcessMessage, RetriesTransientFailuresThenAcks) {
+  World w;
+  FlakyItems items(2);
+  w.add(qrl::testing::contract_quiz("p6"));
+  Pipeline pipeline(w.redis, w.questions, items);
+  auto result = process_message(pipeline, core::make_event("e", "t", "p6"), core::RetryPolicy{}, kNoSleep);
+  EXPECT_EQ(result.action, core::Action::kAck);
+  EXPECT_EQ(result.attempts, 3);
+  EXPECT_EQ(items.inner.puts, 1);
+}
+
+TEST(ProcessMessage, RequeuesWhenAttemptsRunOutAndKeepsTheSources) {
+  World w;
+  FlakyItems items(100);
+  auto f = qrl::testing::contract_quiz("p7");
+  w.add(f);
+  Pipeline pipeline(w.redis, w.questions, items);
+  core::RetryPolicy policy;
+  policy.max_attempts = 3;
+  auto result = process_message(pipeline, core::make_event("e", "t", "p7"), policy, kNoSleep);
+  EXPECT_EQ(result.action, core::Action::kRequeue);
+  EXPECT_EQ(result.attempts, 3);
+  EXPECT_EQ(w.redis.size(), f.keys.size());
+}
+
+TEST(ProcessMessage, AStopDuringBackoffEndsTheRetries) {
+  World w;
+  FlakyItems items(100);
+  w.add(qrl::testing::contract_quiz("p8"));
+  Pipeline pipeline(w.redis, w.questions, items);
+  auto result = process_message(pipeline, core::make_event("e", "t", "p8"), core::RetryPolicy{},
+                                [](std::chrono::milliseconds) { return false; });
+  EXPECT_EQ(result.action, core::Action::kRequeue);
+  EXPECT_EQ(result.attempts, 1);
+}
+
+TEST(ProcessMessage, PoisonIsRejectedWithoutTouchingAnything) {
+  World w;
+  MemoryItems items;
+  Pipeline pipeline(w.redis, w.questions, items);
+  for (const std::string body : {std::string("not an event"), core::make_event("e", "t", "*"),
+                                 core::make_event("e", "t", "../x")}) {
+    auto result = process_message(pipeline, body, core::RetryPolicy{}, kNoSleep);
+    EXPECT_EQ(result.action, core::Action::kReject) << body;
+    ASSERT_TRUE(result.failure);
+  }
+  EXPECT_EQ(items.puts, 0);
+}
+
+}  // namespace
+}  // namespace qrl::pipeline

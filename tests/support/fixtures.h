@@ -1,0 +1,68 @@
+#pragma once
+// Quizzes the tests load, each in its input forms (Redis commands, question set file) with the
+// item it must become. Written for this project; ids are parameters so tests never collide.
+
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "core/quiz.h"
+#include "pipeline/ports.h"
+
+namespace qrl::testing {
+
+struct Fixture {
+  std::string quiz_id;
+  std::vector<std::vector<std::string>> redis;  // commands that write the quiz
+  std::string question_file;
+  nlohmann::json expected_item;  // DynamoDB JSON
+  std::vector<std::string> keys;  // every key the quiz has in Redis
+};
+
+// The quiz of the data contract's example: 2 participants, questions 3, 4 and 5 of a set of 9.
+Fixture contract_quiz(const std::string& quiz_id = "4b927076");
+// Ties broken by user id, a fractional score truncated, a negative one, a user who joined but
+// has no score (keys deleted, not loaded), text that needs JSON escaping, a repeated option.
+Fixture edge_quiz(const std::string& quiz_id);
+// No participants and no selected questions: still a quiz, with empty lists.
+Fixture empty_quiz(const std::string& quiz_id);
+
+std::string random_id();
+
+// Redis in memory, enough for the commands above: a LiveStore for pipeline tests.
+class MemoryRedis final : public pipeline::LiveStore {
+ public:
+  void apply(const std::vector<std::vector<std::string>>& commands);
+  core::LiveQuiz read(const std::string& quiz_id) override;
+  void remove(const std::vector<std::string>& keys) override;
+  bool contains(const std::string& key) const;
+  std::size_t size() const;
+
+ private:
+  std::map<std::string, std::string> strings_;
+  std::map<std::string, std::vector<std::string>> lists_;
+  std::map<std::string, std::map<std::string, double>> zsets_;
+};
+
+class MemoryQuestions final : public pipeline::QuestionStore {
+ public:
+  std::map<std::string, std::string> files;
+  std::optional<std::string> read(const std::string& quiz_id) override;
+  void remove(const std::string& quiz_id) override { files.erase(quiz_id); }
+};
+
+class MemoryItems final : public pipeline::ItemStore {
+ public:
+  std::map<std::string, std::string> items;
+  int puts = 0;
+  void put(const std::string& quiz_id, const std::string& item) override {
+    ++puts;
+    items[quiz_id] = item;
+  }
+  bool exists(const std::string& quiz_id) override { return items.count(quiz_id) > 0; }
+};
+
+}  // namespace qrl::testing

@@ -1,0 +1,257 @@
+#include "support/harness.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+#include <thread>
+
+#include "core/error.h"
+#include "core/event.h"
+#include "files/question_files.h"
+
+namespace qrl::testing {
+
+namespace {
+
+std::string required_env(const char* name) {
+  const char* value = std::getenv(name);
+  if (value == nullptr || *value == '\0') {
+    throw std::runtime_error(std::string(name) + " is not set: run the tests with scripts/test.sh, "
+                             "which starts the servers and sets it");
+  }
+  return value;
+}
+
+std::string slurp(const std::filesystem::path& path) {
+  std::ifstream in(path);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+}  // namespace
+
+Process::Process(const std::vector<std::string>& args, const std::map<std::string, std::string>& env) {
+  static int counter = 0;
+  auto base = std::filesystem::temp_directory_path() /
+              ("qrl-proc-" + std::to_string(::getpid()) + "-" + std::to_string(counter++));
+  out_ = base.string() + ".out";
+  err_ = base.string() + ".err";
+  std::vector<std::string> env_strings;
+  for (const auto& [k, v] : env) env_strings.push_back(k + "=" + v);
+  env_strings.push_back("PATH=/usr/bin:/bin");
+  pid_ = ::fork();
+  if (pid_ < 0) throw std::runtime_error("fork failed");
+  if (pid_ == 0) {
+    int out = ::open(out_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    int err = ::open(err_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    ::dup2(out, 1);
+    ::dup2(err, 2);
+    int null = ::open("/dev/null", O_RDONLY);
+    ::dup2(null, 0);
+    std::vector<char*> argv;
+    std::string binary = QRL_BINARY;
+    argv.push_back(binary.data());
+    std::vector<std::string> copy = args;
+    for (auto& a : copy) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    std::vector<char*> envp;
+    for (auto& e : env_strings) envp.push_back(e.data());
+    envp.push_back(nullptr);
+    ::execve(binary.c_str(), argv.data(), envp.data());
+    ::_exit(127);
+  }
+}
+
+Process::~Process() {
+  if (!status_) {
+    ::kill(pid_, SIGKILL);
+    int status = 0;
+    ::waitpid(pid_, &status, 0);
+  }
+  std::error_code ec;
+  std::filesystem::remove(out_, ec);
+  std::filesystem::remove(err_, ec);
+}
+
+void Process::signal(int signal) { ::kill(pid_, signal); }
+
+bool Process::running() {
+  if (status_) return false;
+  int status = 0;
+  if (::wait4(pid_, &status, WNOHANG, &usage_) == pid_) {
+    status_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    return false;
+  }
+  return true;
+}
+
+std::optional<int> Process::wait(std::chrono::milliseconds timeout) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (running()) {
+    if (std::chrono::steady_clock::now() > deadline) {
+      ::kill(pid_, SIGKILL);
+      int status = 0;
+      ::waitpid(pid_, &status, 0);
+      status_ = 128 + SIGKILL;
+      return std::nullopt;
+    }
+    std::this_thread::sleep_for(10ms);
+  }
+  return status_;
+}
+
+std::string Process::stderr_text() const { return slurp(err_); }
+std::string Process::stdout_text() const { return slurp(out_); }
+
+Run run(const std::vector<std::string>& args, const std::map<std::string, std::string>& env,
+        std::chrono::milliseconds timeout) {
+  Process process(args, env);
+  auto code = process.wait(timeout);
+  return {code ? *code : -1, process.stdout_text(), process.stderr_text()};
+}
+
+Stack::Stack() {
+  auto id = random_id();
+  root_ = std::filesystem::temp_directory_path() / ("qrl-test-" + id);
+  question_dir_ = root_ / "question-sets";
+  std::filesystem::create_directories(question_dir_);
+
+  config_.rabbit.host = "127.0.0.1";
+  config_.rabbit.port = std::stoi(required_env("RABBITMQ_PORT"));
+  config_.rabbit.username = "guest";
+  config_.rabbit.password = "guest";
+  config_.rabbit.queue_name = "test-" + id;
+  config_.rabbit.dead_letter_queue = config_.rabbit.queue_name + ".dlq";
+  config_.redis.host = "127.0.0.1";
+  config_.redis.port = std::stoi(required_env("REDIS_PORT"));
+  config_.question_set_path = question_dir_.string();
+  config_.dynamo.region = "us-east-1";
+  config_.dynamo.endpoint_url = required_env("DYNAMODB_ENDPOINT_URL");
+  config_.dynamo.access_key_id = "test-key";
+  config_.dynamo.secret_access_key = "test-secret-do-not-log";
+  config_.dynamo.table = "quiz-" + id;
+  config_.loader.workers = 2;
+}
+
+Stack::~Stack() {
+  try {
+    if (dynamo_) dynamo_->delete_table();
+  } catch (...) {
+  }
+  std::error_code ec;
+  std::filesystem::remove_all(root_, ec);
+}
+
+std::map<std::string, std::string> Stack::env() const {
+  return {
+      {"RABBITMQ_HOST", config_.rabbit.host},
+      {"RABBITMQ_PORT", std::to_string(config_.rabbit.port)},
+      {"RABBITMQ_USERNAME", config_.rabbit.username},
+      {"RABBITMQ_PASSWORD", config_.rabbit.password},
+      {"RABBITMQ_QUEUE_NAME", config_.rabbit.queue_name},
+      {"REDIS_HOST", config_.redis.host},
+      {"REDIS_PORT", std::to_string(config_.redis.port)},
+      {"QUESTION_SET_PATH", config_.question_set_path},
+      {"DYNAMODB_REGION", config_.dynamo.region},
+      {"DYNAMODB_ENDPOINT_URL", config_.dynamo.endpoint_url},
+      {"DYNAMODB_ACCESS_KEY_ID", config_.dynamo.access_key_id},
+      {"DYNAMODB_SECRET_ACCESS_KEY", config_.dynamo.secret_access_key},
+      {"DYNAMODB_TABLE", config_.dynamo.table},
+      {"LOADER_WORKERS", std::to_string(config_.loader.workers)},
+      {"LOADER_DRAIN_TIMEOUT_S", "20"},
+  };
+}
+
+redis::Connection& Stack::redis() {
+  if (!redis_) redis_ = std::make_unique<redis::Connection>(config_.redis.host, config_.redis.port, 5000ms);
+  return *redis_;
+}
+
+dynamodb::Client& Stack::dynamo() {
+  if (!dynamo_) dynamo_ = std::make_unique<dynamodb::Client>(config_.dynamo, 10000ms);
+  return *dynamo_;
+}
+
+amqp::Connection& Stack::rabbit() {
+  if (!rabbit_) {
+    rabbit_ = std::make_unique<amqp::Connection>(config_.rabbit);
+    rabbit_->declare_queue(config_.rabbit.queue_name);
+    rabbit_->enable_confirms();
+  }
+  return *rabbit_;
+}
+
+void Stack::write(const Fixture& fixture) {
+  redis().pipeline(fixture.redis);
+  files::QuestionFiles(question_dir_).write(fixture.quiz_id, fixture.question_file);
+}
+
+void Stack::write_sample(const core::SampleQuiz& quiz) {
+  redis().pipeline(quiz.redis_commands);
+  files::QuestionFiles(question_dir_).write(quiz.id, quiz.question_file);
+}
+
+void Stack::publish(const std::string& body) { rabbit().publish(config_.rabbit.queue_name, body); }
+
+void Stack::publish_event(const std::string& quiz_id, const std::string& event_id) {
+  publish(core::make_event(event_id.empty() ? random_id() : event_id, "2022-03-12T07:49:21Z", quiz_id));
+}
+
+bool Stack::redis_has(const std::string& key) {
+  auto reply = redis().command({"EXISTS", key});
+  return reply->integer == 1;
+}
+
+std::size_t Stack::redis_count(const std::vector<std::string>& keys) {
+  std::vector<redis::Command> commands;
+  for (const auto& key : keys) commands.push_back({"EXISTS", key});
+  std::size_t n = 0;
+  for (const auto& reply : redis().pipeline(commands)) n += static_cast<std::size_t>(reply->integer);
+  return n;
+}
+
+bool Stack::file_exists(const std::string& quiz_id) const {
+  return std::filesystem::exists(question_dir_ / (quiz_id + ".json"));
+}
+
+std::optional<nlohmann::json> Stack::item(const std::string& quiz_id) {
+  try {
+    return dynamo().get(quiz_id);
+  } catch (const core::Error& e) {
+    // Before the loader has created the table there is no item either.
+    if (std::string(e.what()).find("ResourceNotFoundException") != std::string::npos) return std::nullopt;
+    throw;
+  }
+}
+
+std::uint32_t Stack::queue_depth(const std::string& queue) {
+  amqp::Connection connection(config_.rabbit);
+  auto n = connection.declare_queue(queue);
+  connection.close();
+  return n;
+}
+
+bool eventually(const std::function<bool()>& done, std::chrono::milliseconds timeout) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  for (;;) {
+    if (done()) return true;
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    std::this_thread::sleep_for(50ms);
+  }
+}
+
+std::size_t count(const std::string& haystack, const std::string& needle) {
+  std::size_t n = 0;
+  for (auto pos = haystack.find(needle); pos != std::string::npos; pos = haystack.find(needle, pos + 1)) ++n;
+  return n;
+}
+
+}  // namespace qrl::testing

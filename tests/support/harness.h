@@ -1,0 +1,105 @@
+#pragma once
+// What the integration tests need around the real servers: settings that isolate each test
+// (its own queue, DynamoDB table and question-set directory), clients to arrange and inspect
+// state, and the real binary run as a child process.
+
+#include <sys/resource.h>
+#include <sys/types.h>
+
+#include <chrono>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "amqp/connection.h"
+#include "config/config.h"
+#include "core/sample.h"
+#include "dynamodb/client.h"
+#include "redis/connection.h"
+#include "support/fixtures.h"
+
+namespace qrl::testing {
+
+using namespace std::chrono_literals;
+
+// The loader's binary, run with an environment of our choosing; stderr and stdout are kept.
+class Process {
+ public:
+  Process(const std::vector<std::string>& args, const std::map<std::string, std::string>& env);
+  ~Process();
+  Process(const Process&) = delete;
+  Process& operator=(const Process&) = delete;
+
+  void signal(int signal);
+  // Exit code, or empty if it has not exited within `timeout` (it is then killed).
+  std::optional<int> wait(std::chrono::milliseconds timeout);
+  bool running();
+  std::string stderr_text() const;
+  std::string stdout_text() const;
+  pid_t pid() const { return pid_; }
+  // CPU and peak memory of the process, once it has exited.
+  const rusage& usage() const { return usage_; }
+
+ private:
+  pid_t pid_ = -1;
+  rusage usage_{};
+  std::optional<int> status_;
+  std::filesystem::path out_, err_;
+};
+
+// Runs the binary to completion.
+struct Run {
+  int code;
+  std::string out;
+  std::string err;
+};
+Run run(const std::vector<std::string>& args, const std::map<std::string, std::string>& env,
+        std::chrono::milliseconds timeout = 60s);
+
+class Stack {
+ public:
+  Stack();  // fresh queue, table and directory names
+  ~Stack();
+
+  const config::Config& config() const { return config_; }
+  // The environment for the binary: every setting, pointing at this test's resources.
+  std::map<std::string, std::string> env() const;
+
+  redis::Connection& redis();
+  dynamodb::Client& dynamo();
+  amqp::Connection& rabbit();  // a publisher with confirms
+
+  void write(const Fixture& fixture);
+  void write_sample(const core::SampleQuiz& quiz);
+  void publish(const std::string& body);
+  void publish_event(const std::string& quiz_id, const std::string& event_id = "");
+
+  bool redis_has(const std::string& key);
+  std::size_t redis_count(const std::vector<std::string>& keys);
+  bool file_exists(const std::string& quiz_id) const;
+  std::optional<nlohmann::json> item(const std::string& quiz_id);
+  std::uint32_t queue_depth(const std::string& queue);  // ready messages
+  std::uint32_t queue_depth() { return queue_depth(config_.rabbit.queue_name); }
+
+  const std::filesystem::path& question_dir() const { return question_dir_; }
+  const std::filesystem::path& root() const { return root_; }
+
+ private:
+  config::Config config_;
+  std::filesystem::path root_, question_dir_;
+  std::unique_ptr<redis::Connection> redis_;
+  std::unique_ptr<dynamodb::Client> dynamo_;
+  std::unique_ptr<amqp::Connection> rabbit_;
+};
+
+// Polls `done` every 50 ms until it is true or `timeout` passes.
+bool eventually(const std::function<bool()>& done, std::chrono::milliseconds timeout = 30s);
+
+// Occurrences of `needle` in `haystack`.
+std::size_t count(const std::string& haystack, const std::string& needle);
+
+}  // namespace qrl::testing
