@@ -2,6 +2,7 @@
 
 #include <amqp_framing.h>
 #include <amqp_tcp_socket.h>
+#include <poll.h>
 #include <sys/time.h>
 
 #include <vector>
@@ -117,9 +118,18 @@ void Connection::cancel() {
   consumer_tag_.clear();
 }
 
-std::optional<Message> Connection::next(std::chrono::milliseconds timeout) {
+std::optional<Message> Connection::next(std::chrono::milliseconds timeout, int wake_fd) {
   if (!state_) fail("connection is closed");
   amqp_maybe_release_buffers(state_.get());
+  if (wake_fd >= 0 && amqp_frames_enqueued(state_.get()) == 0 && amqp_data_in_buffer(state_.get()) == 0) {
+    pollfd fds[2] = {{amqp_get_sockfd(state_.get()), POLLIN, 0}, {wake_fd, POLLIN, 0}};
+    int ready = ::poll(fds, 2, static_cast<int>(timeout.count()));
+    if (ready > 0 && (fds[1].revents & POLLIN) != 0 && (fds[0].revents & (POLLIN | POLLHUP | POLLERR)) == 0) {
+      return std::nullopt;
+    }
+    // Readable, or the full timeout passed: let rabbitmq-c read, and send a heartbeat if due.
+    timeout = std::chrono::milliseconds(ready > 0 ? 100 : 0);
+  }
   amqp_envelope_t envelope;
   auto tv = to_timeval(timeout);
   auto reply = amqp_consume_message(state_.get(), &envelope, &tv, 0);

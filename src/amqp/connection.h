@@ -42,8 +42,9 @@ class Connection {
   void consume(const std::string& queue, std::uint16_t prefetch);
   void cancel();  // stops deliveries; unacked ones stay ours until acked or the channel closes
 
-  // The next delivery, or empty after `timeout` with none.
-  std::optional<Message> next(std::chrono::milliseconds timeout);
+  // The next delivery, or empty after `timeout` with none, or as soon as `wake_fd` (if not -1)
+  // becomes readable: other threads use it to have the owner act on their results at once.
+  std::optional<Message> next(std::chrono::milliseconds timeout, int wake_fd = -1);
   // One message without a consumer (basic.get), or empty if the queue is empty.
   std::optional<Message> get(const std::string& queue);
 

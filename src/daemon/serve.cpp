@@ -11,6 +11,8 @@
 // connection are dropped (the broker redelivers those messages) and a new connection is made.
 
 #include <signal.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <condition_variable>
@@ -82,6 +84,28 @@ class Channel {
   bool closed_ = false;
 };
 
+class WakeFd {
+ public:
+  WakeFd() : fd_(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) {
+    if (fd_ < 0) throw core::transient_error(core::Stage::kSetup, "eventfd failed");
+  }
+  ~WakeFd() { ::close(fd_); }
+  WakeFd(const WakeFd&) = delete;
+  WakeFd& operator=(const WakeFd&) = delete;
+  int fd() const { return fd_; }
+  void notify() {
+    std::uint64_t one = 1;
+    (void)!::write(fd_, &one, sizeof one);
+  }
+  void clear() {
+    std::uint64_t value = 0;
+    (void)!::read(fd_, &value, sizeof value);
+  }
+
+ private:
+  int fd_;
+};
+
 // SIGTERM/SIGINT are blocked in every thread and taken by this one: the first asks for a
 // drain, the second for an immediate exit.
 class Signals {
@@ -143,6 +167,8 @@ int serve(const config::Config& config) {
 
   Channel<Job> jobs;
   Channel<Done> done;
+  // Workers poke this after each result so the AMQP thread acks at once, not at its next poll.
+  WakeFd wake;
   std::atomic<bool> stop_retrying{false};
   const auto policy = wiring::retry_policy(config);
   std::vector<std::thread> workers;
@@ -152,6 +178,7 @@ int serve(const config::Config& config) {
       while (auto job = jobs.pop()) {
         auto result = pipeline::process_message(s->pipeline, job->body, policy, sleep);
         done.push({job->generation, job->tag, result.action});
+        wake.notify();
       }
     });
   }
@@ -205,10 +232,11 @@ int serve(const config::Config& config) {
     }
 
     try {
-      if (auto message = consumer->next(std::chrono::milliseconds(100))) {
+      if (auto message = consumer->next(std::chrono::milliseconds(100), wake.fd())) {
         ++in_flight;
         jobs.push({generation, message->delivery_tag, std::move(message->body)});
       }
+      wake.clear();
       for (auto& result : done.take_all()) {
         if (result.generation != generation) continue;  // its channel is gone; redelivered
         --in_flight;

@@ -97,12 +97,38 @@ core::LiveQuiz QuizStore::read(const std::string& quiz_id) {
   // Validates every user id and index before any of them becomes part of a key.
   auto keys = core::keys::participant_keys(quiz_id, header);
   if (keys.empty()) return live;
-  std::vector<Command> gets;
-  gets.reserve(keys.size());
-  for (const auto& key : keys) gets.push_back({"GET", key});
-  auto second = run(gets);
+  // One MGET for every participant key: one command and one reply, however many there are.
+  Command mget;
+  mget.reserve(keys.size() + 1);
+  mget.push_back("MGET");
+  mget.insert(mget.end(), keys.begin(), keys.end());
+  auto second = run({mget});
+  const redisReply& values = *second.front();
+  if (values.type == REDIS_REPLY_ERROR) reply_error(values, keys.front());
+  if (values.type != REDIS_REPLY_ARRAY || values.elements != keys.size()) {
+    throw core::transient_error(core::Stage::kRead, "redis MGET answered with an unexpected reply");
+  }
   live.participant_values.reserve(keys.size());
-  for (std::size_t i = 0; i < keys.size(); ++i) live.participant_values.push_back(as_string(*second[i], keys[i]));
+  std::vector<std::size_t> absent;
+  for (std::size_t i = 0; i < keys.size(); ++i) {
+    live.participant_values.push_back(as_string(*values.element[i], keys[i]));
+    if (!live.participant_values.back()) absent.push_back(i);
+  }
+  // MGET answers nil for a key of the wrong type too; only then is a TYPE asked, so a wrong
+  // type is reported as such and a complete quiz still costs two round trips.
+  if (!absent.empty()) {
+    std::vector<Command> types;
+    for (auto i : absent) types.push_back({"TYPE", keys[i]});
+    auto replies = run(types);
+    for (std::size_t j = 0; j < absent.size(); ++j) {
+      const redisReply& type = *replies[j];
+      bool none = type.type == REDIS_REPLY_STATUS && std::string_view(type.str, type.len) == "none";
+      if (!none) {
+        const auto& key = keys[absent[j]];
+        throw core::invalid_data(core::Stage::kRead, "key '" + key + "' has the wrong Redis type", key);
+      }
+    }
+  }
   return live;
 }
 

@@ -73,6 +73,26 @@ TEST(RedisStore, AWrongTypeIsPermanentAndNamesTheKey) {
   stack.redis().command({"DEL", f.quiz_id + ":questionDuration"});
 }
 
+TEST(RedisStore, AWrongTypeAmongTheParticipantKeysIsNotMistakenForAMissingKey) {
+  Stack stack;
+  auto f = contract_quiz(random_id());
+  const auto key = f.quiz_id + ":ee14ccb2:username";
+  for (auto& command : f.redis) {
+    if (command[1] == key) command = {"RPUSH", key, "user2"};
+  }
+  stack.write(f);
+  redis::QuizStore store(stack.config().redis, 5000ms);
+  try {
+    store.read(f.quiz_id);
+    FAIL();
+  } catch (const core::Error& e) {
+    EXPECT_EQ(e.problem(), core::DataProblem::kInvalid);
+    EXPECT_EQ(e.key(), key);
+    EXPECT_THAT(e.what(), ::testing::HasSubstr("wrong Redis type"));
+  }
+  stack.redis().pipeline({{"DEL", key}});
+}
+
 TEST(RedisStore, AnUnreachableServerIsTransient) {
   redis::QuizStore store({"127.0.0.1", 1}, 1000ms);
   try {

@@ -108,6 +108,15 @@ std::optional<int> Process::wait(std::chrono::milliseconds timeout) {
   return status_;
 }
 
+long Process::peak_rss_kib() const {
+  std::ifstream status("/proc/" + std::to_string(pid_) + "/status");
+  std::string line;
+  while (std::getline(status, line)) {
+    if (line.rfind("VmHWM:", 0) == 0) return std::stol(line.substr(6));
+  }
+  return -1;
+}
+
 std::string Process::stderr_text() const { return slurp(err_); }
 std::string Process::stdout_text() const { return slurp(out_); }
 

@@ -41,8 +41,11 @@ class Process {
   std::string stderr_text() const;
   std::string stdout_text() const;
   pid_t pid() const { return pid_; }
-  // CPU and peak memory of the process, once it has exited.
+  // CPU of the process, once it has exited.
   const rusage& usage() const { return usage_; }
+  // Peak resident memory (VmHWM) of the running process, in KiB. (ru_maxrss would count the
+  // pages of the parent that fork() copied before exec.)
+  long peak_rss_kib() const;
 
  private:
   pid_t pid_ = -1;
