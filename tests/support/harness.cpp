@@ -54,6 +54,8 @@ Process::Process(const std::vector<std::string>& args, const std::map<std::strin
     int err = ::open(err_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
     ::dup2(out, 1);
     ::dup2(err, 2);
+    // Away from any config.ini in the caller's directory: the environment is the whole config.
+    if (::chdir(std::filesystem::temp_directory_path().c_str()) != 0) ::_exit(126);
     int null = ::open("/dev/null", O_RDONLY);
     ::dup2(null, 0);
     std::vector<char*> argv;
