@@ -6,8 +6,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
 cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-cmake --build build -j"$(nproc)" --target quiz-result-loader bench_core bench_e2e
+cmake --build build -j"$(nproc)" --target quiz-result-loader bench_core bench_e2e bench_lambda
 build/bench/bench_core
 scripts/stack.sh start
 eval "$(scripts/stack.sh env)"
 build/bench/bench_e2e "$@"
+build/bench/bench_lambda

@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <iostream>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <CLI/CLI.hpp>
@@ -12,6 +13,7 @@
 #include "daemon/serve.h"
 #include "dynamodb/client.h"
 #include "http/client.h"
+#include "lambda/runtime.h"
 #include "log/log.h"
 #include "seed/seed.h"
 #include "wiring/stores.h"
@@ -81,6 +83,8 @@ std::size_t attribute_list_size(const nlohmann::json& item, const char* name) {
 
 int main(int argc, char** argv) {
   http::global_init();
+  // In the Lambda zip this binary is `bootstrap`, which Lambda starts without arguments.
+  if (argc == 1 && std::string_view(argv[0]).ends_with("bootstrap")) return lambda::run(config::process_env());
   CLI::App app{
       "quiz-result-loader: loads finished quizzes from Redis and the question-set directory into "
       "the DynamoDB table 'quiz', then deletes the live data."};
@@ -91,6 +95,10 @@ int main(int argc, char** argv) {
 
   auto* serve = app.add_subcommand("serve", "Run the daemon: consume quiz complete events from RabbitMQ");
   config_option.add_to(*serve);
+
+  app.add_subcommand("lambda",
+                     "Run as an AWS Lambda custom runtime: SQS batches from the Runtime API "
+                     "(AWS_LAMBDA_RUNTIME_API); settings from the environment only");
 
   std::vector<std::string> load_ids;
   auto* load = app.add_subcommand("load", "Load the named quizzes once, without a queue");
@@ -126,6 +134,7 @@ int main(int argc, char** argv) {
 
   try {
     if (serve->parsed()) return daemon::serve(config_option.load(config::kNeedAll));
+    if (app.got_subcommand("lambda")) return lambda::run(config::process_env());
     if (load->parsed()) {
       return load_quizzes(config_option.load(config::kNeedRedis | config::kNeedQuestions | config::kNeedDynamo),
                           load_ids);

@@ -47,6 +47,7 @@ constexpr Key kKeys[] = {
     {"loader.drain_timeout_s", "LOADER_DRAIN_TIMEOUT_S", 0},
     {"loader.request_timeout_ms", "LOADER_REQUEST_TIMEOUT_MS", 0},
     {"loader.retry_attempts", "LOADER_RETRY_ATTEMPTS", 0},
+    {"loader.deadline_margin_ms", "LOADER_DEADLINE_MARGIN_MS", 0},
     {"loader.log_level", "LOADER_LOG_LEVEL", 0},
     {"loader.log_format", "LOADER_LOG_FORMAT", 0},
 };
@@ -171,8 +172,7 @@ Config resolve(const std::map<std::string, std::string>& file, const Env& env, u
     std::string message;
     for (const auto& name : missing) {
       if (!message.empty()) message += "; ";
-      message += "config item '" + name + "' was not set (set it in the config file or " +
-                 key(name).env + ")";
+      message += "config item '" + name + "' was not set (environment variable " + key(name).env + ")";
     }
     throw ConfigError(message);
   }
@@ -213,6 +213,9 @@ Config resolve(const std::map<std::string, std::string>& file, const Env& env, u
   });
   with("loader.retry_attempts", [&](K k, S v) {
     config.loader.retry_attempts = integer(k, v, 1, 100, "an attempt count");
+  });
+  with("loader.deadline_margin_ms", [&](K k, S v) {
+    config.loader.deadline_margin = std::chrono::milliseconds(integer(k, v, 0, 900000, "milliseconds"));
   });
   with("loader.log_level", [&](K k, S v) { config.loader.log_level = one_of(k, v, {"debug", "info", "warn", "error"}); });
   with("loader.log_format", [&](K k, S v) { config.loader.log_format = one_of(k, v, {"text", "json"}); });

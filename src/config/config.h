@@ -47,6 +47,8 @@ struct Loader {
   std::chrono::seconds drain_timeout{30};
   std::chrono::milliseconds request_timeout{10000};
   int retry_attempts = 5;
+  // Lambda: a record is started only with at least this much time left before the deadline.
+  std::chrono::milliseconds deadline_margin{1000};
   std::string log_level = "info";
   std::string log_format = "text";
 };

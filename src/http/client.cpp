@@ -79,8 +79,14 @@ Response Client::send(const Request& request, const AwsSigning* signing) {
   // Worker threads: no SIGALRM-based DNS timeouts.
   curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
-  curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, static_cast<long>(timeout_.count()));
-  curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, timeout_.count() > 0 ? static_cast<long>(timeout_.count()) : 10000L);
+  auto timeout = timeout_;
+  if (deadline_) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(*deadline_ - std::chrono::steady_clock::now());
+    if (left.count() <= 0) throw core::transient_error(core::Stage::kUnknown, "no time left before the deadline");
+    if (timeout.count() == 0 || left < timeout) timeout = left;
+  }
+  curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, static_cast<long>(timeout.count()));
+  curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, timeout.count() > 0 ? static_cast<long>(timeout.count()) : 10000L);
   if (request.url.rfind("https://", 0) == 0) {
     static const std::string kBundle = ca_bundle();
     if (!kBundle.empty()) curl_easy_setopt(h, CURLOPT_CAINFO, kBundle.c_str());

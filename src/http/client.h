@@ -6,6 +6,7 @@
 #include <chrono>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -50,12 +51,17 @@ class Client {
   // status is a Response: the caller knows what its statuses mean.
   Response send(const Request& request, const AwsSigning* signing = nullptr);
 
+  // No request may run past this point (the Lambda invocation's deadline); empty: no limit
+  // beyond the timeout.
+  void set_deadline(std::optional<std::chrono::steady_clock::time_point> deadline) { deadline_ = deadline; }
+
  private:
   struct EasyDeleter {
     void operator()(CURL* handle) const noexcept { curl_easy_cleanup(handle); }
   };
   std::unique_ptr<CURL, EasyDeleter> handle_;
   std::chrono::milliseconds timeout_;
+  std::optional<std::chrono::steady_clock::time_point> deadline_;
 };
 
 // The CA bundle to verify TLS with: SSL_CERT_FILE, else the first of the usual places of

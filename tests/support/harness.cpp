@@ -38,7 +38,8 @@ std::string slurp(const std::filesystem::path& path) {
 
 }  // namespace
 
-Process::Process(const std::vector<std::string>& args, const std::map<std::string, std::string>& env) {
+Process::Process(const std::vector<std::string>& args, const std::map<std::string, std::string>& env,
+                 const std::string& binary_path, const std::string& root) {
   static int counter = 0;
   auto base = std::filesystem::temp_directory_path() /
               ("qrl-proc-" + std::to_string(::getpid()) + "-" + std::to_string(counter++));
@@ -47,26 +48,33 @@ Process::Process(const std::vector<std::string>& args, const std::map<std::strin
   std::vector<std::string> env_strings;
   for (const auto& [k, v] : env) env_strings.push_back(k + "=" + v);
   env_strings.push_back("PATH=/usr/bin:/bin");
+  // Everything the child needs is made before fork(): the test process has threads, and the
+  // child may only make async-signal-safe calls.
+  std::string binary = binary_path;
+  std::vector<std::string> args_copy = args;
+  std::vector<char*> argv;
+  argv.push_back(binary.data());
+  for (auto& a : args_copy) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  std::vector<char*> envp;
+  for (auto& e : env_strings) envp.push_back(e.data());
+  envp.push_back(nullptr);
+  // Away from any config.ini in the caller's directory: the environment is the whole config.
+  const std::string workdir = std::filesystem::temp_directory_path().string();
   pid_ = ::fork();
   if (pid_ < 0) throw std::runtime_error("fork failed");
   if (pid_ == 0) {
     int out = ::open(out_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
     int err = ::open(err_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    int null = ::open("/dev/null", O_RDONLY);
     ::dup2(out, 1);
     ::dup2(err, 2);
-    // Away from any config.ini in the caller's directory: the environment is the whole config.
-    if (::chdir(std::filesystem::temp_directory_path().c_str()) != 0) ::_exit(126);
-    int null = ::open("/dev/null", O_RDONLY);
     ::dup2(null, 0);
-    std::vector<char*> argv;
-    std::string binary = QRL_BINARY;
-    argv.push_back(binary.data());
-    std::vector<std::string> copy = args;
-    for (auto& a : copy) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    std::vector<char*> envp;
-    for (auto& e : env_strings) envp.push_back(e.data());
-    envp.push_back(nullptr);
+    if (!root.empty()) {
+      if (::chroot(root.c_str()) != 0 || ::chdir("/") != 0) ::_exit(125);
+    } else if (::chdir(workdir.c_str()) != 0) {
+      ::_exit(126);
+    }
     ::execve(binary.c_str(), argv.data(), envp.data());
     ::_exit(127);
   }

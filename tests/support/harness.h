@@ -29,7 +29,10 @@ using namespace std::chrono_literals;
 // The loader's binary, run with an environment of our choosing; stderr and stdout are kept.
 class Process {
  public:
-  Process(const std::vector<std::string>& args, const std::map<std::string, std::string>& env);
+  // `binary` defaults to the loader under test; with `root`, it runs chroot()ed there (and
+  // `binary` is a path inside it).
+  Process(const std::vector<std::string>& args, const std::map<std::string, std::string>& env,
+          const std::string& binary = QRL_BINARY, const std::string& root = "");
   ~Process();
   Process(const Process&) = delete;
   Process& operator=(const Process&) = delete;

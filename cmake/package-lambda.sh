@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# package-lambda.sh BOOTSTRAP ZIP: bootstrap plus every shared library it loads (ldd's view,
+# dynamic loader included) into ZIP, laid out for /var/task.
+set -euo pipefail
+bootstrap=$1 zip_out=$2
+stage=$(mktemp -d)
+trap 'rm -rf "$stage"' EXIT
+mkdir -p "$stage/lib"
+strip -o "$stage/bootstrap" "$bootstrap"
+chmod 755 "$stage/bootstrap"
+# ldd through the host's loader: bootstrap's own interpreter path exists only inside Lambda.
+ldd "$bootstrap" | awk '$2 == "=>" && $3 ~ /^\// { print $3 }' | while read -r lib; do
+  cp -L "$lib" "$stage/lib/"
+done
+cp -L /lib64/ld-linux-x86-64.so.2 "$stage/lib/ld-linux-x86-64.so.2"
+chmod 755 "$stage/lib/ld-linux-x86-64.so.2"
+rm -f "$zip_out"
+(cd "$stage" && zip -q -r -X "$zip_out" bootstrap lib)
+echo "$zip_out: $(unzip -l "$zip_out" | tail -1 | awk '{print $2}') files, $(du -h "$zip_out" | cut -f1)"
