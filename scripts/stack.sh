@@ -80,7 +80,7 @@ export RABBITMQ_HOST=127.0.0.1 RABBITMQ_PORT=$amqp_port RABBITMQ_USERNAME=guest 
 export REDIS_HOST=127.0.0.1 REDIS_PORT=$redis_port
 export DYNAMODB_REGION=us-east-1 DYNAMODB_ENDPOINT_URL=http://127.0.0.1:$dynamo_port
 export DYNAMODB_ACCESS_KEY_ID=local DYNAMODB_SECRET_ACCESS_KEY=local
-export QRL_RABBITMQCTL="$root/scripts/stack.sh rabbitmqctl"
+export QRL_RABBITMQCTL="QRL_AMQP_PORT=$amqp_port $root/scripts/stack.sh rabbitmqctl"
 ENV
 }
 

@@ -11,6 +11,7 @@
 #include "config/config.h"
 #include "core/error.h"
 #include "daemon/serve.h"
+#include "dlq/dlq.h"
 #include "dynamodb/client.h"
 #include "http/client.h"
 #include "lambda/runtime.h"
@@ -130,6 +131,16 @@ int main(int argc, char** argv) {
   config_option.add_to(*list);
   list->add_option("--limit", list_limit, "At most this many")->capture_default_str();
 
+  auto* dlq = app.add_subcommand("dlq", "The dead-letter queue: what failed for good, and why");
+  dlq->require_subcommand(1);
+  auto* dlq_list = dlq->add_subcommand("list", "Show the dead letters with their reasons (they stay in the queue)");
+  config_option.add_to(*dlq_list);
+  std::size_t replay_limit = 0;
+  auto* dlq_replay = dlq->add_subcommand(
+      "replay", "Move the dead letters back to the main queue, after the data has been repaired");
+  config_option.add_to(*dlq_replay);
+  dlq_replay->add_option("--limit", replay_limit, "At most this many (default: all)");
+
   CLI11_PARSE(app, argc, argv);
 
   try {
@@ -149,6 +160,17 @@ int main(int argc, char** argv) {
       std::fprintf(stderr, "seeded %zu quizzes (%d participants x %d questions)%s\n", ids.size(),
                    seed_options.shape.participants, seed_options.shape.questions,
                    no_publish ? "" : " and published their events");
+      return 0;
+    }
+    if (dlq_list->parsed()) {
+      auto n = dlq::list(config_option.load(config::kNeedRabbit), stdout);
+      std::fprintf(stderr, "%zu dead letters\n", n);
+      return 0;
+    }
+    if (dlq_replay->parsed()) {
+      auto config = config_option.load(config::kNeedRabbit);
+      auto n = dlq::replay(config, replay_limit);
+      std::fprintf(stderr, "replayed %zu dead letters to '%s'\n", n, config.rabbit.queue_name.c_str());
       return 0;
     }
     if (show->parsed() || list->parsed()) {

@@ -25,7 +25,9 @@
 
 #include "amqp/connection.h"
 #include "core/error.h"
+#include "core/transform.h"
 #include "log/log.h"
+#include "pipeline/failpoint.h"
 #include "wiring/stores.h"
 
 namespace qrl::daemon {
@@ -44,6 +46,8 @@ struct Done {
   std::uint64_t generation;
   std::uint64_t tag;
   core::Action action;
+  std::string body;         // kept for a dead letter, which carries it byte for byte
+  amqp::Headers dead_letter;  // why, for a dead letter
 };
 
 template <typename T>
@@ -142,8 +146,56 @@ class Signals {
 std::optional<amqp::Connection> connect_consumer(const config::Config& config) {
   amqp::Connection connection(config.rabbit);
   connection.declare_queue(config.rabbit.queue_name);
+  connection.declare_queue(config.rabbit.dead_letter_queue);
   connection.consume(config.rabbit.queue_name, static_cast<std::uint16_t>(config.loader.workers));
   return connection;
+}
+
+// Dead letters go out on a connection of their own, in confirm mode: waiting for a confirm
+// there cannot swallow a delivery meant for the consumer. It sits idle between dead letters,
+// when rabbitmq-c could not answer heartbeats, so it asks for none (a dead socket shows as a
+// missing confirm, and the message goes back to the queue).
+amqp::Connection connect_publisher(const config::Config& config) {
+  amqp::Connection connection(config.rabbit, std::chrono::seconds(0));
+  connection.declare_queue(config.rabbit.dead_letter_queue);
+  connection.enable_confirms();
+  return connection;
+}
+
+amqp::Headers dead_letter_headers(const config::Config& config, const pipeline::JobResult& result) {
+  const auto& failure = *result.failure;
+  amqp::Headers headers = {
+      {"x-failure-reason", failure.what()},
+      {"x-failure-stage", std::string(core::to_string(failure.stage()))},
+      {"x-failed-at", core::rfc3339_utc(std::chrono::duration_cast<std::chrono::seconds>(
+                                            std::chrono::system_clock::now().time_since_epoch())
+                                            .count())},
+      {"x-attempts", std::to_string(std::max(result.attempts, 1))},
+      {"x-original-queue", config.rabbit.queue_name},
+  };
+  if (!failure.key().empty()) headers["x-failure-key"] = failure.key();
+  if (result.event) {
+    headers["x-quiz-id"] = result.event->quiz_id;
+    if (!result.event->id.empty()) headers["x-event-id"] = result.event->id;
+  }
+  return headers;
+}
+
+// Publishes a dead letter and waits for its confirm; false (and the publisher dropped, to be
+// remade) if the broker did not take it.
+bool dead_letter(std::optional<amqp::Connection>& publisher, const config::Config& config, const Done& done) {
+  try {
+    if (!publisher) publisher = connect_publisher(config);
+    publisher->publish(config.rabbit.dead_letter_queue, done.body, done.dead_letter);
+    auto quiz = done.dead_letter.find("x-quiz-id");
+    log::info("dead-lettered", {{"queue", config.rabbit.dead_letter_queue},
+                                {"quiz", quiz == done.dead_letter.end() ? "" : quiz->second}});
+    return true;
+  } catch (const core::Error& e) {
+    log::warn("cannot dead-letter; the message goes back to the queue", {{"reason", e.what()}});
+    publisher.reset();
+    return false;
+  }
 }
 
 }  // namespace
@@ -155,11 +207,13 @@ int serve(const config::Config& config) {
   // Every server is reached once before any message is taken, for one clear error.
   std::vector<std::unique_ptr<wiring::Stores>> stores;
   std::optional<amqp::Connection> consumer;
+  std::optional<amqp::Connection> publisher;
   try {
     for (int i = 0; i < config.loader.workers; ++i) stores.push_back(std::make_unique<wiring::Stores>(config));
     stores.front()->live.connect();
     stores.front()->items.ensure_table();
     consumer = connect_consumer(config);
+    publisher = connect_publisher(config);
   } catch (const core::Error& e) {
     log::error("cannot start", {{"reason", e.what()}});
     return 1;
@@ -177,7 +231,12 @@ int serve(const config::Config& config) {
       auto sleep = pipeline::interruptible_sleeper([&] { return stop_retrying.load(); });
       while (auto job = jobs.pop()) {
         auto result = pipeline::process_message(s->pipeline, job->body, policy, sleep);
-        done.push({job->generation, job->tag, result.action});
+        Done finished{job->generation, job->tag, result.action, {}, {}};
+        if (result.action == core::Action::kReject) {
+          finished.body = std::move(job->body);
+          finished.dead_letter = dead_letter_headers(config, result);
+        }
+        done.push(std::move(finished));
         wake.notify();
       }
     });
@@ -240,10 +299,19 @@ int serve(const config::Config& config) {
       for (auto& result : done.take_all()) {
         if (result.generation != generation) continue;  // its channel is gone; redelivered
         --in_flight;
+        pipeline::failpoint("before-ack");
         switch (result.action) {
           case core::Action::kAck: consumer->ack(result.tag); break;
-          case core::Action::kReject: consumer->reject(result.tag, /*requeue=*/false); break;
           case core::Action::kRequeue: consumer->reject(result.tag, /*requeue=*/true); break;
+          case core::Action::kReject:
+            // Confirmed in the dead-letter queue first, then acked: a crash in between leaves
+            // the message in both places, never in neither.
+            if (dead_letter(publisher, config, result)) {
+              consumer->ack(result.tag);
+            } else {
+              consumer->reject(result.tag, /*requeue=*/true);
+            }
+            break;
         }
       }
     } catch (const core::Error& e) {
@@ -256,6 +324,7 @@ int serve(const config::Config& config) {
   }
 
   if (consumer) consumer->close();
+  if (publisher) publisher->close();
   if (abandoned) {
     // Workers may be inside a request; their messages are unacked and the broker has them.
     log::warn("stopped with unfinished messages; they will be redelivered");

@@ -41,12 +41,19 @@ void Client::ensure_table(std::chrono::seconds wait) {
   const std::string name_only = nlohmann::json{{"TableName", settings_.table}}.dump();
   auto deadline = std::chrono::steady_clock::now() + wait;
   bool created = false;
+  int failures = 0;
   for (;;) {
     std::string status;
     try {
       status = call("DescribeTable", name_only)["Table"].value("TableStatus", "");
     } catch (const core::Error& e) {
-      if (created || std::string(e.what()).find("ResourceNotFoundException") == std::string::npos) throw;
+      const bool absent = std::string(e.what()).find("ResourceNotFoundException") != std::string::npos;
+      if (!absent || created) {
+        // Throttling or a 5xx at start-up is worth a few tries; anything else is the answer.
+        if (!e.transient() || ++failures >= 5) throw;
+        std::this_thread::sleep_for(std::chrono::milliseconds(100 << failures));
+        continue;
+      }
       log::info("table absent, creating it", {{"table", settings_.table}});
       nlohmann::json create = {
           {"TableName", settings_.table},
@@ -56,8 +63,12 @@ void Client::ensure_table(std::chrono::seconds wait) {
       try {
         call("CreateTable", create.dump());
       } catch (const core::Error& ce) {
-        // Another loader created it first.
-        if (std::string(ce.what()).find("ResourceInUseException") == std::string::npos) throw;
+        // ResourceInUseException: another loader created it first.
+        if (std::string(ce.what()).find("ResourceInUseException") == std::string::npos) {
+          if (!ce.transient() || ++failures >= 5) throw;
+          std::this_thread::sleep_for(std::chrono::milliseconds(100 << failures));
+          continue;
+        }
       }
       created = true;
       continue;

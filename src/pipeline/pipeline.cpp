@@ -8,6 +8,7 @@
 #include "core/keys.h"
 #include "core/transform.h"
 #include "log/log.h"
+#include "pipeline/failpoint.h"
 
 namespace qrl::pipeline {
 
@@ -36,6 +37,7 @@ Pipeline::Pipeline(LiveStore& live, QuestionStore& questions, ItemStore& items)
 Outcome Pipeline::load(const std::string& quiz_id) {
   core::require_valid_id(quiz_id, "quiz id");
   auto live = at_stage(core::Stage::kRead, [&] { return live_.read(quiz_id); });
+  failpoint("after-read");
   std::string item;
   try {
     auto file = at_stage(core::Stage::kRead, [&] { return questions_.read(quiz_id); });
@@ -57,10 +59,12 @@ Outcome Pipeline::load(const std::string& quiz_id) {
     return Outcome::kAlreadyLoaded;
   }
   at_stage(core::Stage::kWrite, [&] { items_.put(quiz_id, item); });
+  failpoint("after-write");
   // Only now that the item is durable. Redis first, in one DEL: a crash after it leaves only
   // the file, which a retry removes once it sees the item.
   at_stage(core::Stage::kDelete, [&] {
     live_.remove(core::keys::source_keys(quiz_id, live.header));
+    failpoint("after-redis-delete");
     questions_.remove(quiz_id);
   });
   return Outcome::kLoaded;

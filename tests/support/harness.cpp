@@ -258,6 +258,23 @@ std::uint32_t Stack::queue_depth(const std::string& queue) {
   return n;
 }
 
+std::vector<amqp::Message> Stack::peek(const std::string& queue) {
+  amqp::Connection connection(config_.rabbit);
+  auto count = connection.declare_queue(queue);
+  std::vector<amqp::Message> out;
+  while (out.size() < count) {
+    auto message = connection.get(queue);
+    if (!message) break;
+    out.push_back(std::move(*message));
+  }
+  connection.close();  // unacked: all back in the queue
+  return out;
+}
+
+int Stack::rabbitmqctl(const std::string& args) {
+  return std::system((required_env("QRL_RABBITMQCTL") + " " + args + " >/dev/null 2>&1").c_str());
+}
+
 bool eventually(const std::function<bool()>& done, std::chrono::milliseconds timeout) {
   auto deadline = std::chrono::steady_clock::now() + timeout;
   for (;;) {

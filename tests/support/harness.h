@@ -90,6 +90,11 @@ class Stack {
   std::optional<nlohmann::json> item(const std::string& quiz_id);
   std::uint32_t queue_depth(const std::string& queue);  // ready messages
   std::uint32_t queue_depth() { return queue_depth(config_.rabbit.queue_name); }
+  std::uint32_t dlq_depth() { return queue_depth(config_.rabbit.dead_letter_queue); }
+  // Every message in the queue, left in it.
+  std::vector<amqp::Message> peek(const std::string& queue);
+  // rabbitmqctl against the test broker (QRL_RABBITMQCTL, from scripts/stack.sh env).
+  int rabbitmqctl(const std::string& args);
 
   const std::filesystem::path& question_dir() const { return question_dir_; }
   const std::filesystem::path& root() const { return root_; }

@@ -1,0 +1,16 @@
+#pragma once
+// Crash points for the fault-injection tests: with QRL_FAILPOINT=<name> in its environment the
+// process kills itself with SIGKILL the first time it reaches that point, exactly as a crash
+// there would leave things. Unset (always, outside the tests), a failpoint is one comparison.
+//   after-read          the quiz is read, nothing written
+//   after-write         the item is written, no source deleted
+//   after-redis-delete  the Redis keys are deleted, the question file is not
+//   before-ack          everything is done but the message is not acked
+
+#include <string_view>
+
+namespace qrl::pipeline {
+
+void failpoint(std::string_view name) noexcept;
+
+}  // namespace qrl::pipeline

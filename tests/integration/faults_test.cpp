@@ -1,0 +1,356 @@
+// Nothing lost, nothing doubled: crashes at every step, duplicates across two daemons, broker
+// and Redis connections cut, DynamoDB faults injected by a proxy, poison messages through the
+// dead-letter queue and back. Each test checks the exact final state of Redis, the disk,
+// DynamoDB, the queue and the dead-letter queue.
+
+#include <signal.h>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <random>
+#include <thread>
+
+#include "core/event.h"
+#include "files/question_files.h"
+#include "support/fault_proxy.h"
+#include "support/harness.h"
+
+namespace qrl::testing {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::Not;
+
+class Faults : public ::testing::Test {
+ protected:
+  Stack stack;
+
+  std::unique_ptr<Process> start(std::map<std::string, std::string> extra = {}) {
+    auto env = stack.env();
+    for (auto& [k, v] : extra) env[k] = v;
+    auto process = std::make_unique<Process>(std::vector<std::string>{"serve"}, env);
+    EXPECT_TRUE(eventually([&] { return count(process->stderr_text(), "consuming") > 0 || !process->running(); }));
+    return process;
+  }
+
+  std::string stop(Process& process) {
+    process.signal(SIGTERM);
+    auto code = process.wait(60s);
+    EXPECT_EQ(code, std::optional<int>(0)) << process.stderr_text();
+    return process.stderr_text();
+  }
+
+  std::vector<Fixture> quizzes(int n) {
+    std::vector<Fixture> out;
+    for (int i = 0; i < n; ++i) {
+      out.push_back(i % 3 == 0 ? edge_quiz(random_id()) : i % 3 == 1 ? contract_quiz(random_id()) : empty_quiz(random_id()));
+      stack.write(out.back());
+    }
+    return out;
+  }
+
+  std::size_t remaining(const std::vector<Fixture>& fs) {
+    std::vector<std::string> keys;
+    for (const auto& f : fs) keys.push_back(f.quiz_id + ":quizName");
+    return stack.redis_count(keys);
+  }
+
+  void expect_all_loaded_exactly(const std::vector<Fixture>& fs) {
+    for (const auto& f : fs) {
+      auto item = stack.item(f.quiz_id);
+      ASSERT_TRUE(item) << f.quiz_id;
+      EXPECT_EQ(*item, f.expected_item) << f.quiz_id;
+      EXPECT_EQ(stack.redis_count(f.keys), 0u) << f.quiz_id;
+      EXPECT_FALSE(stack.file_exists(f.quiz_id)) << f.quiz_id;
+    }
+    EXPECT_EQ(stack.queue_depth(), 0u);
+    EXPECT_EQ(stack.dlq_depth(), 0u);
+  }
+};
+
+TEST_F(Faults, ACrashAtEveryStepConvergesOnRestart) {
+  struct Step {
+    const char* failpoint;
+    bool item, keys, file;  // the state the crash leaves
+  };
+  for (const auto& step : {Step{"after-read", false, true, true}, Step{"after-write", true, true, true},
+                           Step{"after-redis-delete", true, false, true}, Step{"before-ack", true, false, false}}) {
+    SCOPED_TRACE(step.failpoint);
+    auto f = contract_quiz(random_id());
+    stack.write(f);
+    stack.publish_event(f.quiz_id);
+    auto crashing = start({{"QRL_FAILPOINT", step.failpoint}, {"LOADER_WORKERS", "1"}});
+    auto code = crashing->wait(30s);
+    EXPECT_EQ(code, std::optional<int>(128 + SIGKILL)) << crashing->stderr_text();
+    EXPECT_EQ(stack.item(f.quiz_id).has_value(), step.item);
+    EXPECT_EQ(stack.redis_count(f.keys) == f.keys.size(), step.keys);
+    EXPECT_EQ(stack.file_exists(f.quiz_id), step.file);
+
+    auto daemon = start();
+    ASSERT_TRUE(eventually([&] { return !stack.file_exists(f.quiz_id) && stack.item(f.quiz_id); }));
+    ASSERT_TRUE(eventually([&] { return count(daemon->stderr_text(), "quiz") > 0 && stack.queue_depth() == 0; }));
+    auto log = stop(*daemon);
+    EXPECT_THAT(log, Not(HasSubstr("rejected")));
+    expect_all_loaded_exactly({f});
+  }
+}
+
+TEST_F(Faults, TheSameQuizThreeTimesToTwoDaemonsEndsAsOneItemAndEveryMessageAcked) {
+  auto fs = quizzes(40);
+  std::vector<std::string> bodies;
+  for (const auto& f : fs) {
+    for (int copy = 0; copy < 3; ++copy) bodies.push_back(core::make_event(random_id(), "t", f.quiz_id));
+  }
+  std::shuffle(bodies.begin(), bodies.end(), std::mt19937(42));
+  for (const auto& body : bodies) stack.publish(body);
+  auto a = start();
+  auto b = start();
+  auto settled = [&] {
+    std::size_t n = 0;
+    for (auto* d : {a.get(), b.get()}) {
+      auto log = d->stderr_text();
+      n += count(log, "msg=\"quiz loaded\"") + count(log, "msg=\"quiz already loaded");
+    }
+    return n;
+  };
+  ASSERT_TRUE(eventually([&] { return settled() == bodies.size(); }, 60s)) << settled();
+  auto log = stop(*a) + stop(*b);
+  EXPECT_THAT(log, Not(HasSubstr("rejected")));
+  EXPECT_GE(count(log, "msg=\"quiz loaded\""), fs.size());
+  expect_all_loaded_exactly(fs);
+}
+
+TEST_F(Faults, BrokerConnectionsClosedMidRunAreReestablished) {
+  auto fs = quizzes(60);
+  for (const auto& f : fs) stack.publish_event(f.quiz_id);
+  auto daemon = start({{"LOADER_WORKERS", "1"}});
+  ASSERT_TRUE(eventually([&] { return remaining(fs) <= fs.size() - 5; }));
+  ASSERT_EQ(stack.rabbitmqctl("close_all_connections 'test: connection cut'"), 0);
+  ASSERT_TRUE(eventually([&] { return count(daemon->stderr_text(), "reconnected to RabbitMQ") >= 1; }, 60s))
+      << daemon->stderr_text();
+  ASSERT_TRUE(eventually([&] { return remaining(fs) == 0; }, 60s));
+  auto log = stop(*daemon);
+  EXPECT_THAT(log, HasSubstr("lost RabbitMQ connection"));
+  expect_all_loaded_exactly(fs);
+}
+
+TEST_F(Faults, RedisClientConnectionsKilledMidRunAreReestablished) {
+  auto fs = quizzes(60);
+  for (const auto& f : fs) stack.publish_event(f.quiz_id);
+  auto daemon = start();
+  int kills = 0;
+  ASSERT_TRUE(eventually([&] {
+    auto reply = stack.redis().command({"CLIENT", "KILL", "TYPE", "normal", "SKIPME", "yes"});
+    kills += static_cast<int>(reply->integer);
+    return remaining(fs) == 0;
+  }, 90s));
+  auto log = stop(*daemon);
+  EXPECT_GT(kills, 0);
+  std::printf("[ faults   ] %d Redis client connections killed\n", kills);
+  expect_all_loaded_exactly(fs);
+}
+
+TEST_F(Faults, DynamoDbThrottlingServerErrorsAndResetsAreRetriedNotDeadLettered) {
+  FaultProxy proxy(stack.config().dynamo.endpoint_url);
+  proxy.set_policy(FaultProxy::random(25,
+                                      {Fault::kThrottle, Fault::kProvisioned, Fault::kServerError, Fault::kResetBefore,
+                                       Fault::kResetAfter},
+                                      7));
+  auto fs = quizzes(60);
+  for (const auto& f : fs) stack.publish_event(f.quiz_id);
+  auto daemon = start({{"DYNAMODB_ENDPOINT_URL", proxy.url()}, {"LOADER_RETRY_ATTEMPTS", "3"}});
+  ASSERT_TRUE(eventually([&] { return remaining(fs) == 0 && stack.queue_depth() == 0; }, 120s));
+  auto log = stop(*daemon);
+  EXPECT_THAT(log, HasSubstr("ThrottlingException"));
+  EXPECT_THAT(log, HasSubstr("HTTP 500"));
+  EXPECT_THAT(log, Not(HasSubstr("rejected")));
+  auto injected = proxy.injected();
+  for (auto fault : {Fault::kThrottle, Fault::kProvisioned, Fault::kServerError, Fault::kResetBefore, Fault::kResetAfter}) {
+    EXPECT_GT(injected[fault], 0);
+  }
+  std::printf("[ faults   ] DynamoDB faults injected: %s\n", proxy.summary().c_str());
+  expect_all_loaded_exactly(fs);
+}
+
+TEST_F(Faults, PoisonGoesToTheDeadLetterQueueWithItsReasonAndComesBackWithReplay) {
+  FaultProxy proxy(stack.config().dynamo.endpoint_url);
+  auto missing_key = contract_quiz(random_id());
+  auto missing_file = contract_quiz(random_id());
+  auto out_of_range = contract_quiz(random_id());
+  auto wrong_type = edge_quiz(random_id());
+  auto too_large = empty_quiz(random_id());
+  auto refused = contract_quiz(random_id());  // DynamoDB answers ValidationException for it
+  for (auto* f : {&missing_key, &missing_file, &out_of_range, &wrong_type, &too_large, &refused}) stack.write(*f);
+  const auto missing_key_name = missing_key.quiz_id + ":2c3ca3d2:stopTime";
+  stack.redis().pipeline({{"DEL", missing_key_name},
+                          {"RPUSH", out_of_range.quiz_id + ":selectedQuestionIndexes", "99"},
+                          {"SET", out_of_range.quiz_id + ":2c3ca3d2:answer:99", R"({"selectedOptionIndexes":[],"answeredInDuration":1})"},
+                          {"SET", out_of_range.quiz_id + ":ee14ccb2:answer:99", R"({"selectedOptionIndexes":[],"answeredInDuration":1})"},
+                          {"DEL", wrong_type.quiz_id + ":questionDuration"},
+                          {"RPUSH", wrong_type.quiz_id + ":questionDuration", "30"},
+                          {"SET", too_large.quiz_id + ":quizName", std::string(500 * 1024, 'x')}});
+  std::filesystem::remove(stack.question_dir() / (missing_file.quiz_id + ".json"));
+  proxy.set_policy([&, id = refused.quiz_id](const std::string& operation, const std::string& body) {
+    bool hit = operation == "PutItem" && body.find(id) != std::string::npos;
+    return hit ? Fault::kInvalid : Fault::kNone;
+  });
+
+  const std::vector<std::string> poison = {
+      "not an event",
+      R"({"type":"com.ryangwaite.mc-speedrun.quiz.complete.v2","data":{"quizId":"abc"}})",
+      core::make_event("ev-star", "t", "*"),
+  };
+  std::vector<std::string> bodies = poison;
+  for (auto* f : {&missing_key, &missing_file, &out_of_range, &wrong_type, &too_large, &refused}) {
+    bodies.push_back(core::make_event("ev-" + f->quiz_id, "2022-03-12T07:49:21Z", f->quiz_id));
+  }
+  for (const auto& body : bodies) stack.publish(body);
+  auto daemon = start({{"DYNAMODB_ENDPOINT_URL", proxy.url()}});
+  ASSERT_TRUE(eventually([&] { return stack.dlq_depth() == bodies.size(); }, 60s)) << daemon->stderr_text();
+  EXPECT_EQ(stack.queue_depth(), 0u);
+
+  // Every body byte for byte, with its reason.
+  auto letters = stack.peek(stack.config().rabbit.dead_letter_queue);
+  ASSERT_EQ(letters.size(), bodies.size());
+  std::map<std::string, amqp::Headers> by_body;
+  for (const auto& letter : letters) by_body[letter.body] = letter.headers;
+  for (const auto& body : bodies) {
+    ASSERT_TRUE(by_body.count(body)) << body;
+    const auto& h = by_body[body];
+    EXPECT_FALSE(h.at("x-failure-reason").empty());
+    EXPECT_FALSE(h.at("x-failure-stage").empty());
+    EXPECT_EQ(h.at("x-failed-at").size(), 20u);
+    EXPECT_EQ(h.at("x-attempts"), "1");
+    EXPECT_EQ(h.at("x-original-queue"), stack.config().rabbit.queue_name);
+  }
+  auto reason = [&](const Fixture& f) {
+    return by_body[core::make_event("ev-" + f.quiz_id, "2022-03-12T07:49:21Z", f.quiz_id)].at("x-failure-reason");
+  };
+  EXPECT_THAT(reason(missing_key), HasSubstr("missing key '" + missing_key_name + "'"));
+  EXPECT_EQ(by_body[core::make_event("ev-" + missing_key.quiz_id, "2022-03-12T07:49:21Z", missing_key.quiz_id)].at("x-failure-key"),
+            missing_key_name);
+  EXPECT_THAT(reason(missing_file), HasSubstr("question set file '" + missing_file.quiz_id + ".json' not found"));
+  EXPECT_THAT(reason(out_of_range), HasSubstr("question index 99"));
+  EXPECT_THAT(reason(wrong_type), HasSubstr("wrong Redis type"));
+  EXPECT_THAT(reason(too_large), HasSubstr("over DynamoDB's limit"));
+  EXPECT_THAT(reason(refused), HasSubstr("ValidationException"));
+  EXPECT_THAT(by_body["not an event"].at("x-failure-reason"), HasSubstr("body is not JSON"));
+  EXPECT_EQ(by_body[poison[2]].at("x-failure-stage"), "validate");
+
+  // Nothing of a dead-lettered quiz was deleted.
+  for (auto* f : {&out_of_range, &too_large, &refused}) {
+    EXPECT_EQ(stack.redis_count(f->keys), f->keys.size());
+    EXPECT_TRUE(stack.file_exists(f->quiz_id));
+    EXPECT_FALSE(stack.item(f->quiz_id));
+  }
+
+  auto listed = run({"dlq", "list"}, stack.env());
+  EXPECT_EQ(listed.code, 0);
+  EXPECT_EQ(count(listed.out, "\n"), bodies.size());
+  EXPECT_THAT(listed.out, HasSubstr("quiz=" + missing_key.quiz_id));
+  EXPECT_THAT(listed.out, HasSubstr("reason=quiz data incomplete: missing key '" + missing_key_name + "'"));
+  EXPECT_EQ(stack.dlq_depth(), bodies.size()) << "list must leave the dead letters in place";
+
+  // Repair the data, then replay everything: the repaired quizzes load, true poison comes back.
+  stack.redis().pipeline({{"SET", missing_key_name, "1643273706"},
+                          {"LREM", out_of_range.quiz_id + ":selectedQuestionIndexes", "0", "99"},
+                          {"DEL", wrong_type.quiz_id + ":questionDuration"},
+                          {"SET", wrong_type.quiz_id + ":questionDuration", "30"},
+                          {"SET", too_large.quiz_id + ":quizName", "nobody came"}});
+  files::QuestionFiles(stack.question_dir()).write(missing_file.quiz_id, missing_file.question_file);
+  proxy.set_policy({});
+  auto replayed = run({"dlq", "replay"}, stack.env());
+  EXPECT_EQ(replayed.code, 0) << replayed.err.substr(0, 2000);
+  EXPECT_THAT(replayed.err.substr(replayed.err.size() > 2000 ? replayed.err.size() - 2000 : 0),
+              HasSubstr("replayed " + std::to_string(bodies.size()) + " dead letters"));
+  ASSERT_TRUE(eventually([&] {
+    return stack.item(missing_key.quiz_id) && stack.item(missing_file.quiz_id) && stack.item(out_of_range.quiz_id) &&
+           stack.item(wrong_type.quiz_id) && stack.item(too_large.quiz_id) && stack.item(refused.quiz_id) &&
+           stack.dlq_depth() == poison.size() && stack.queue_depth() == 0;
+  }, 60s)) << daemon->stderr_text();
+  stop(*daemon);
+  for (const auto* f : {&missing_key, &missing_file, &wrong_type, &too_large, &refused}) {
+    EXPECT_EQ(*stack.item(f->quiz_id), f->expected_item);
+    EXPECT_EQ(stack.redis_count(f->keys), 0u);
+  }
+  // out_of_range had answers for index 99 written; they were deleted with the quiz? No: only
+  // keys of selected indexes are the quiz's, and 99 is no longer selected.
+  EXPECT_EQ(*stack.item(out_of_range.quiz_id), out_of_range.expected_item);
+  std::set<std::string> left;
+  for (const auto& letter : stack.peek(stack.config().rabbit.dead_letter_queue)) left.insert(letter.body);
+  EXPECT_EQ(left, std::set<std::string>(poison.begin(), poison.end()));
+  stack.redis().pipeline({{"DEL", out_of_range.quiz_id + ":2c3ca3d2:answer:99", out_of_range.quiz_id + ":ee14ccb2:answer:99"}});
+}
+
+TEST_F(Faults, ASecondSignalDuringTheDrainExitsAtOnceAndLosesNothing) {
+  FaultProxy proxy(stack.config().dynamo.endpoint_url);
+  auto fs = quizzes(6);
+  auto env = std::map<std::string, std::string>{{"DYNAMODB_ENDPOINT_URL", proxy.url()}};
+  auto daemon = start(env);
+  proxy.set_delay(5s);  // after start-up: every write now hangs
+  for (const auto& f : fs) stack.publish_event(f.quiz_id);
+  ASSERT_TRUE(eventually([&] { return proxy.in_flight() >= 2; })) << daemon->stderr_text();
+  daemon->signal(SIGTERM);
+  std::this_thread::sleep_for(200ms);
+  EXPECT_TRUE(daemon->running()) << "the first signal drains";
+  auto asked = std::chrono::steady_clock::now();
+  daemon->signal(SIGTERM);
+  auto code = daemon->wait(10s);
+  auto took = std::chrono::steady_clock::now() - asked;
+  EXPECT_EQ(code, std::optional<int>(1));
+  EXPECT_LT(took, 2s);
+  EXPECT_THAT(daemon->stderr_text(), HasSubstr("second stop request"));
+
+  proxy.set_delay(0ms);
+  auto again = start(env);
+  ASSERT_TRUE(eventually([&] { return remaining(fs) == 0 && stack.queue_depth() == 0; }, 60s));
+  stop(*again);
+  expect_all_loaded_exactly(fs);
+}
+
+TEST_F(Faults, HundredsOfQuizzesThroughKillsDuplicatesCutsAndFaultsEndLoadedExactlyOnce) {
+  FaultProxy proxy(stack.config().dynamo.endpoint_url);
+  proxy.set_policy(FaultProxy::random(10,
+                                      {Fault::kThrottle, Fault::kProvisioned, Fault::kServerError, Fault::kResetBefore,
+                                       Fault::kResetAfter},
+                                      11));
+  auto fs = quizzes(300);
+  std::vector<std::string> bodies;
+  for (const auto& f : fs) {
+    for (int copy = 0; copy < 2; ++copy) bodies.push_back(core::make_event(random_id(), "t", f.quiz_id));
+  }
+  std::shuffle(bodies.begin(), bodies.end(), std::mt19937(7));
+  for (const auto& body : bodies) stack.publish(body);
+  const std::map<std::string, std::string> env = {{"DYNAMODB_ENDPOINT_URL", proxy.url()}, {"LOADER_RETRY_ATTEMPTS", "3"}};
+  proxy.set_delay(15ms);  // slow enough that every fault below lands in the middle of the work
+
+  auto steady = start(env);
+  auto victim = start(env);
+  int kills = 0, broker_cuts = 0, redis_kills = 0;
+  std::mt19937 rng(3);
+  while (kills < 6) {
+    ASSERT_GT(remaining(fs), 0u) << "the run ended before the faults did; slow the proxy down";
+    std::this_thread::sleep_for(std::chrono::milliseconds(200 + rng() % 400));
+    victim->signal(SIGKILL);
+    victim->wait(10s);
+    ++kills;
+    if (kills == 2) broker_cuts += stack.rabbitmqctl("close_all_connections 'test: cut'") == 0 ? 1 : 0;
+    if (kills == 4) {
+      redis_kills += static_cast<int>(stack.redis().command({"CLIENT", "KILL", "TYPE", "normal", "SKIPME", "yes"})->integer);
+    }
+    victim = start(env);
+  }
+  ASSERT_TRUE(eventually([&] { return remaining(fs) == 0; }, 180s));
+  // Duplicates still queued are settled as already loaded.
+  ASSERT_TRUE(eventually([&] { return stack.queue_depth() == 0; }, 60s));
+  auto log = stop(*steady) + stop(*victim);
+  EXPECT_THAT(log, Not(HasSubstr("rejected")));
+  expect_all_loaded_exactly(fs);
+  std::printf("[ faults   ] %zu quizzes, %zu messages: survived %d SIGKILLs, %d broker connection cuts, "
+              "%d Redis client kills, %d DynamoDB faults (%s)\n",
+              fs.size(), bodies.size(), kills, broker_cuts, redis_kills, proxy.total_injected(), proxy.summary().c_str());
+}
+
+}  // namespace
+}  // namespace qrl::testing
