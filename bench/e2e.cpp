@@ -67,7 +67,8 @@ int main(int argc, char** argv) {
     redis::QuizStore store(config.redis, 10s);
     for (const auto& q : quizzes) {
       auto live = store.read(q.id);
-      items.push_back(core::encode_item(core::build_quiz(q.id, live.header, live.participant_values, q.question_file)));
+      items.push_back(
+          core::encode_item(core::build_quiz(q.id, live.header, live.participant_values, q.question_file)));
     }
   }
   double mean_item = 0;
@@ -78,7 +79,8 @@ int main(int argc, char** argv) {
   raw_settings.table = config.dynamo.table + "-raw";
   dynamodb::Client raw_admin(raw_settings, 30s);
   raw_admin.ensure_table();
-  std::fprintf(stderr, "raw PutItem of the same %zu items from %d keep-alive clients...\n", items.size(), workers);
+  std::fprintf(stderr, "raw PutItem of the same %zu items from %d keep-alive clients...\n", items.size(),
+               workers);
   std::atomic<std::size_t> next{0};
   auto raw_start = Clock::now();
   {
@@ -133,8 +135,10 @@ int main(int argc, char** argv) {
   std::printf("quizzes:              %zu of %d participants x %d questions, mean item %.1f KB, %d workers\n",
               quizzes.size(), participants, questions, mean_item / 1024.0, workers);
   std::printf("dynalite raw PutItem: %.1f items/s (%d keep-alive clients, same items)\n", raw_rate, workers);
-  std::printf("loader end to end:    %.1f quizzes/s in %.2f s = %.2f of the raw rate\n", rate, elapsed, rate / raw_rate);
-  const double user = static_cast<double>(usage.ru_utime.tv_sec) + static_cast<double>(usage.ru_utime.tv_usec) / 1e6;
+  std::printf("loader end to end:    %.1f quizzes/s in %.2f s = %.2f of the raw rate\n", rate, elapsed,
+              rate / raw_rate);
+  const double user =
+      static_cast<double>(usage.ru_utime.tv_sec) + static_cast<double>(usage.ru_utime.tv_usec) / 1e6;
   std::printf("loader CPU per quiz:  %.3f ms (user %.2f s + sys %.2f s in all, start-up included)\n",
               cpu * 1000.0 / static_cast<double>(quizzes.size()), user, cpu - user);
   std::printf("loader peak RSS:      %.1f MB\n", static_cast<double>(peak_rss_kib) / 1024.0);

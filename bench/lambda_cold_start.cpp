@@ -24,7 +24,9 @@ using Clock = std::chrono::steady_clock;
 
 namespace {
 
-double ms(Clock::duration d) { return std::chrono::duration<double, std::milli>(d).count(); }
+double ms(Clock::duration d) {
+  return std::chrono::duration<double, std::milli>(d).count();
+}
 
 void report(const char* what, std::vector<double> values) {
   std::sort(values.begin(), values.end());
@@ -49,8 +51,8 @@ int main(int argc, char** argv) {
   for (int run = 0; run < runs; ++run) {
     nlohmann::json event = {{"Records", nlohmann::json::array()}};
     for (int i = 0; i < 10; ++i) {
-      auto quiz = core::make_sample_quiz(static_cast<std::uint64_t>(run + 1) * 7777u, static_cast<std::uint64_t>(i),
-                                         {participants, questions});
+      auto quiz = core::make_sample_quiz(static_cast<std::uint64_t>(run + 1) * 7777u,
+                                         static_cast<std::uint64_t>(i), {participants, questions});
       stack.write_sample(quiz);
       event["Records"].push_back({{"messageId", "m" + std::to_string(i)},
                                   {"body", core::make_event("e" + std::to_string(i), "t", quiz.id)},
@@ -59,12 +61,17 @@ int main(int argc, char** argv) {
     }
     testing::RuntimeApi api;
     const auto& c = stack.config();
-    std::map<std::string, std::string> env = {
-        {"AWS_LAMBDA_RUNTIME_API", api.address()}, {"REDIS_HOST", c.redis.host},
-        {"REDIS_PORT", std::to_string(c.redis.port)}, {"QUESTION_SET_PATH", c.question_set_path},
-        {"AWS_REGION", "us-east-1"}, {"AWS_ACCESS_KEY_ID", "k"}, {"AWS_SECRET_ACCESS_KEY", "s"},
-        {"AWS_SESSION_TOKEN", "t"}, {"DYNAMODB_ENDPOINT_URL", c.dynamo.endpoint_url},
-        {"DYNAMODB_TABLE", c.dynamo.table}, {"LOADER_LOG_LEVEL", "warn"}};
+    std::map<std::string, std::string> env = {{"AWS_LAMBDA_RUNTIME_API", api.address()},
+                                              {"REDIS_HOST", c.redis.host},
+                                              {"REDIS_PORT", std::to_string(c.redis.port)},
+                                              {"QUESTION_SET_PATH", c.question_set_path},
+                                              {"AWS_REGION", "us-east-1"},
+                                              {"AWS_ACCESS_KEY_ID", "k"},
+                                              {"AWS_SECRET_ACCESS_KEY", "s"},
+                                              {"AWS_SESSION_TOKEN", "t"},
+                                              {"DYNAMODB_ENDPOINT_URL", c.dynamo.endpoint_url},
+                                              {"DYNAMODB_TABLE", c.dynamo.table},
+                                              {"LOADER_LOG_LEVEL", "warn"}};
     auto started = Clock::now();
     testing::Process process({"lambda"}, env);
     while (!api.first_next()) {

@@ -37,11 +37,13 @@ trap - EXIT
 
 echo
 echo "== loaded quizzes (DynamoDB table 'quiz' on $DYNAMODB_ENDPOINT_URL) =="
-$bin list --limit "$count"
-first=$(echo "$ids" | head -1)
+$bin list $ids
+first=$(echo "$ids" | head -n 1)
+item=".local/demo-item.json"
+$bin show "$first" > "$item"
 echo
-echo "== the item of quiz $first, abridged =="
-$bin show "$first" | head -40
+echo "== the item of quiz $first (DynamoDB JSON, first 30 of $(wc -l < "$item") lines; all in $item) =="
+head -n 30 "$item"
 echo "..."
 echo
 echo "Redis keys left of these quizzes: $remaining; question files left: $(ls "$QUESTION_SET_PATH" | wc -l)"

@@ -19,7 +19,9 @@ amqp_bytes_t bytes(std::string_view text) {
   return amqp_bytes_t{text.size(), const_cast<char*>(text.data())};
 }
 
-std::string text(amqp_bytes_t b) { return std::string(static_cast<const char*>(b.bytes), b.len); }
+std::string text(amqp_bytes_t b) {
+  return std::string(static_cast<const char*>(b.bytes), b.len);
+}
 
 timeval to_timeval(std::chrono::milliseconds timeout) {
   timeval tv{};
@@ -162,7 +164,8 @@ std::optional<Message> Connection::next(std::chrono::milliseconds timeout, int w
 
 std::optional<Message> Connection::get(const std::string& queue) {
   auto reply = amqp_basic_get(state_.get(), kChannel, bytes(queue), /*no_ack=*/0);
-  if (reply.reply_type != AMQP_RESPONSE_NORMAL) check_reply(("cannot get from queue '" + queue + "'").c_str());
+  if (reply.reply_type != AMQP_RESPONSE_NORMAL)
+    check_reply(("cannot get from queue '" + queue + "'").c_str());
   if (reply.reply.id == AMQP_BASIC_GET_EMPTY_METHOD) return std::nullopt;
   auto* ok = static_cast<amqp_basic_get_ok_t*>(reply.reply.decoded);
   Message message;
@@ -229,7 +232,8 @@ void Connection::wait_confirm() {
     auto tv = to_timeval(std::chrono::milliseconds(10000));
     int status = amqp_simple_wait_frame_noblock(state_.get(), &frame, &tv);
     if (status == AMQP_STATUS_TIMEOUT) fail("no publisher confirm within 10s");
-    if (status != AMQP_STATUS_OK) fail(std::string("lost connection awaiting confirm: ") + amqp_error_string2(status));
+    if (status != AMQP_STATUS_OK)
+      fail(std::string("lost connection awaiting confirm: ") + amqp_error_string2(status));
     if (frame.frame_type != AMQP_FRAME_METHOD) continue;
     switch (frame.payload.method.id) {
       case AMQP_BASIC_ACK_METHOD: {

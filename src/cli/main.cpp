@@ -85,7 +85,8 @@ std::size_t attribute_list_size(const nlohmann::json& item, const char* name) {
 int main(int argc, char** argv) {
   http::global_init();
   // In the Lambda zip this binary is `bootstrap`, which Lambda starts without arguments.
-  if (argc == 1 && std::string_view(argv[0]).ends_with("bootstrap")) return lambda::run(config::process_env());
+  if (argc == 1 && std::string_view(argv[0]).ends_with("bootstrap"))
+    return lambda::run(config::process_env());
   CLI::App app{
       "quiz-result-loader: loads finished quizzes from Redis and the question-set directory into "
       "the DynamoDB table 'quiz', then deletes the live data."};
@@ -109,14 +110,19 @@ int main(int argc, char** argv) {
   seed::Options seed_options;
   bool print_ids = false;
   bool no_publish = false;
-  auto* seed = app.add_subcommand("seed", "Write sample quizzes to Redis and the question-set "
-                                          "directory, and publish their events");
+  auto* seed = app.add_subcommand("seed",
+                                  "Write sample quizzes to Redis and the question-set "
+                                  "directory, and publish their events");
   config_option.add_to(*seed);
-  seed->add_option("-n,--count", seed_options.count, "How many quizzes")->capture_default_str()->check(CLI::Range(1, 10000000));
+  seed->add_option("-n,--count", seed_options.count, "How many quizzes")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 10000000));
   seed->add_option("-p,--participants", seed_options.shape.participants, "Participants per quiz")
-      ->capture_default_str()->check(CLI::Range(0, 10000));
+      ->capture_default_str()
+      ->check(CLI::Range(0, 10000));
   seed->add_option("-q,--questions", seed_options.shape.questions, "Questions per quiz")
-      ->capture_default_str()->check(CLI::Range(0, 1000));
+      ->capture_default_str()
+      ->check(CLI::Range(0, 1000));
   seed->add_option("--seed", seed_options.seed, "Random seed (default: from the clock)");
   seed->add_flag("--no-publish", no_publish, "Write the quizzes but publish no events");
   seed->add_flag("--print-ids", print_ids, "Print the quiz ids, one per line");
@@ -127,13 +133,16 @@ int main(int argc, char** argv) {
   show->add_option("QUIZ_ID", show_id, "Quiz id")->required();
 
   std::size_t list_limit = 50;
+  std::vector<std::string> list_ids;
   auto* list = app.add_subcommand("list", "List loaded quizzes: id, name, participants, questions");
   config_option.add_to(*list);
-  list->add_option("--limit", list_limit, "At most this many")->capture_default_str();
+  list->add_option("--limit", list_limit, "At most this many (without QUIZ_IDs)")->capture_default_str();
+  list->add_option("QUIZ_ID", list_ids, "Only these quizzes (default: any, from a table scan)");
 
   auto* dlq = app.add_subcommand("dlq", "The dead-letter queue: what failed for good, and why");
   dlq->require_subcommand(1);
-  auto* dlq_list = dlq->add_subcommand("list", "Show the dead letters with their reasons (they stay in the queue)");
+  auto* dlq_list =
+      dlq->add_subcommand("list", "Show the dead letters with their reasons (they stay in the queue)");
   config_option.add_to(*dlq_list);
   std::size_t replay_limit = 0;
   auto* dlq_replay = dlq->add_subcommand(
@@ -147,8 +156,8 @@ int main(int argc, char** argv) {
     if (serve->parsed()) return daemon::serve(config_option.load(config::kNeedAll));
     if (app.got_subcommand("lambda")) return lambda::run(config::process_env());
     if (load->parsed()) {
-      return load_quizzes(config_option.load(config::kNeedRedis | config::kNeedQuestions | config::kNeedDynamo),
-                          load_ids);
+      return load_quizzes(
+          config_option.load(config::kNeedRedis | config::kNeedQuestions | config::kNeedDynamo), load_ids);
     }
     if (seed->parsed()) {
       seed_options.publish = !no_publish;
@@ -179,13 +188,25 @@ int main(int argc, char** argv) {
       if (show->parsed()) {
         auto item = client.get(show_id);
         if (!item) {
-          std::fprintf(stderr, "no item with id '%s' in table '%s'\n", show_id.c_str(), client.table().c_str());
+          std::fprintf(stderr, "no item with id '%s' in table '%s'\n", show_id.c_str(),
+                       client.table().c_str());
           return kExitFailure;
         }
         std::printf("%s\n", item->dump(1).c_str());
         return 0;
       }
-      for (const auto& item : client.scan(list_limit)) {
+      std::vector<nlohmann::json> items;
+      if (list_ids.empty()) {
+        items = client.scan(list_limit);
+      } else {
+        for (const auto& id : list_ids) {
+          if (auto item = client.get(id))
+            items.push_back(std::move(*item));
+          else
+            std::printf("%s\tnot loaded\n", id.c_str());
+        }
+      }
+      for (const auto& item : items) {
         std::printf("%s\t%s\t%zu participants\t%zu questions\n", attribute_string(item, "id").c_str(),
                     attribute_string(item, "Name").c_str(), attribute_list_size(item, "Participants"),
                     attribute_list_size(item, "Questions"));

@@ -23,7 +23,7 @@ std::string trim(std::string_view text) {
 struct Key {
   const char* name;  // section.key
   const char* env;
-  unsigned need;     // 0 = optional
+  unsigned need;  // 0 = optional
 };
 
 // Every setting, with the environment variable that overrides it.
@@ -83,21 +83,22 @@ int integer(const Key& k, const std::string& value, int min, int max, std::strin
   int out = 0;
   auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), out);
   if (ec != std::errc() || end != value.data() + value.size() || out < min || out > max) {
-    throw ConfigError("config item " + origin_of(k) + " is '" + value + "': expected " +
-                      std::string(what) + " from " + std::to_string(min) + " to " +
-                      std::to_string(max));
+    throw ConfigError("config item " + origin_of(k) + " is '" + value + "': expected " + std::string(what) +
+                      " from " + std::to_string(min) + " to " + std::to_string(max));
   }
   return out;
 }
 
-int port(const Key& k, const std::string& value) { return integer(k, value, 1, 65535, "a port number"); }
+int port(const Key& k, const std::string& value) {
+  return integer(k, value, 1, 65535, "a port number");
+}
 
 std::string url(const Key& k, const std::string& value) {
   auto scheme_end = value.find("://");
   std::string scheme = scheme_end == std::string::npos ? "" : value.substr(0, scheme_end);
   bool ok = (scheme == "http" || scheme == "https") && value.size() > scheme_end + 3 &&
-            value.find_first_of(" \t\r\n") == std::string::npos &&
-            value[scheme_end + 3] != '/' && value[scheme_end + 3] != ':';
+            value.find_first_of(" \t\r\n") == std::string::npos && value[scheme_end + 3] != '/' &&
+            value[scheme_end + 3] != ':';
   if (!ok) {
     throw ConfigError("config item " + origin_of(k) + " is '" + value +
                       "': expected an http:// or https:// URL with a host");
@@ -154,7 +155,8 @@ std::map<std::string, std::string> parse_ini(std::string_view text, std::string_
         break;
       }
     }
-    if (value.size() >= 2 && (value.front() == '"' || value.front() == '\'') && value.back() == value.front()) {
+    if (value.size() >= 2 && (value.front() == '"' || value.front() == '\'') &&
+        value.back() == value.front()) {
       value = value.substr(1, value.size() - 2);
     }
     out[section + "." + name] = value;
@@ -166,7 +168,7 @@ Config resolve(const std::map<std::string, std::string>& file, const Env& env, u
   Lookup lookup(file, env);
   std::vector<std::string> missing;
   for (const auto& k : kKeys) {
-    if ((k.need & needs) != 0 && !lookup.get(k)) missing.push_back(k.name);
+    if ((k.need & needs) != 0 && !lookup.get(k)) missing.emplace_back(k.name);
   }
   if (!missing.empty()) {
     std::string message;
@@ -211,13 +213,14 @@ Config resolve(const std::map<std::string, std::string>& file, const Env& env, u
   with("loader.request_timeout_ms", [&](K k, S v) {
     config.loader.request_timeout = std::chrono::milliseconds(integer(k, v, 100, 600000, "milliseconds"));
   });
-  with("loader.retry_attempts", [&](K k, S v) {
-    config.loader.retry_attempts = integer(k, v, 1, 100, "an attempt count");
-  });
+  with("loader.retry_attempts",
+       [&](K k, S v) { config.loader.retry_attempts = integer(k, v, 1, 100, "an attempt count"); });
   with("loader.deadline_margin_ms", [&](K k, S v) {
     config.loader.deadline_margin = std::chrono::milliseconds(integer(k, v, 0, 900000, "milliseconds"));
   });
-  with("loader.log_level", [&](K k, S v) { config.loader.log_level = one_of(k, v, {"debug", "info", "warn", "error"}); });
+  with("loader.log_level", [&](K k, S v) {
+    config.loader.log_level = one_of(k, v, {"debug", "info", "warn", "error"});
+  });
   with("loader.log_format", [&](K k, S v) { config.loader.log_format = one_of(k, v, {"text", "json"}); });
   return config;
 }
@@ -268,9 +271,9 @@ std::string describe(const Config& config) {
   out << "rabbitmq=" << config.rabbit.host << ":" << config.rabbit.port
       << " queue=" << config.rabbit.queue_name << " dlq=" << config.rabbit.dead_letter_queue
       << " redis=" << config.redis.host << ":" << config.redis.port
-      << " question_set_path=" << config.question_set_path
-      << " dynamodb=" << config.dynamo.endpoint_url << " region=" << config.dynamo.region
-      << " table=" << config.dynamo.table << " workers=" << config.loader.workers;
+      << " question_set_path=" << config.question_set_path << " dynamodb=" << config.dynamo.endpoint_url
+      << " region=" << config.dynamo.region << " table=" << config.dynamo.table
+      << " workers=" << config.loader.workers;
   return out.str();
 }
 

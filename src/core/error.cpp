@@ -4,26 +4,19 @@
 
 namespace qrl::core {
 
-Error::Error(FailureKind kind, Stage stage, std::string message, std::string key,
-             DataProblem problem)
-    : std::runtime_error(std::move(message)),
-      kind_(kind),
-      stage_(stage),
-      key_(std::move(key)),
-      problem_(problem) {}
+Error::Error(FailureKind kind, Stage stage, const std::string& message, std::string key, DataProblem problem)
+    : std::runtime_error(message), kind_(kind), stage_(stage), key_(std::move(key)), problem_(problem) {}
 
-Error transient_error(Stage stage, std::string message) {
-  return Error(FailureKind::kTransient, stage, std::move(message));
+Error transient_error(Stage stage, const std::string& message) {
+  return Error(FailureKind::kTransient, stage, message);
 }
 
-Error invalid_data(Stage stage, std::string message, std::string key) {
-  return Error(FailureKind::kPermanent, stage, std::move(message), std::move(key),
-               DataProblem::kInvalid);
+Error invalid_data(Stage stage, const std::string& message, std::string key) {
+  return Error(FailureKind::kPermanent, stage, message, std::move(key), DataProblem::kInvalid);
 }
 
-Error missing_data(std::string message, std::string key) {
-  return Error(FailureKind::kPermanent, Stage::kRead, std::move(message), std::move(key),
-               DataProblem::kMissing);
+Error missing_data(const std::string& message, std::string key) {
+  return Error(FailureKind::kPermanent, Stage::kRead, message, std::move(key), DataProblem::kMissing);
 }
 
 std::string_view to_string(FailureKind kind) {

@@ -25,7 +25,7 @@ enum class DataProblem { kNone, kMissing, kInvalid };
 
 class Error : public std::runtime_error {
  public:
-  Error(FailureKind kind, Stage stage, std::string message, std::string key = {},
+  Error(FailureKind kind, Stage stage, const std::string& message, std::string key = {},
         DataProblem problem = DataProblem::kNone);
 
   FailureKind kind() const noexcept { return kind_; }
@@ -46,9 +46,9 @@ class Error : public std::runtime_error {
   DataProblem problem_;
 };
 
-Error transient_error(Stage stage, std::string message);
-Error invalid_data(Stage stage, std::string message, std::string key = {});
-Error missing_data(std::string message, std::string key);
+Error transient_error(Stage stage, const std::string& message);
+Error invalid_data(Stage stage, const std::string& message, std::string key = {});
+Error missing_data(const std::string& message, std::string key);
 
 std::string_view to_string(FailureKind kind);
 std::string_view to_string(Stage stage);

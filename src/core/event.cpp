@@ -29,8 +29,8 @@ Event parse_event(std::string_view body) {
   auto type = json.find("type");
   if (type == json.end() || !type->is_string()) throw bad_event("field 'type' is missing");
   if (type->get_ref<const std::string&>() != kEventType) {
-    throw bad_event("unexpected type " + printable(type->get_ref<const std::string&>()) +
-                    ", expected '" + std::string(kEventType) + "'");
+    throw bad_event("unexpected type " + printable(type->get_ref<const std::string&>()) + ", expected '" +
+                    std::string(kEventType) + "'");
   }
   auto data = json.find("data");
   if (data == json.end() || !data->is_object()) throw bad_event("field 'data' is missing");

@@ -9,8 +9,8 @@ namespace qrl::core {
 bool is_valid_id(std::string_view id) noexcept {
   if (id.empty() || id.size() > kMaxIdLength) return false;
   for (char c : id) {
-    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-              c == '_' || c == '-';
+    bool ok =
+        (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
     if (!ok) return false;
   }
   return true;
@@ -37,9 +37,8 @@ std::string printable(std::string_view untrusted) {
 
 void require_valid_id(std::string_view id, std::string_view what) {
   if (!is_valid_id(id)) {
-    throw invalid_data(Stage::kValidate,
-                       std::string("invalid ") + std::string(what) + " " + printable(id) +
-                           ": expected 1 to 64 characters of [A-Za-z0-9_-]");
+    throw invalid_data(Stage::kValidate, std::string("invalid ") + std::string(what) + " " + printable(id) +
+                                             ": expected 1 to 64 characters of [A-Za-z0-9_-]");
   }
 }
 

@@ -165,8 +165,8 @@ std::size_t item_size(const Quiz& quiz) {
   auto str = [](std::string_view name, std::string_view value) { return name.size() + value.size(); };
   auto num = [](std::string_view name, std::int64_t value) { return name.size() + number_size(value); };
   std::size_t size = str("id", quiz.id) + str("Name", quiz.name) +
-                     num("QuestionDuration", quiz.question_duration_ns) +
-                     str("StartTime", quiz.start_time) + str("StopTime", quiz.stop_time);
+                     num("QuestionDuration", quiz.question_duration_ns) + str("StartTime", quiz.start_time) +
+                     str("StopTime", quiz.stop_time);
 
   size += std::string_view("Questions").size() + kContainer;
   for (const auto& q : quiz.questions) {
@@ -183,8 +183,8 @@ std::size_t item_size(const Quiz& quiz) {
   }
   size += std::string_view("Participants").size() + kContainer;
   for (const auto& p : quiz.participants) {
-    size += kElement + kContainer + str("UserId", p.user_id) + str("Name", p.name) +
-            num("Score", p.score) + str("StopTime", p.stop_time);
+    size += kElement + kContainer + str("UserId", p.user_id) + str("Name", p.name) + num("Score", p.score) +
+            str("StopTime", p.stop_time);
   }
   return size;
 }
@@ -192,9 +192,9 @@ std::size_t item_size(const Quiz& quiz) {
 void require_item_fits(const Quiz& quiz) {
   auto size = item_size(quiz);
   if (size > kMaxItemBytes) {
-    throw invalid_data(Stage::kBuild,
-                       "item for quiz '" + quiz.id + "' is " + std::to_string(size) +
-                           " bytes, over DynamoDB's limit of " + std::to_string(kMaxItemBytes));
+    throw invalid_data(Stage::kBuild, "item for quiz '" + quiz.id + "' is " + std::to_string(size) +
+                                          " bytes, over DynamoDB's limit of " +
+                                          std::to_string(kMaxItemBytes));
   }
 }
 

@@ -11,7 +11,7 @@
 namespace qrl::core {
 
 // DynamoDB refuses items over 400 KB, counted as UTF-8 bytes of names and values.
-inline constexpr std::size_t kMaxItemBytes = 400 * 1024;
+inline constexpr std::size_t kMaxItemBytes = std::size_t{400} * 1024;
 
 // The item as a DynamoDB JSON map: {"id":{"S":"..."},"Name":{"S":"..."},...}.
 std::string encode_item(const Quiz& quiz);

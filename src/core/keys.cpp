@@ -48,10 +48,10 @@ std::vector<std::string> participant_keys(std::string_view quiz_id, const QuizHe
   out.reserve(header.leaderboard.size() * participant_stride(header));
   for (const auto& [user_id, score] : header.leaderboard) {
     if (!is_valid_id(user_id)) {
-      throw invalid_data(Stage::kValidate,
-                         "invalid user id " + printable(user_id) + " in key '" +
-                             quiz(quiz_id, "leaderboard") + "'",
-                         quiz(quiz_id, "leaderboard"));
+      throw invalid_data(
+          Stage::kValidate,
+          "invalid user id " + printable(user_id) + " in key '" + quiz(quiz_id, "leaderboard") + "'",
+          quiz(quiz_id, "leaderboard"));
     }
     out.push_back(user(quiz_id, user_id, "username"));
     out.push_back(user(quiz_id, user_id, "stopTime"));
@@ -62,16 +62,16 @@ std::vector<std::string> participant_keys(std::string_view quiz_id, const QuizHe
 
 std::vector<std::string> source_keys(std::string_view quiz_id, const QuizHeader& header) {
   static constexpr std::string_view kQuizFields[] = {
-      "quizName",  "questionDuration", "selectedQuestionIndexes", "selectedCategories",
-      "startTime", "stopTime",         "leaderboard",             "userIds"};
+      "quizName",           "questionDuration", "selectedQuestionIndexes",
+      "selectedCategories", "startTime",        "stopTime",
+      "leaderboard",        "userIds"};
   std::vector<std::string> out;
   for (auto field : kQuizFields) out.push_back(quiz(quiz_id, field));
 
   std::set<std::string_view> users;
   for (const auto& entry : header.leaderboard) users.insert(entry.first);
   for (const auto& user_id : header.user_ids) users.insert(user_id);
-  std::set<std::string_view> indexes(header.selected_indexes.begin(),
-                                     header.selected_indexes.end());
+  std::set<std::string_view> indexes(header.selected_indexes.begin(), header.selected_indexes.end());
   for (auto user_id : users) {
     if (!is_valid_id(user_id)) continue;
     out.push_back(user(quiz_id, user_id, "username"));

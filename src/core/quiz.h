@@ -55,7 +55,7 @@ struct Quiz {
   std::int64_t question_duration_ns = 0;
   std::string start_time;  // RFC 3339, UTC
   std::string stop_time;
-  std::vector<Question> questions;       // play order
+  std::vector<Question> questions;        // play order
   std::vector<Participant> participants;  // score descending, ties by user id
 };
 

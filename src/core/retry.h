@@ -12,9 +12,9 @@
 namespace qrl::core {
 
 enum class Action {
-  kAck,         // done (loaded, or found already loaded)
-  kReject,      // permanent: never retried; dead-lettered where a dead-letter queue exists
-  kRequeue,     // transient and out of in-process attempts: back to the queue for later
+  kAck,      // done (loaded, or found already loaded)
+  kReject,   // permanent: never retried; dead-lettered where a dead-letter queue exists
+  kRequeue,  // transient and out of in-process attempts: back to the queue for later
 };
 
 // nullopt = success.

@@ -65,7 +65,8 @@ SampleQuiz make_sample_quiz(std::uint64_t seed, std::uint64_t n, SampleShape sha
     zadd.push_back(user);
     user_ids.push_back(user);
     cmds.push_back({"SET", keys::user(q, user, "username"), "player" + std::to_string(p)});
-    cmds.push_back({"SET", keys::user(q, user, "stopTime"), std::to_string(stop - static_cast<std::int64_t>(rng() % 5))});
+    cmds.push_back({"SET", keys::user(q, user, "stopTime"),
+                    std::to_string(stop - static_cast<std::int64_t>(rng() % 5))});
     for (int index : order) {
       bool timed_out = rng() % 8 == 0;
       nlohmann::json answer = {

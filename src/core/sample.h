@@ -12,7 +12,7 @@ namespace qrl::core {
 struct SampleQuiz {
   std::string id;
   std::vector<std::vector<std::string>> redis_commands;  // e.g. {"SET", "q:quizName", "x"}
-  std::string question_file;                               // JSON array
+  std::string question_file;                             // JSON array
 };
 
 struct SampleShape {

@@ -20,8 +20,7 @@ constexpr std::int64_t kNanosPerSecond = 1'000'000'000;
 
 Error bad_value(const std::string& key, std::string_view value, std::string_view expected) {
   return invalid_data(Stage::kBuild,
-                      "key '" + key + "' holds " + printable(value) + ", expected " +
-                          std::string(expected),
+                      "key '" + key + "' holds " + printable(value) + ", expected " + std::string(expected),
                       key);
 }
 
@@ -118,7 +117,9 @@ class AnswerScanner {
 
  private:
   void skip_space() {
-    while (pos_ < text_.size() && (text_[pos_] == ' ' || text_[pos_] == '\t' || text_[pos_] == '\n' || text_[pos_] == '\r')) ++pos_;
+    while (pos_ < text_.size() &&
+           (text_[pos_] == ' ' || text_[pos_] == '\t' || text_[pos_] == '\n' || text_[pos_] == '\r'))
+      ++pos_;
   }
   bool consume(char c) {
     skip_space();
@@ -163,8 +164,7 @@ class AnswerScanner {
   std::size_t pos_ = 0;
 };
 
-ParticipantAnswer parse_answer(const std::string& key, const std::string& user_id,
-                               const std::string& text) {
+ParticipantAnswer parse_answer(const std::string& key, const std::string& user_id, const std::string& text) {
   if (auto fast = AnswerScanner(text).scan()) {
     fast->user_id = user_id;
     return std::move(*fast);
@@ -192,8 +192,7 @@ struct QuestionEntry {
   std::vector<std::int64_t> answers;
 };
 
-QuestionEntry parse_question(const nlohmann::json& entry, std::size_t index,
-                             const std::string& file) {
+QuestionEntry parse_question(const nlohmann::json& entry, std::size_t index, const std::string& file) {
   std::string where = file + " question " + std::to_string(index);
   auto fail = [&](std::string_view what) {
     return invalid_data(Stage::kBuild, "question set " + where + ": " + std::string(what), file);
@@ -241,8 +240,7 @@ Quiz build_quiz(std::string_view quiz_id, const QuizHeader& header,
   quiz.name = require(header.name, name_key);
   const auto duration_key = keys::quiz(id, "questionDuration");
   quiz.question_duration_ns =
-      non_negative_integer(duration_key, require(header.question_duration, duration_key)) *
-      kNanosPerSecond;
+      non_negative_integer(duration_key, require(header.question_duration, duration_key)) * kNanosPerSecond;
   if (quiz.question_duration_ns / kNanosPerSecond > 9'000'000'000) {
     throw bad_value(duration_key, *header.question_duration, "a duration in seconds");
   }
@@ -253,10 +251,10 @@ Quiz build_quiz(std::string_view quiz_id, const QuizHeader& header,
 
   for (const auto& user_id : header.user_ids) {
     if (!is_valid_id(user_id)) {
-      throw invalid_data(Stage::kValidate,
-                         "invalid user id " + printable(user_id) + " in key '" +
-                             keys::quiz(id, "userIds") + "'",
-                         keys::quiz(id, "userIds"));
+      throw invalid_data(
+          Stage::kValidate,
+          "invalid user id " + printable(user_id) + " in key '" + keys::quiz(id, "userIds") + "'",
+          keys::quiz(id, "userIds"));
     }
   }
 
@@ -290,9 +288,8 @@ Quiz build_quiz(std::string_view quiz_id, const QuizHeader& header,
     row.participant.user_id = user_id;
     row.participant.score = truncated_score(leaderboard_key + " member " + user_id, score);
     row.participant.name = require(participant_values[base], participant_keys[base]);
-    row.participant.stop_time =
-        epoch_to_rfc3339(participant_keys[base + 1],
-                         require(participant_values[base + 1], participant_keys[base + 1]));
+    row.participant.stop_time = epoch_to_rfc3339(
+        participant_keys[base + 1], require(participant_values[base + 1], participant_keys[base + 1]));
     rows.push_back(std::move(row));
   }
   std::stable_sort(rows.begin(), rows.end(), [](const Row& a, const Row& b) {

@@ -46,7 +46,7 @@ struct Done {
   std::uint64_t generation;
   std::uint64_t tag;
   core::Action action;
-  std::string body;         // kept for a dead letter, which carries it byte for byte
+  std::string body;           // kept for a dead letter, which carries it byte for byte
   amqp::Headers dead_letter;  // why, for a dead letter
 };
 
@@ -209,7 +209,8 @@ int serve(const config::Config& config) {
   std::optional<amqp::Connection> consumer;
   std::optional<amqp::Connection> publisher;
   try {
-    for (int i = 0; i < config.loader.workers; ++i) stores.push_back(std::make_unique<wiring::Stores>(config));
+    for (int i = 0; i < config.loader.workers; ++i)
+      stores.push_back(std::make_unique<wiring::Stores>(config));
     stores.front()->live.connect();
     stores.front()->items.ensure_table();
     consumer = connect_consumer(config);
@@ -226,6 +227,7 @@ int serve(const config::Config& config) {
   std::atomic<bool> stop_retrying{false};
   const auto policy = wiring::retry_policy(config);
   std::vector<std::thread> workers;
+  workers.reserve(stores.size());
   for (auto& worker_stores : stores) {
     workers.emplace_back([&, s = worker_stores.get()] {
       auto sleep = pipeline::interruptible_sleeper([&] { return stop_retrying.load(); });
@@ -248,7 +250,8 @@ int serve(const config::Config& config) {
   bool abandoned = false;
   Clock::time_point drain_deadline{};
   int reconnect_attempt = 0;
-  log::info("consuming", {{"queue", config.rabbit.queue_name}, {"workers", std::to_string(config.loader.workers)}});
+  log::info("consuming",
+            {{"queue", config.rabbit.queue_name}, {"workers", std::to_string(config.loader.workers)}});
 
   for (;;) {
     if (signals.count() >= 2) {

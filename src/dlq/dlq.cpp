@@ -28,8 +28,9 @@ std::size_t list(const config::Config& config, std::FILE* out) {
     if (!message) break;
     const auto& h = message->headers;
     std::fprintf(out, "%zu\tquiz=%s\tevent=%s\tstage=%s\tfailed_at=%s\tattempts=%s\treason=%s\n", n + 1,
-                 header(h, "x-quiz-id").c_str(), header(h, "x-event-id").c_str(), header(h, "x-failure-stage").c_str(),
-                 header(h, "x-failed-at").c_str(), header(h, "x-attempts").c_str(), header(h, "x-failure-reason").c_str());
+                 header(h, "x-quiz-id").c_str(), header(h, "x-event-id").c_str(),
+                 header(h, "x-failure-stage").c_str(), header(h, "x-failed-at").c_str(),
+                 header(h, "x-attempts").c_str(), header(h, "x-failure-reason").c_str());
   }
   connection.close();
   return n;
@@ -51,7 +52,8 @@ std::size_t replay(const config::Config& config, std::size_t limit) {
     target.publish(config.rabbit.queue_name, message->body);  // waits for the confirm
     source.ack(message->delivery_tag);
     ++moved;
-    log::info("replayed", {{"quiz", header(message->headers, "x-quiz-id")}, {"queue", config.rabbit.queue_name}});
+    log::info("replayed",
+              {{"quiz", header(message->headers, "x-quiz-id")}, {"queue", config.rabbit.queue_name}});
   }
   source.close();
   target.close();

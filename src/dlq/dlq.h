@@ -13,8 +13,8 @@ namespace qrl::dlq {
 // and leaves them all in the queue. Returns how many there are.
 std::size_t list(const config::Config& config, std::FILE* out);
 
-// Moves up to `limit` of the dead letters there now (0: all of them) back to the main queue, body byte for byte: each is
-// confirmed by the broker in the main queue before it is acked in the dead-letter queue, so an
+// Moves up to `limit` of the dead letters there now (0: all of them) back to the main queue, body byte for
+// byte: each is confirmed by the broker in the main queue before it is acked in the dead-letter queue, so an
 // interruption can duplicate a message (which the loader absorbs) but never lose one.
 // Returns how many were moved.
 std::size_t replay(const config::Config& config, std::size_t limit);

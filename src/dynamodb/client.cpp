@@ -32,7 +32,8 @@ nlohmann::json Client::call(std::string_view operation, const std::string& body)
   if (response.status != 200) throw classify(response.status, response.body, operation);
   auto json = nlohmann::json::parse(response.body, nullptr, false);
   if (json.is_discarded()) {
-    throw core::transient_error(core::Stage::kWrite, "DynamoDB " + std::string(operation) + " answered with a body that is not JSON");
+    throw core::transient_error(
+        core::Stage::kWrite, "DynamoDB " + std::string(operation) + " answered with a body that is not JSON");
   }
   return json;
 }
@@ -55,11 +56,10 @@ void Client::ensure_table(std::chrono::seconds wait) {
         continue;
       }
       log::info("table absent, creating it", {{"table", settings_.table}});
-      nlohmann::json create = {
-          {"TableName", settings_.table},
-          {"AttributeDefinitions", {{{"AttributeName", "id"}, {"AttributeType", "S"}}}},
-          {"KeySchema", {{{"AttributeName", "id"}, {"KeyType", "HASH"}}}},
-          {"BillingMode", "PAY_PER_REQUEST"}};
+      nlohmann::json create = {{"TableName", settings_.table},
+                               {"AttributeDefinitions", {{{"AttributeName", "id"}, {"AttributeType", "S"}}}},
+                               {"KeySchema", {{{"AttributeName", "id"}, {"KeyType", "HASH"}}}},
+                               {"BillingMode", "PAY_PER_REQUEST"}};
       try {
         call("CreateTable", create.dump());
       } catch (const core::Error& ce) {
@@ -76,7 +76,8 @@ void Client::ensure_table(std::chrono::seconds wait) {
     if (status == "ACTIVE") return;
     if (std::chrono::steady_clock::now() > deadline) {
       throw core::transient_error(core::Stage::kSetup, "table '" + settings_.table + "' is " + status +
-                                                           ", not ACTIVE, after " + std::to_string(wait.count()) + "s");
+                                                           ", not ACTIVE, after " +
+                                                           std::to_string(wait.count()) + "s");
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
@@ -103,9 +104,8 @@ bool Client::exists(const std::string& quiz_id) {
 }
 
 std::optional<nlohmann::json> Client::get(const std::string& quiz_id) {
-  nlohmann::json request = {{"TableName", settings_.table},
-                            {"Key", {{"id", {{"S", quiz_id}}}}},
-                            {"ConsistentRead", true}};
+  nlohmann::json request = {
+      {"TableName", settings_.table}, {"Key", {{"id", {{"S", quiz_id}}}}}, {"ConsistentRead", true}};
   auto response = call("GetItem", request.dump());
   if (!response.contains("Item")) return std::nullopt;
   return response["Item"];

@@ -31,7 +31,9 @@ class Client final : public pipeline::ItemStore {
   nlohmann::json call(std::string_view operation, const std::string& body);
 
   const std::string& table() const noexcept { return settings_.table; }
-  void set_deadline(std::optional<std::chrono::steady_clock::time_point> deadline) { http_.set_deadline(deadline); }
+  void set_deadline(std::optional<std::chrono::steady_clock::time_point> deadline) {
+    http_.set_deadline(deadline);
+  }
 
  private:
   config::Dynamo settings_;

@@ -9,9 +9,9 @@ namespace qrl::dynamodb {
 namespace {
 
 // The request itself is wrong and would be wrong again: the message can never succeed.
-constexpr std::array<std::string_view, 4> kPermanent = {
-    "ValidationException", "SerializationException", "ItemCollectionSizeLimitExceededException",
-    "ConditionalCheckFailedException"};
+constexpr std::array<std::string_view, 4> kPermanent = {"ValidationException", "SerializationException",
+                                                        "ItemCollectionSizeLimitExceededException",
+                                                        "ConditionalCheckFailedException"};
 
 }  // namespace
 

@@ -31,7 +31,8 @@ std::size_t on_header(char* data, std::size_t size, std::size_t count, void* use
                    [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
     auto value = line.substr(colon + 1);
     while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) value.remove_prefix(1);
-    while (!value.empty() && (value.back() == '\r' || value.back() == '\n' || value.back() == ' ')) value.remove_suffix(1);
+    while (!value.empty() && (value.back() == '\r' || value.back() == '\n' || value.back() == ' '))
+      value.remove_suffix(1);
     (*static_cast<std::map<std::string, std::string>*>(user))[name] = std::string(value);
   }
   return size * count;
@@ -39,7 +40,9 @@ std::size_t on_header(char* data, std::size_t size, std::size_t count, void* use
 
 }  // namespace
 
-void global_init() { curl_global_init(CURL_GLOBAL_DEFAULT); }
+void global_init() {
+  curl_global_init(CURL_GLOBAL_DEFAULT);
+}
 
 std::string Response::header(const std::string& lower_name) const {
   auto it = headers.find(lower_name);
@@ -81,12 +84,15 @@ Response Client::send(const Request& request, const AwsSigning* signing) {
   curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
   auto timeout = timeout_;
   if (deadline_) {
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(*deadline_ - std::chrono::steady_clock::now());
-    if (left.count() <= 0) throw core::transient_error(core::Stage::kUnknown, "no time left before the deadline");
+    auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(*deadline_ - std::chrono::steady_clock::now());
+    if (left.count() <= 0)
+      throw core::transient_error(core::Stage::kUnknown, "no time left before the deadline");
     if (timeout.count() == 0 || left < timeout) timeout = left;
   }
   curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, static_cast<long>(timeout.count()));
-  curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, timeout.count() > 0 ? static_cast<long>(timeout.count()) : 10000L);
+  curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS,
+                   timeout.count() > 0 ? static_cast<long>(timeout.count()) : 10000L);
   if (request.url.rfind("https://", 0) == 0) {
     static const std::string kBundle = ca_bundle();
     if (!kBundle.empty()) curl_easy_setopt(h, CURLOPT_CAINFO, kBundle.c_str());

@@ -20,7 +20,8 @@ Batch parse_batch(std::string_view event) {
     }
     Record out;
     out.message_id = record["messageId"].get<std::string>();
-    if (auto body = record.find("body"); body != record.end() && body->is_string()) out.body = body->get<std::string>();
+    if (auto body = record.find("body"); body != record.end() && body->is_string())
+      out.body = body->get<std::string>();
     if (auto arn = record.find("eventSourceARN"); arn != record.end() && arn->is_string()) {
       const auto& text = arn->get_ref<const std::string&>();
       if (text.size() >= 5 && text.compare(text.size() - 5, 5, ".fifo") == 0) batch.fifo = true;
@@ -82,7 +83,8 @@ std::vector<RecordResult> run_batch(const Batch& batch, int workers,
 std::string batch_response(const Batch& batch, const std::vector<RecordResult>& results) {
   nlohmann::json failures = nlohmann::json::array();
   for (std::size_t i = 0; i < batch.records.size(); ++i) {
-    if (results[i] != RecordResult::kSucceeded) failures.push_back({{"itemIdentifier", batch.records[i].message_id}});
+    if (results[i] != RecordResult::kSucceeded)
+      failures.push_back({{"itemIdentifier", batch.records[i].message_id}});
   }
   return nlohmann::json{{"batchItemFailures", failures}}.dump();
 }

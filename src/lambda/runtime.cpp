@@ -37,7 +37,8 @@ class RuntimeApi {
     request.url = base_ + "/invocation/next";
     auto response = http_.send(request);
     if (response.status != 200) {
-      throw core::transient_error(core::Stage::kSetup, "runtime API /next answered HTTP " + std::to_string(response.status));
+      throw core::transient_error(core::Stage::kSetup,
+                                  "runtime API /next answered HTTP " + std::to_string(response.status));
     }
     Invocation invocation;
     invocation.request_id = response.header("lambda-runtime-aws-request-id");
@@ -48,7 +49,8 @@ class RuntimeApi {
     auto now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                       std::chrono::system_clock::now().time_since_epoch())
                       .count();
-    invocation.deadline = Clock::now() + std::chrono::milliseconds(deadline_ms > 0 ? deadline_ms - now_ms : 900000);
+    invocation.deadline =
+        Clock::now() + std::chrono::milliseconds(deadline_ms > 0 ? deadline_ms - now_ms : 900000);
     return invocation;
   }
 
@@ -96,7 +98,9 @@ class RuntimeApi {
 int run(const config::Env& env) {
   auto api = env("AWS_LAMBDA_RUNTIME_API");
   if (!api) {
-    log::error("AWS_LAMBDA_RUNTIME_API is not set: `lambda` runs inside AWS Lambda (or under a stand-in Runtime API)");
+    log::error(
+        "AWS_LAMBDA_RUNTIME_API is not set: `lambda` runs inside AWS Lambda (or under a stand-in Runtime "
+        "API)");
     return 1;
   }
   RuntimeApi runtime(*api);
@@ -106,7 +110,8 @@ int run(const config::Env& env) {
   try {
     config = config::load_lambda(env);
     log::configure(config.loader.log_level, config.loader.log_format);
-    for (int i = 0; i < config.loader.workers; ++i) stores.push_back(std::make_unique<wiring::Stores>(config));
+    for (int i = 0; i < config.loader.workers; ++i)
+      stores.push_back(std::make_unique<wiring::Stores>(config));
     stores.front()->live.connect();
     stores.front()->items.ensure_table();
   } catch (const config::ConfigError& e) {
@@ -138,7 +143,8 @@ int run(const config::Env& env) {
     } catch (const NotABatch& e) {
       log::error("invocation is not an SQS batch", {{"reason", e.what()}});
       try {
-        runtime.invocation_error(invocation.request_id, "InvalidEvent", std::string("not an SQS batch: ") + e.what());
+        runtime.invocation_error(invocation.request_id, "InvalidEvent",
+                                 std::string("not an SQS batch: ") + e.what());
       } catch (const core::Error& error) {
         log::error("runtime API unreachable", {{"reason", error.what()}});
         return 1;
@@ -156,8 +162,10 @@ int run(const config::Env& env) {
     auto results = run_batch(
         batch, config.loader.workers,
         [&](const Record& record, int worker) {
-          log::Context record_context({{"request_id", invocation.request_id}, {"message_id", record.message_id}});
-          auto result = pipeline::process_message(stores[static_cast<std::size_t>(worker)]->pipeline, record.body, policy, sleep);
+          log::Context record_context(
+              {{"request_id", invocation.request_id}, {"message_id", record.message_id}});
+          auto result = pipeline::process_message(stores[static_cast<std::size_t>(worker)]->pipeline,
+                                                  record.body, policy, sleep);
           return result.action == core::Action::kAck;
         },
         time_left);

@@ -70,14 +70,16 @@ void configure(Level level, Format format) {
 }
 
 void configure(std::string_view level, std::string_view format) {
-  Level l = level == "debug" ? Level::kDebug
-            : level == "warn" ? Level::kWarn
+  Level l = level == "debug"   ? Level::kDebug
+            : level == "warn"  ? Level::kWarn
             : level == "error" ? Level::kError
                                : Level::kInfo;
   configure(l, format == "json" ? Format::kJson : Format::kText);
 }
 
-bool enabled(Level level) { return level >= g_level.load(); }
+bool enabled(Level level) {
+  return level >= g_level.load();
+}
 
 void write(Level level, std::string_view message, std::initializer_list<Field> fields) {
   if (!enabled(level)) return;
@@ -107,6 +109,8 @@ Context::Context(std::initializer_list<std::pair<std::string_view, std::string_v
   for (const auto& [k, v] : fields) t_context.emplace_back(k, v);
 }
 
-Context::~Context() { t_context.resize(previous_size_); }
+Context::~Context() {
+  t_context.resize(previous_size_);
+}
 
 }  // namespace qrl::log

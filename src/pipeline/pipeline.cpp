@@ -102,27 +102,26 @@ JobResult process_quiz(Pipeline& pipeline, const std::string& quiz_id, const cor
     }
     if (!result.failure || !result.failure->transient() || result.attempts >= policy.max_attempts) break;
     auto delay = core::backoff_delay(policy, result.attempts, unit_random());
-    log::warn("transient failure, retrying",
-              {{"reason", result.failure->what()},
-               {"stage", core::to_string(result.failure->stage())},
-               {"attempt", std::to_string(result.attempts)},
-               {"delay_ms", std::to_string(delay.count())}});
+    log::warn("transient failure, retrying", {{"reason", result.failure->what()},
+                                              {"stage", core::to_string(result.failure->stage())},
+                                              {"attempt", std::to_string(result.attempts)},
+                                              {"delay_ms", std::to_string(delay.count())}});
     if (!sleep(delay)) break;
   }
   result.action = core::decide(result.failure);
 
   auto elapsed_ms = std::to_string(
-      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started).count());
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started)
+          .count());
   const auto attempts = std::to_string(result.attempts);
   if (!result.failure) {
     log::info(result.outcome == Outcome::kLoaded ? "quiz loaded" : "quiz already loaded, sources cleaned up",
               {{"attempts", attempts}, {"ms", elapsed_ms}});
   } else if (result.action == core::Action::kReject) {
-    log::error("quiz rejected",
-               {{"reason", result.failure->what()},
-                {"key", result.failure->key()},
-                {"stage", core::to_string(result.failure->stage())},
-                {"attempts", attempts}});
+    log::error("quiz rejected", {{"reason", result.failure->what()},
+                                 {"key", result.failure->key()},
+                                 {"stage", core::to_string(result.failure->stage())},
+                                 {"attempts", attempts}});
   } else {
     log::warn("quiz returned to the queue after transient failures",
               {{"reason", result.failure->what()},

@@ -44,8 +44,8 @@ std::vector<Reply> Connection::pipeline(const std::vector<Command>& commands) {
       argv.push_back(arg.data());
       lengths.push_back(arg.size());
     }
-    if (redisAppendCommandArgv(context_.get(), static_cast<int>(argv.size()), argv.data(),
-                               lengths.data()) != REDIS_OK) {
+    if (redisAppendCommandArgv(context_.get(), static_cast<int>(argv.size()), argv.data(), lengths.data()) !=
+        REDIS_OK) {
       fail("cannot queue command");
     }
   }
@@ -60,6 +60,8 @@ std::vector<Reply> Connection::pipeline(const std::vector<Command>& commands) {
   return replies;
 }
 
-Reply Connection::command(const Command& args) { return std::move(pipeline({args}).front()); }
+Reply Connection::command(const Command& args) {
+  return std::move(pipeline({args}).front());
+}
 
 }  // namespace qrl::redis

@@ -73,9 +73,9 @@ core::LiveQuiz QuizStore::read(const std::string& quiz_id) {
   core::LiveQuiz live;
   auto& header = live.header;
   const std::string name = quiz(quiz_id, "quizName"), duration = quiz(quiz_id, "questionDuration"),
-                    indexes = quiz(quiz_id, "selectedQuestionIndexes"),
-                    start = quiz(quiz_id, "startTime"), stop = quiz(quiz_id, "stopTime"),
-                    leaderboard = quiz(quiz_id, "leaderboard"), users = quiz(quiz_id, "userIds");
+                    indexes = quiz(quiz_id, "selectedQuestionIndexes"), start = quiz(quiz_id, "startTime"),
+                    stop = quiz(quiz_id, "stopTime"), leaderboard = quiz(quiz_id, "leaderboard"),
+                    users = quiz(quiz_id, "userIds");
   auto first = run({{"GET", name},
                     {"GET", duration},
                     {"LRANGE", indexes, "0", "-1"},
@@ -118,6 +118,7 @@ core::LiveQuiz QuizStore::read(const std::string& quiz_id) {
   // type is reported as such and a complete quiz still costs two round trips.
   if (!absent.empty()) {
     std::vector<Command> types;
+    types.reserve(absent.size());
     for (auto i : absent) types.push_back({"TYPE", keys[i]});
     auto replies = run(types);
     for (std::size_t j = 0; j < absent.size(); ++j) {
@@ -140,7 +141,8 @@ void QuizStore::remove(const std::vector<std::string>& keys) {
   del.insert(del.end(), keys.begin(), keys.end());
   auto reply = std::move(run({del}).front());
   if (reply->type == REDIS_REPLY_ERROR) {
-    throw core::transient_error(core::Stage::kDelete, "redis DEL failed: " + std::string(reply->str, reply->len));
+    throw core::transient_error(core::Stage::kDelete,
+                                "redis DEL failed: " + std::string(reply->str, reply->len));
   }
 }
 

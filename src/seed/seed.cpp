@@ -24,8 +24,8 @@ class Progress {
     if (!enabled_) return;
     if (tty_) {
       int width = 30, filled = total_ == 0 ? width : done * width / total_;
-      std::fprintf(stderr, "\rseeding [%.*s%*s] %d/%d", filled, "##############################", width - filled,
-                   "", done, total_);
+      std::fprintf(stderr, "\rseeding [%.*s%*s] %d/%d", filled, "##############################",
+                   width - filled, "", done, total_);
       if (done == total_) std::fprintf(stderr, "\n");
     } else if (done == total_ || (total_ >= 10 && done % (total_ / 10) == 0)) {
       std::fprintf(stderr, "seeded %d/%d quizzes\n", done, total_);
@@ -42,9 +42,10 @@ class Progress {
 }  // namespace
 
 std::vector<std::string> seed(const config::Config& config, const Options& options) {
-  std::uint64_t seed = options.seed != 0 ? options.seed
-                                         : static_cast<std::uint64_t>(
-                                               std::chrono::system_clock::now().time_since_epoch().count());
+  std::uint64_t seed =
+      options.seed != 0
+          ? options.seed
+          : static_cast<std::uint64_t>(std::chrono::system_clock::now().time_since_epoch().count());
   redis::Connection redis(config.redis.host, config.redis.port, config.loader.request_timeout);
   files::QuestionFiles files(config.question_set_path);
   std::optional<amqp::Connection> rabbit;
@@ -61,18 +62,20 @@ std::vector<std::string> seed(const config::Config& config, const Options& optio
     files.write(quiz.id, quiz.question_file);
     for (const auto& reply : redis.pipeline(quiz.redis_commands)) {
       if (reply->type == REDIS_REPLY_ERROR) {
-        throw core::transient_error(core::Stage::kSetup, "redis refused a write: " + std::string(reply->str, reply->len));
+        throw core::transient_error(core::Stage::kSetup,
+                                    "redis refused a write: " + std::string(reply->str, reply->len));
       }
     }
     if (rabbit) {
       auto now = std::chrono::system_clock::now();
       auto event_id = quiz.id + "-" + std::to_string(seed % 1000000) + "-" + std::to_string(n);
-      rabbit->publish(config.rabbit.queue_name,
-                      core::make_event(event_id,
-                                       core::rfc3339_utc(std::chrono::duration_cast<std::chrono::seconds>(
-                                                             now.time_since_epoch())
-                                                             .count()),
-                                       quiz.id));
+      rabbit->publish(
+          config.rabbit.queue_name,
+          core::make_event(
+              event_id,
+              core::rfc3339_utc(
+                  std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch()).count()),
+              quiz.id));
     }
     ids.push_back(quiz.id);
     progress.update(n + 1);

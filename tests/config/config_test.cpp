@@ -54,7 +54,9 @@ TEST(Config, ReadsTheIniFile) {
 
 TEST(Config, EnvironmentOverridesTheFile) {
   auto config = resolve(parse_ini(kIni, "config.ini"),
-                        env_of({{"RABBITMQ_HOST", "other"}, {"REDIS_PORT", "7000"}, {"LOADER_WORKERS", "8"},
+                        env_of({{"RABBITMQ_HOST", "other"},
+                                {"REDIS_PORT", "7000"},
+                                {"LOADER_WORKERS", "8"},
                                 {"RABBITMQ_QUEUE_NAME", "q2"}}),
                         kNeedAll);
   EXPECT_EQ(config.rabbit.host, "other");
@@ -64,9 +66,13 @@ TEST(Config, EnvironmentOverridesTheFile) {
 }
 
 TEST(Config, TheEnvironmentAloneIsEnough) {
-  auto config = resolve({}, env_of({{"REDIS_HOST", "r"}, {"REDIS_PORT", "1"}, {"QUESTION_SET_PATH", "/q"},
-                                    {"DYNAMODB_REGION", "eu-west-1"}, {"DYNAMODB_ACCESS_KEY_ID", "a"},
-                                    {"DYNAMODB_SECRET_ACCESS_KEY", "s"}}),
+  auto config = resolve({},
+                        env_of({{"REDIS_HOST", "r"},
+                                {"REDIS_PORT", "1"},
+                                {"QUESTION_SET_PATH", "/q"},
+                                {"DYNAMODB_REGION", "eu-west-1"},
+                                {"DYNAMODB_ACCESS_KEY_ID", "a"},
+                                {"DYNAMODB_SECRET_ACCESS_KEY", "s"}}),
                         kNeedRedis | kNeedQuestions | kNeedDynamo);
   EXPECT_EQ(config.dynamo.endpoint_url, "https://dynamodb.eu-west-1.amazonaws.com");
 }
@@ -103,7 +109,8 @@ TEST(Config, ValidatesValues) {
   try {
     with("redis.port", "abc");
   } catch (const ConfigError& e) {
-    EXPECT_THAT(e.what(), HasSubstr("'redis.port' (REDIS_PORT) is 'abc': expected a port number from 1 to 65535"));
+    EXPECT_THAT(e.what(),
+                HasSubstr("'redis.port' (REDIS_PORT) is 'abc': expected a port number from 1 to 65535"));
   }
 }
 
@@ -125,9 +132,13 @@ TEST(Config, DescribeNeverPrintsSecrets) {
 }
 
 TEST(Config, LambdaUsesAwsVariableNames) {
-  auto config = load_lambda(env_of({{"REDIS_HOST", "r"}, {"REDIS_PORT", "6379"}, {"QUESTION_SET_PATH", "/q"},
-                                    {"AWS_REGION", "us-east-1"}, {"AWS_ACCESS_KEY_ID", "AKID"},
-                                    {"AWS_SECRET_ACCESS_KEY", "secret"}, {"AWS_SESSION_TOKEN", "token"}}));
+  auto config = load_lambda(env_of({{"REDIS_HOST", "r"},
+                                    {"REDIS_PORT", "6379"},
+                                    {"QUESTION_SET_PATH", "/q"},
+                                    {"AWS_REGION", "us-east-1"},
+                                    {"AWS_ACCESS_KEY_ID", "AKID"},
+                                    {"AWS_SECRET_ACCESS_KEY", "secret"},
+                                    {"AWS_SESSION_TOKEN", "token"}}));
   EXPECT_EQ(config.dynamo.session_token, "token");
   EXPECT_EQ(config.dynamo.endpoint_url, "https://dynamodb.us-east-1.amazonaws.com");
   try {

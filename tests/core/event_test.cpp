@@ -12,7 +12,8 @@ constexpr const char* kGood =
     R"("id":"555a472a-5797-4935-8d84-aba4212dd865","time":"2022-03-12T07:49:21Z","data":{"quizId":"4b927076"}})";
 
 std::string with_quiz_id(const std::string& id_json) {
-  return R"({"type":"com.ryangwaite.mc-speedrun.quiz.complete.v1","id":"e","data":{"quizId":)" + id_json + "}}";
+  return R"({"type":"com.ryangwaite.mc-speedrun.quiz.complete.v1","id":"e","data":{"quizId":)" + id_json +
+         "}}";
 }
 
 Error parse_error(const std::string& body) {
@@ -39,7 +40,8 @@ TEST(Event, MakeEventRoundTrips) {
 }
 
 TEST(Event, IdAndTimeAreOptional) {
-  auto event = parse_event(R"({"type":"com.ryangwaite.mc-speedrun.quiz.complete.v1","data":{"quizId":"q1"}})");
+  auto event =
+      parse_event(R"({"type":"com.ryangwaite.mc-speedrun.quiz.complete.v1","data":{"quizId":"q1"}})");
   EXPECT_EQ(event.quiz_id, "q1");
   EXPECT_EQ(event.id, "");
 }
@@ -63,9 +65,9 @@ TEST(Event, NamesTheUnexpectedType) {
 }
 
 TEST(Event, RejectsHostileQuizIdsBeforeAnythingIsBuiltFromThem) {
-  for (const std::string& id : std::vector<std::string>{R"("*")", R"("../x")", R"("a:b")", R"("")", R"("a b")", R"("a/b")", R"("x*")",
-                               R"("é")", "42", "null", R"("a\u0000b")",
-                               "\"" + std::string(65, 'a') + "\""}) {
+  for (const std::string& id : std::vector<std::string>{
+           R"("*")", R"("../x")", R"("a:b")", R"("")", R"("a b")", R"("a/b")", R"("x*")", R"("é")", "42",
+           "null", R"("a\u0000b")", "\"" + std::string(65, 'a') + "\""}) {
     auto error = parse_error(with_quiz_id(id));
     EXPECT_EQ(error.kind(), FailureKind::kPermanent) << id;
   }

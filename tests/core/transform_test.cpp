@@ -19,7 +19,8 @@ nlohmann::json item_of(const Fixture& f, const std::vector<std::vector<std::stri
   redis.apply(f.redis);
   redis.apply(extra);
   auto live = redis.read(f.quiz_id);
-  return nlohmann::json::parse(encode_item(build_quiz(f.quiz_id, live.header, live.participant_values, f.question_file)));
+  return nlohmann::json::parse(
+      encode_item(build_quiz(f.quiz_id, live.header, live.participant_values, f.question_file)));
 }
 
 Error build_error(const Fixture& f, const std::vector<std::vector<std::string>>& extra = {},
@@ -102,8 +103,10 @@ TEST(Transform, RejectsUnparseableValuesNamingKeyAndValue) {
 TEST(Transform, AQuestionIndexOutsideTheFileIsAClearError) {
   auto f = qrl::testing::contract_quiz("q3");
   f.redis[2] = {"RPUSH", "q3:selectedQuestionIndexes", "3", "9"};
-  f.redis.push_back({"SET", "q3:2c3ca3d2:answer:9", R"({"selectedOptionIndexes":[],"answeredInDuration":1})"});
-  f.redis.push_back({"SET", "q3:ee14ccb2:answer:9", R"({"selectedOptionIndexes":[],"answeredInDuration":1})"});
+  f.redis.push_back(
+      {"SET", "q3:2c3ca3d2:answer:9", R"({"selectedOptionIndexes":[],"answeredInDuration":1})"});
+  f.redis.push_back(
+      {"SET", "q3:ee14ccb2:answer:9", R"({"selectedOptionIndexes":[],"answeredInDuration":1})"});
   auto error = build_error(f);
   EXPECT_EQ(error.problem(), DataProblem::kInvalid);
   EXPECT_THAT(error.what(), HasSubstr("question index 9"));
@@ -112,7 +115,8 @@ TEST(Transform, AQuestionIndexOutsideTheFileIsAClearError) {
 
 TEST(Transform, RejectsHostileUserIdsAndIndexes) {
   auto f = qrl::testing::contract_quiz("q4");
-  EXPECT_THAT(build_error(f, {{"ZADD", "q4:leaderboard", "1", "*"}}).what(), HasSubstr("invalid user id '*'"));
+  EXPECT_THAT(build_error(f, {{"ZADD", "q4:leaderboard", "1", "*"}}).what(),
+              HasSubstr("invalid user id '*'"));
   EXPECT_THAT(build_error(f, {{"RPUSH", "q4:userIds", "../x"}}).what(), HasSubstr("invalid user id '../x'"));
   EXPECT_THAT(build_error(f, {{"RPUSH", "q4:selectedQuestionIndexes", "*"}}).what(),
               HasSubstr("invalid question index '*'"));
@@ -121,7 +125,8 @@ TEST(Transform, RejectsHostileUserIdsAndIndexes) {
 TEST(Transform, RejectsAQuestionFileThatIsNotAQuestionSet) {
   auto f = qrl::testing::contract_quiz("q5");
   EXPECT_THAT(build_error(f, {}, {}, std::string("{}")).what(), HasSubstr("is not a JSON array"));
-  EXPECT_THAT(build_error(f, {}, {}, std::string("[1,2,3,4,5,6]")).what(), HasSubstr("question 3: is not an object"));
+  EXPECT_THAT(build_error(f, {}, {}, std::string("[1,2,3,4,5,6]")).what(),
+              HasSubstr("question 3: is not an object"));
   EXPECT_THAT(build_error(f, {}, {}, std::string(R"([0,0,0,{"question":"q","options":["a"]}])")).what(),
               HasSubstr("'answers'"));
 }
@@ -130,18 +135,25 @@ TEST(Transform, AnswersParseTheSameWhateverTheirLayout) {
   auto f = qrl::testing::contract_quiz("q6");
   const auto base = item_of(f);
   // Spacing, key order and a fractional duration are all valid JSON for the same answer.
-  auto spaced = item_of(f, {{"SET", "q6:ee14ccb2:answer:3", R"( { "answeredInDuration" : 2 , "selectedOptionIndexes" : [ 0 ] } )"}});
+  auto spaced = item_of(f, {{"SET", "q6:ee14ccb2:answer:3",
+                             R"( { "answeredInDuration" : 2 , "selectedOptionIndexes" : [ 0 ] } )"}});
   EXPECT_EQ(spaced, base);
-  auto fraction = item_of(f, {{"SET", "q6:ee14ccb2:answer:3", R"({"selectedOptionIndexes":[0],"answeredInDuration":2.0})"}});
+  auto fraction = item_of(
+      f, {{"SET", "q6:ee14ccb2:answer:3", R"({"selectedOptionIndexes":[0],"answeredInDuration":2.0})"}});
   EXPECT_EQ(fraction, base);
-  auto extra = item_of(f, {{"SET", "q6:ee14ccb2:answer:3", R"({"selectedOptionIndexes":[0],"answeredInDuration":2,"x":{"y":[1]}})"}});
+  auto extra = item_of(f, {{"SET", "q6:ee14ccb2:answer:3",
+                            R"({"selectedOptionIndexes":[0],"answeredInDuration":2,"x":{"y":[1]}})"}});
   EXPECT_EQ(extra, base);
-  auto null_options = item_of(f, {{"SET", "q6:2c3ca3d2:answer:4", R"({"selectedOptionIndexes":null,"answeredInDuration":11})"}});
+  auto null_options = item_of(
+      f, {{"SET", "q6:2c3ca3d2:answer:4", R"({"selectedOptionIndexes":null,"answeredInDuration":11})"}});
   EXPECT_EQ(null_options, base);
-  auto half = item_of(f, {{"SET", "q6:ee14ccb2:answer:3", R"({"selectedOptionIndexes":[0],"answeredInDuration":2.5})"}});
-  EXPECT_EQ(half["Questions"]["L"][0]["M"]["ParticipantAnswers"]["L"][0]["M"]["AnsweredInDuration"]["N"], "2500000000");
+  auto half = item_of(
+      f, {{"SET", "q6:ee14ccb2:answer:3", R"({"selectedOptionIndexes":[0],"answeredInDuration":2.5})"}});
+  EXPECT_EQ(half["Questions"]["L"][0]["M"]["ParticipantAnswers"]["L"][0]["M"]["AnsweredInDuration"]["N"],
+            "2500000000");
   for (const std::string bad : {R"({"selectedOptionIndexes":[0],"answeredInDuration":-1})",
-                                R"({"selectedOptionIndexes":[0]} trailing)", R"({"selectedOptionIndexes":[0.5],"answeredInDuration":1})",
+                                R"({"selectedOptionIndexes":[0]} trailing)",
+                                R"({"selectedOptionIndexes":[0.5],"answeredInDuration":1})",
                                 R"({"selectedOptionIndexes":[0],"answeredInDuration":"2"})"}) {
     EXPECT_EQ(build_error(f, {{"SET", "q6:ee14ccb2:answer:3", bad}}).problem(), DataProblem::kInvalid) << bad;
   }

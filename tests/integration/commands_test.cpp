@@ -38,7 +38,8 @@ TEST(Commands, LoadProcessesTheNamedQuizzesAndRejectsHostileIds) {
 
 TEST(Commands, SeedWritesQuizzesAndPublishesToADurableQueue) {
   Stack stack;
-  auto result = run({"seed", "--count", "5", "--participants", "3", "--questions", "2", "--print-ids"}, stack.env());
+  auto result =
+      run({"seed", "--count", "5", "--participants", "3", "--questions", "2", "--print-ids"}, stack.env());
   ASSERT_EQ(result.code, 0) << result.err;
   std::istringstream ids(result.out);
   std::string id;
@@ -66,6 +67,9 @@ TEST(Commands, SeedWritesQuizzesAndPublishesToADurableQueue) {
   EXPECT_EQ(nlohmann::json::parse(shown.out), *item);
   auto listed = run({"list"}, stack.env());
   EXPECT_THAT(listed.out, HasSubstr(id + "\t"));
+  auto named = run({"list", id, "nope"}, stack.env());
+  EXPECT_THAT(named.out, HasSubstr(id + "\tSample quiz 0\t3 participants\t2 questions"));
+  EXPECT_THAT(named.out, HasSubstr("nope\tnot loaded"));
   EXPECT_EQ(run({"show", "nope"}, stack.env()).code, 1);
 }
 

@@ -30,7 +30,8 @@ class Faults : public ::testing::Test {
     auto env = stack.env();
     for (auto& [k, v] : extra) env[k] = v;
     auto process = std::make_unique<Process>(std::vector<std::string>{"serve"}, env);
-    EXPECT_TRUE(eventually([&] { return count(process->stderr_text(), "consuming") > 0 || !process->running(); }));
+    EXPECT_TRUE(
+        eventually([&] { return count(process->stderr_text(), "consuming") > 0 || !process->running(); }));
     return process;
   }
 
@@ -44,7 +45,9 @@ class Faults : public ::testing::Test {
   std::vector<Fixture> quizzes(int n) {
     std::vector<Fixture> out;
     for (int i = 0; i < n; ++i) {
-      out.push_back(i % 3 == 0 ? edge_quiz(random_id()) : i % 3 == 1 ? contract_quiz(random_id()) : empty_quiz(random_id()));
+      out.push_back(i % 3 == 0   ? edge_quiz(random_id())
+                    : i % 3 == 1 ? contract_quiz(random_id())
+                                 : empty_quiz(random_id()));
       stack.write(out.back());
     }
     return out;
@@ -74,8 +77,9 @@ TEST_F(Faults, ACrashAtEveryStepConvergesOnRestart) {
     const char* failpoint;
     bool item, keys, file;  // the state the crash leaves
   };
-  for (const auto& step : {Step{"after-read", false, true, true}, Step{"after-write", true, true, true},
-                           Step{"after-redis-delete", true, false, true}, Step{"before-ack", true, false, false}}) {
+  for (const auto& step :
+       {Step{"after-read", false, true, true}, Step{"after-write", true, true, true},
+        Step{"after-redis-delete", true, false, true}, Step{"before-ack", true, false, false}}) {
     SCOPED_TRACE(step.failpoint);
     auto f = contract_quiz(random_id());
     stack.write(f);
@@ -89,7 +93,8 @@ TEST_F(Faults, ACrashAtEveryStepConvergesOnRestart) {
 
     auto daemon = start();
     ASSERT_TRUE(eventually([&] { return !stack.file_exists(f.quiz_id) && stack.item(f.quiz_id); }));
-    ASSERT_TRUE(eventually([&] { return count(daemon->stderr_text(), "quiz") > 0 && stack.queue_depth() == 0; }));
+    ASSERT_TRUE(
+        eventually([&] { return count(daemon->stderr_text(), "quiz") > 0 && stack.queue_depth() == 0; }));
     auto log = stop(*daemon);
     EXPECT_THAT(log, Not(HasSubstr("rejected")));
     expect_all_loaded_exactly({f});
@@ -140,11 +145,13 @@ TEST_F(Faults, RedisClientConnectionsKilledMidRunAreReestablished) {
   for (const auto& f : fs) stack.publish_event(f.quiz_id);
   auto daemon = start();
   int kills = 0;
-  ASSERT_TRUE(eventually([&] {
-    auto reply = stack.redis().command({"CLIENT", "KILL", "TYPE", "normal", "SKIPME", "yes"});
-    kills += static_cast<int>(reply->integer);
-    return remaining(fs) == 0;
-  }, 90s));
+  ASSERT_TRUE(eventually(
+      [&] {
+        auto reply = stack.redis().command({"CLIENT", "KILL", "TYPE", "normal", "SKIPME", "yes"});
+        kills += static_cast<int>(reply->integer);
+        return remaining(fs) == 0;
+      },
+      90s));
   auto log = stop(*daemon);
   EXPECT_GT(kills, 0);
   std::printf("[ faults   ] %d Redis client connections killed\n", kills);
@@ -153,10 +160,10 @@ TEST_F(Faults, RedisClientConnectionsKilledMidRunAreReestablished) {
 
 TEST_F(Faults, DynamoDbThrottlingServerErrorsAndResetsAreRetriedNotDeadLettered) {
   FaultProxy proxy(stack.config().dynamo.endpoint_url);
-  proxy.set_policy(FaultProxy::random(25,
-                                      {Fault::kThrottle, Fault::kProvisioned, Fault::kServerError, Fault::kResetBefore,
-                                       Fault::kResetAfter},
-                                      7));
+  proxy.set_policy(FaultProxy::random(
+      25,
+      {Fault::kThrottle, Fault::kProvisioned, Fault::kServerError, Fault::kResetBefore, Fault::kResetAfter},
+      7));
   auto fs = quizzes(60);
   for (const auto& f : fs) stack.publish_event(f.quiz_id);
   auto daemon = start({{"DYNAMODB_ENDPOINT_URL", proxy.url()}, {"LOADER_RETRY_ATTEMPTS", "3"}});
@@ -166,7 +173,8 @@ TEST_F(Faults, DynamoDbThrottlingServerErrorsAndResetsAreRetriedNotDeadLettered)
   EXPECT_THAT(log, HasSubstr("HTTP 500"));
   EXPECT_THAT(log, Not(HasSubstr("rejected")));
   auto injected = proxy.injected();
-  for (auto fault : {Fault::kThrottle, Fault::kProvisioned, Fault::kServerError, Fault::kResetBefore, Fault::kResetAfter}) {
+  for (auto fault : {Fault::kThrottle, Fault::kProvisioned, Fault::kServerError, Fault::kResetBefore,
+                     Fault::kResetAfter}) {
     EXPECT_GT(injected[fault], 0);
   }
   std::printf("[ faults   ] DynamoDB faults injected: %s\n", proxy.summary().c_str());
@@ -181,12 +189,15 @@ TEST_F(Faults, PoisonGoesToTheDeadLetterQueueWithItsReasonAndComesBackWithReplay
   auto wrong_type = edge_quiz(random_id());
   auto too_large = empty_quiz(random_id());
   auto refused = contract_quiz(random_id());  // DynamoDB answers ValidationException for it
-  for (auto* f : {&missing_key, &missing_file, &out_of_range, &wrong_type, &too_large, &refused}) stack.write(*f);
+  for (auto* f : {&missing_key, &missing_file, &out_of_range, &wrong_type, &too_large, &refused})
+    stack.write(*f);
   const auto missing_key_name = missing_key.quiz_id + ":2c3ca3d2:stopTime";
   stack.redis().pipeline({{"DEL", missing_key_name},
                           {"RPUSH", out_of_range.quiz_id + ":selectedQuestionIndexes", "99"},
-                          {"SET", out_of_range.quiz_id + ":2c3ca3d2:answer:99", R"({"selectedOptionIndexes":[],"answeredInDuration":1})"},
-                          {"SET", out_of_range.quiz_id + ":ee14ccb2:answer:99", R"({"selectedOptionIndexes":[],"answeredInDuration":1})"},
+                          {"SET", out_of_range.quiz_id + ":2c3ca3d2:answer:99",
+                           R"({"selectedOptionIndexes":[],"answeredInDuration":1})"},
+                          {"SET", out_of_range.quiz_id + ":ee14ccb2:answer:99",
+                           R"({"selectedOptionIndexes":[],"answeredInDuration":1})"},
                           {"DEL", wrong_type.quiz_id + ":questionDuration"},
                           {"RPUSH", wrong_type.quiz_id + ":questionDuration", "30"},
                           {"SET", too_large.quiz_id + ":quizName", std::string(500 * 1024, 'x')}});
@@ -225,12 +236,16 @@ TEST_F(Faults, PoisonGoesToTheDeadLetterQueueWithItsReasonAndComesBackWithReplay
     EXPECT_EQ(h.at("x-original-queue"), stack.config().rabbit.queue_name);
   }
   auto reason = [&](const Fixture& f) {
-    return by_body[core::make_event("ev-" + f.quiz_id, "2022-03-12T07:49:21Z", f.quiz_id)].at("x-failure-reason");
+    return by_body[core::make_event("ev-" + f.quiz_id, "2022-03-12T07:49:21Z", f.quiz_id)].at(
+        "x-failure-reason");
   };
   EXPECT_THAT(reason(missing_key), HasSubstr("missing key '" + missing_key_name + "'"));
-  EXPECT_EQ(by_body[core::make_event("ev-" + missing_key.quiz_id, "2022-03-12T07:49:21Z", missing_key.quiz_id)].at("x-failure-key"),
-            missing_key_name);
-  EXPECT_THAT(reason(missing_file), HasSubstr("question set file '" + missing_file.quiz_id + ".json' not found"));
+  EXPECT_EQ(
+      by_body[core::make_event("ev-" + missing_key.quiz_id, "2022-03-12T07:49:21Z", missing_key.quiz_id)].at(
+          "x-failure-key"),
+      missing_key_name);
+  EXPECT_THAT(reason(missing_file),
+              HasSubstr("question set file '" + missing_file.quiz_id + ".json' not found"));
   EXPECT_THAT(reason(out_of_range), HasSubstr("question index 99"));
   EXPECT_THAT(reason(wrong_type), HasSubstr("wrong Redis type"));
   EXPECT_THAT(reason(too_large), HasSubstr("over DynamoDB's limit"));
@@ -264,11 +279,15 @@ TEST_F(Faults, PoisonGoesToTheDeadLetterQueueWithItsReasonAndComesBackWithReplay
   EXPECT_EQ(replayed.code, 0) << replayed.err.substr(0, 2000);
   EXPECT_THAT(replayed.err.substr(replayed.err.size() > 2000 ? replayed.err.size() - 2000 : 0),
               HasSubstr("replayed " + std::to_string(bodies.size()) + " dead letters"));
-  ASSERT_TRUE(eventually([&] {
-    return stack.item(missing_key.quiz_id) && stack.item(missing_file.quiz_id) && stack.item(out_of_range.quiz_id) &&
-           stack.item(wrong_type.quiz_id) && stack.item(too_large.quiz_id) && stack.item(refused.quiz_id) &&
-           stack.dlq_depth() == poison.size() && stack.queue_depth() == 0;
-  }, 60s)) << daemon->stderr_text();
+  ASSERT_TRUE(eventually(
+      [&] {
+        return stack.item(missing_key.quiz_id) && stack.item(missing_file.quiz_id) &&
+               stack.item(out_of_range.quiz_id) && stack.item(wrong_type.quiz_id) &&
+               stack.item(too_large.quiz_id) && stack.item(refused.quiz_id) &&
+               stack.dlq_depth() == poison.size() && stack.queue_depth() == 0;
+      },
+      60s))
+      << daemon->stderr_text();
   stop(*daemon);
   for (const auto* f : {&missing_key, &missing_file, &wrong_type, &too_large, &refused}) {
     EXPECT_EQ(*stack.item(f->quiz_id), f->expected_item);
@@ -280,7 +299,8 @@ TEST_F(Faults, PoisonGoesToTheDeadLetterQueueWithItsReasonAndComesBackWithReplay
   std::set<std::string> left;
   for (const auto& letter : stack.peek(stack.config().rabbit.dead_letter_queue)) left.insert(letter.body);
   EXPECT_EQ(left, std::set<std::string>(poison.begin(), poison.end()));
-  stack.redis().pipeline({{"DEL", out_of_range.quiz_id + ":2c3ca3d2:answer:99", out_of_range.quiz_id + ":ee14ccb2:answer:99"}});
+  stack.redis().pipeline(
+      {{"DEL", out_of_range.quiz_id + ":2c3ca3d2:answer:99", out_of_range.quiz_id + ":ee14ccb2:answer:99"}});
 }
 
 TEST_F(Faults, ASecondSignalDuringTheDrainExitsAtOnceAndLosesNothing) {
@@ -311,10 +331,10 @@ TEST_F(Faults, ASecondSignalDuringTheDrainExitsAtOnceAndLosesNothing) {
 
 TEST_F(Faults, HundredsOfQuizzesThroughKillsDuplicatesCutsAndFaultsEndLoadedExactlyOnce) {
   FaultProxy proxy(stack.config().dynamo.endpoint_url);
-  proxy.set_policy(FaultProxy::random(10,
-                                      {Fault::kThrottle, Fault::kProvisioned, Fault::kServerError, Fault::kResetBefore,
-                                       Fault::kResetAfter},
-                                      11));
+  proxy.set_policy(FaultProxy::random(
+      10,
+      {Fault::kThrottle, Fault::kProvisioned, Fault::kServerError, Fault::kResetBefore, Fault::kResetAfter},
+      11));
   auto fs = quizzes(300);
   std::vector<std::string> bodies;
   for (const auto& f : fs) {
@@ -322,7 +342,8 @@ TEST_F(Faults, HundredsOfQuizzesThroughKillsDuplicatesCutsAndFaultsEndLoadedExac
   }
   std::shuffle(bodies.begin(), bodies.end(), std::mt19937(7));
   for (const auto& body : bodies) stack.publish(body);
-  const std::map<std::string, std::string> env = {{"DYNAMODB_ENDPOINT_URL", proxy.url()}, {"LOADER_RETRY_ATTEMPTS", "3"}};
+  const std::map<std::string, std::string> env = {{"DYNAMODB_ENDPOINT_URL", proxy.url()},
+                                                  {"LOADER_RETRY_ATTEMPTS", "3"}};
   proxy.set_delay(15ms);  // slow enough that every fault below lands in the middle of the work
 
   auto steady = start(env);
@@ -337,7 +358,8 @@ TEST_F(Faults, HundredsOfQuizzesThroughKillsDuplicatesCutsAndFaultsEndLoadedExac
     ++kills;
     if (kills == 2) broker_cuts += stack.rabbitmqctl("close_all_connections 'test: cut'") == 0 ? 1 : 0;
     if (kills == 4) {
-      redis_kills += static_cast<int>(stack.redis().command({"CLIENT", "KILL", "TYPE", "normal", "SKIPME", "yes"})->integer);
+      redis_kills += static_cast<int>(
+          stack.redis().command({"CLIENT", "KILL", "TYPE", "normal", "SKIPME", "yes"})->integer);
     }
     victim = start(env);
   }
@@ -347,9 +369,11 @@ TEST_F(Faults, HundredsOfQuizzesThroughKillsDuplicatesCutsAndFaultsEndLoadedExac
   auto log = stop(*steady) + stop(*victim);
   EXPECT_THAT(log, Not(HasSubstr("rejected")));
   expect_all_loaded_exactly(fs);
-  std::printf("[ faults   ] %zu quizzes, %zu messages: survived %d SIGKILLs, %d broker connection cuts, "
-              "%d Redis client kills, %d DynamoDB faults (%s)\n",
-              fs.size(), bodies.size(), kills, broker_cuts, redis_kills, proxy.total_injected(), proxy.summary().c_str());
+  std::printf(
+      "[ faults   ] %zu quizzes, %zu messages: survived %d SIGKILLs, %d broker connection cuts, "
+      "%d Redis client kills, %d DynamoDB faults (%s)\n",
+      fs.size(), bodies.size(), kills, broker_cuts, redis_kills, proxy.total_injected(),
+      proxy.summary().c_str());
 }
 
 }  // namespace

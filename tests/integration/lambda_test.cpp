@@ -29,18 +29,20 @@ std::string sqs_event(const std::vector<SqsRecord>& records, bool fifo = true) {
   nlohmann::json out = {{"Records", nlohmann::json::array()}};
   int n = 0;
   for (const auto& r : records) {
-    out["Records"].push_back({{"messageId", r.message_id},
-                              {"receiptHandle", "handle-" + r.message_id},
-                              {"body", r.body},
-                              {"attributes",
-                               {{"ApproximateReceiveCount", "1"},
-                                {"MessageGroupId", r.group},
-                                {"MessageDeduplicationId", "dedup-" + std::to_string(n)},
-                                {"SequenceNumber", std::to_string(18872103033389551872ull + static_cast<unsigned long long>(n))}}},
-                              {"messageAttributes", nlohmann::json::object()},
-                              {"eventSource", "aws:sqs"},
-                              {"eventSourceARN", std::string("arn:aws:sqs:us-east-1:123456789012:quiz-complete") + (fifo ? ".fifo" : "")},
-                              {"awsRegion", "us-east-1"}});
+    out["Records"].push_back(
+        {{"messageId", r.message_id},
+         {"receiptHandle", "handle-" + r.message_id},
+         {"body", r.body},
+         {"attributes",
+          {{"ApproximateReceiveCount", "1"},
+           {"MessageGroupId", r.group},
+           {"MessageDeduplicationId", "dedup-" + std::to_string(n)},
+           {"SequenceNumber", "1887210303338955187" + std::to_string(n)}}},
+         {"messageAttributes", nlohmann::json::object()},
+         {"eventSource", "aws:sqs"},
+         {"eventSourceARN",
+          std::string("arn:aws:sqs:us-east-1:123456789012:quiz-complete") + (fifo ? ".fifo" : "")},
+         {"awsRegion", "us-east-1"}});
     ++n;
   }
   return out.dump();
@@ -79,7 +81,9 @@ class Lambda : public ::testing::Test {
     return process;
   }
 
-  std::string event(const std::string& quiz_id) { return core::make_event(random_id(), "2022-03-12T07:49:21Z", quiz_id); }
+  std::string event(const std::string& quiz_id) {
+    return core::make_event(random_id(), "2022-03-12T07:49:21Z", quiz_id);
+  }
 
   void expect_loaded_exactly(const Fixture& f) {
     auto item = stack.item(f.quiz_id);
@@ -117,15 +121,16 @@ TEST_F(Lambda, AMixedFifoBatchAnswersExactlyTheRecordsThatFailed) {
       {"m-hostile", event("*"), "g3"},
       {"m-missing", event(missing.quiz_id), "g4"},
       {"m-b1", event(b.quiz_id), "g5"},
-      {"m-b2", event(b.quiz_id), "g6"},            // the same quiz again, concurrently
+      {"m-b2", event(b.quiz_id), "g6"},  // the same quiz again, concurrently
       {"m-blocked-1", event(blocked_first.quiz_id), "g7"},
       {"m-blocked-2", event(blocked_then.quiz_id), "g7"},  // after a failure in its group
-      {"m-e", event(e.quiz_id), "g1"},             // after a success in its group
+      {"m-e", event(e.quiz_id), "g1"},                     // after a success in its group
   }));
   auto answer = api.answer(id, 60s);
   ASSERT_TRUE(answer) << daemon->stderr_text();
   EXPECT_EQ(answer->kind, "response");
-  EXPECT_EQ(failures(*answer), (std::set<std::string>{"m-not-event", "m-hostile", "m-missing", "m-blocked-1", "m-blocked-2"}));
+  EXPECT_EQ(failures(*answer),
+            (std::set<std::string>{"m-not-event", "m-hostile", "m-missing", "m-blocked-1", "m-blocked-2"}));
 
   expect_loaded_exactly(a);
   expect_loaded_exactly(b);
@@ -140,7 +145,8 @@ TEST_F(Lambda, AMixedFifoBatchAnswersExactlyTheRecordsThatFailed) {
   auto log = daemon->stderr_text();
   EXPECT_THAT(log, HasSubstr("request_id=" + id));
   EXPECT_THAT(log, HasSubstr("records not processed"));
-  for (const auto* secret : {"lambda-secret-do-not-log", "lambda-token-do-not-log"}) EXPECT_THAT(log, Not(HasSubstr(secret)));
+  for (const auto* secret : {"lambda-secret-do-not-log", "lambda-token-do-not-log"})
+    EXPECT_THAT(log, Not(HasSubstr(secret)));
   EXPECT_THAT(log, Not(HasSubstr("\"selectedOptionIndexes")));  // no payload at info level
 }
 
@@ -150,7 +156,8 @@ TEST_F(Lambda, AStandardQueueDoesNotHoldBackRecordsOfTheSameGroup) {
   stack.redis().pipeline(broken.redis);  // no question file
   stack.write(good);
   auto daemon = start(lambda_env());
-  auto id = api.invoke(sqs_event({{"m1", event(broken.quiz_id), "g"}, {"m2", event(good.quiz_id), "g"}}, false));
+  auto id =
+      api.invoke(sqs_event({{"m1", event(broken.quiz_id), "g"}, {"m2", event(good.quiz_id), "g"}}, false));
   auto answer = api.answer(id, 60s);
   ASSERT_TRUE(answer);
   EXPECT_EQ(failures(*answer), (std::set<std::string>{"m1"}));
@@ -224,7 +231,8 @@ TEST_F(Lambda, ConnectionsAreMadeOnceAndReusedAcrossInvocations) {
     for (int i = 0; i < 4; ++i) {
       quizzes.push_back(contract_quiz(random_id()));
       stack.write(quizzes.back());
-      records.push_back({"m" + std::to_string(quizzes.size()), event(quizzes.back().quiz_id), "g" + std::to_string(i)});
+      records.push_back(
+          {"m" + std::to_string(quizzes.size()), event(quizzes.back().quiz_id), "g" + std::to_string(i)});
     }
     auto before = connections();
     auto answer = api.answer(api.invoke(sqs_event(records)), 30s);
@@ -241,7 +249,8 @@ TEST_F(Lambda, TheSessionTokenIsSentAndSigned) {
   HttpServer dynamo([&](const HttpRequest& request) {
     std::lock_guard lock(mutex);
     seen.push_back(request);
-    return HttpResponse{200, {{"Content-Type", "application/x-amz-json-1.0"}},
+    return HttpResponse{200,
+                        {{"Content-Type", "application/x-amz-json-1.0"}},
                         R"({"Table":{"TableName":"quiz","TableStatus":"ACTIVE"}})"};
   });
   auto env = lambda_env();
@@ -267,11 +276,13 @@ TEST_F(Lambda, TheZipRunsInAnEmptyRoot) {
   auto root = stack.root() / "empty-root";
   std::filesystem::create_directories(root / "var" / "task");
   std::filesystem::create_directories(root / "question-sets");
-  auto unzip = std::system(("cd '" + (root / "var" / "task").string() + "' && unzip -q '" + QRL_LAMBDA_ZIP + "'").c_str());
+  auto unzip = std::system(
+      ("cd '" + (root / "var" / "task").string() + "' && unzip -q '" + QRL_LAMBDA_ZIP + "'").c_str());
   ASSERT_EQ(unzip, 0);
   // Nothing else in the root: no /lib, no /usr, no /etc, no /proc.
   std::set<std::string> top;
-  for (const auto& entry : std::filesystem::directory_iterator(root)) top.insert(entry.path().filename().string());
+  for (const auto& entry : std::filesystem::directory_iterator(root))
+    top.insert(entry.path().filename().string());
   EXPECT_EQ(top, (std::set<std::string>{"var", "question-sets"}));
 
   auto f = contract_quiz(random_id());

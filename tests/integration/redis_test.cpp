@@ -25,7 +25,8 @@ TEST(RedisStore, AQuizCostsTwoRoundTripsToReadAndOneToDeleteWhateverItsSize) {
   Stack stack;
   redis::QuizStore store(stack.config().redis, 5000ms);
   for (auto shape : {core::SampleShape{1, 1}, core::SampleShape{20, 10}, core::SampleShape{200, 40}}) {
-    auto quiz = core::make_sample_quiz(static_cast<std::uint64_t>(::getpid()), static_cast<std::uint64_t>(shape.participants), shape);
+    auto quiz = core::make_sample_quiz(static_cast<std::uint64_t>(::getpid()),
+                                       static_cast<std::uint64_t>(shape.participants), shape);
     stack.write_sample(quiz);
     auto before = store.round_trips();
     auto live = store.read(quiz.id);

@@ -26,7 +26,8 @@ class Serve : public ::testing::Test {
     auto env = stack.env();
     for (auto& [k, v] : extra) env[k] = v;
     auto process = std::make_unique<Process>(std::vector<std::string>{"serve"}, env);
-    bool consuming = eventually([&] { return count(process->stderr_text(), "consuming") > 0 || !process->running(); });
+    bool consuming =
+        eventually([&] { return count(process->stderr_text(), "consuming") > 0 || !process->running(); });
     EXPECT_TRUE(consuming && process->running()) << process->stderr_text();
     return process;
   }
@@ -78,8 +79,10 @@ TEST_F(Serve, EdgeCasesAndAnEmptyQuizLoadExactly) {
   stack.publish_event(edge.quiz_id);
   stack.publish_event(empty.quiz_id);
   auto daemon = start();
-  ASSERT_TRUE(eventually([&] { return loaded(edge.quiz_id) && loaded(empty.quiz_id) &&
-                                      stack.redis_count(edge.keys) + stack.redis_count(empty.keys) == 0; }));
+  ASSERT_TRUE(eventually([&] {
+    return loaded(edge.quiz_id) && loaded(empty.quiz_id) &&
+           stack.redis_count(edge.keys) + stack.redis_count(empty.keys) == 0;
+  }));
   stop(*daemon);
   expect_loaded_exactly(edge);
   expect_loaded_exactly(empty);
@@ -94,11 +97,13 @@ TEST_F(Serve, HostileEventsTouchNothingAndTheDaemonCarriesOn) {
 
   auto good = contract_quiz(random_id());
   stack.write(good);
-  for (const std::string& id : std::vector<std::string>{"*", "../x", "x:quizName", "", std::string(65, 'a'), "a b", "x*"}) {
+  for (const std::string& id :
+       std::vector<std::string>{"*", "../x", "x:quizName", "", std::string(65, 'a'), "a b", "x*"}) {
     stack.publish(core::make_event(random_id(), "t", id));
   }
   stack.publish("not an event");
-  stack.publish(R"({"type":"com.ryangwaite.mc-speedrun.quiz.complete.v2","data":{"quizId":")" + good.quiz_id + R"("}})");
+  stack.publish(R"({"type":"com.ryangwaite.mc-speedrun.quiz.complete.v2","data":{"quizId":")" + good.quiz_id +
+                R"("}})");
   stack.publish(R"({"type":"com.ryangwaite.mc-speedrun.quiz.complete.v1","data":{"quizId":7}})");
   stack.publish_event(good.quiz_id);
 
@@ -172,7 +177,8 @@ TEST_F(Serve, AStopUnderLoadLosesNothing) {
   constexpr int kQuizzes = 60;
   std::vector<core::SampleQuiz> quizzes;
   for (int n = 0; n < kQuizzes; ++n) {
-    quizzes.push_back(core::make_sample_quiz(static_cast<std::uint64_t>(::getpid()) * 7919u, static_cast<std::uint64_t>(n), {20, 10}));
+    quizzes.push_back(core::make_sample_quiz(static_cast<std::uint64_t>(::getpid()) * 7919u,
+                                             static_cast<std::uint64_t>(n), {20, 10}));
     stack.write_sample(quizzes.back());
     stack.publish_event(quizzes.back().id);
   }
@@ -213,9 +219,10 @@ TEST_F(Serve, UnreachableServersGiveOneClearErrorAndANonZeroExit) {
     const char* value;
     const char* expect;
   };
-  for (const auto& c : {Case{"REDIS_PORT", "1", "redis 127.0.0.1:1: cannot connect"},
-                        Case{"RABBITMQ_PORT", "1", "rabbitmq 127.0.0.1:1: cannot connect"},
-                        Case{"DYNAMODB_ENDPOINT_URL", "http://127.0.0.1:1", "HTTP POST to http://127.0.0.1:1/ failed"}}) {
+  for (const auto& c :
+       {Case{"REDIS_PORT", "1", "redis 127.0.0.1:1: cannot connect"},
+        Case{"RABBITMQ_PORT", "1", "rabbitmq 127.0.0.1:1: cannot connect"},
+        Case{"DYNAMODB_ENDPOINT_URL", "http://127.0.0.1:1", "HTTP POST to http://127.0.0.1:1/ failed"}}) {
     auto env = stack.env();
     env[c.variable] = c.value;
     auto result = run({"serve"}, env, 60s);
@@ -248,7 +255,8 @@ TEST_F(Serve, AMissingSettingIsNamedAndSecretsNeverReachTheLog) {
   auto daemon = start({{"LOADER_LOG_LEVEL", "debug"}});
   ASSERT_TRUE(eventually([&] { return loaded(f.quiz_id); }));
   auto log = stop(*daemon);
-  for (const auto* secret : {"guest\"", "=guest ", "test-secret-do-not-log"}) EXPECT_THAT(log, Not(HasSubstr(secret)));
+  for (const auto* secret : {"guest\"", "=guest ", "test-secret-do-not-log"})
+    EXPECT_THAT(log, Not(HasSubstr(secret)));
 }
 
 TEST_F(Serve, LogsCanBeJson) {

@@ -14,11 +14,12 @@ namespace {
 std::string event(const std::vector<std::tuple<std::string, std::string, std::string>>& records, bool fifo) {
   nlohmann::json out = {{"Records", nlohmann::json::array()}};
   for (const auto& [id, body, group] : records) {
-    out["Records"].push_back({{"messageId", id},
-                              {"body", body},
-                              {"attributes", {{"MessageGroupId", group}}},
-                              {"eventSource", "aws:sqs"},
-                              {"eventSourceARN", fifo ? "arn:aws:sqs:us-east-1:1:q.fifo" : "arn:aws:sqs:us-east-1:1:q"}});
+    out["Records"].push_back(
+        {{"messageId", id},
+         {"body", body},
+         {"attributes", {{"MessageGroupId", group}}},
+         {"eventSource", "aws:sqs"},
+         {"eventSourceARN", fifo ? "arn:aws:sqs:us-east-1:1:q.fifo" : "arn:aws:sqs:us-east-1:1:q"}});
   }
   return out.dump();
 }
@@ -48,8 +49,12 @@ TEST(Batch, AnythingButAnSqsBatchIsNotABatch) {
 }
 
 TEST(Batch, FifoGroupsRunInOrderAndStopAtTheFirstFailure) {
-  auto batch = parse_batch(event({{"a1", "ok", "A"}, {"b1", "fail", "B"}, {"a2", "ok", "A"}, {"b2", "ok", "B"},
-                                  {"c1", "ok", "C"}, {"b3", "ok", "B"}},
+  auto batch = parse_batch(event({{"a1", "ok", "A"},
+                                  {"b1", "fail", "B"},
+                                  {"a2", "ok", "A"},
+                                  {"b2", "ok", "B"},
+                                  {"c1", "ok", "C"},
+                                  {"b3", "ok", "B"}},
                                  true));
   std::mutex mutex;
   std::vector<std::string> processed;
@@ -64,26 +69,30 @@ TEST(Batch, FifoGroupsRunInOrderAndStopAtTheFirstFailure) {
   EXPECT_EQ(failures(batch_response(batch, results)), (std::set<std::string>{"b1", "b2", "b3"}));
   EXPECT_THAT(processed, ::testing::UnorderedElementsAre("a1", "a2", "b1", "c1"));
   // Order within group A.
-  EXPECT_LT(std::find(processed.begin(), processed.end(), "a1"), std::find(processed.begin(), processed.end(), "a2"));
+  EXPECT_LT(std::find(processed.begin(), processed.end(), "a1"),
+            std::find(processed.begin(), processed.end(), "a2"));
 }
 
 TEST(Batch, AStandardQueueHasNoGroups) {
   auto batch = parse_batch(event({{"b1", "fail", "B"}, {"b2", "ok", "B"}}, false));
-  auto results = run_batch(batch, 2, [](const Record& r, int) { return r.body == "ok"; }, [] { return true; });
+  auto results = run_batch(
+      batch, 2, [](const Record& r, int) { return r.body == "ok"; }, [] { return true; });
   EXPECT_EQ(failures(batch_response(batch, results)), (std::set<std::string>{"b1"}));
 }
 
 TEST(Batch, RecordsThatMayNotStartAreFailedUnprocessed) {
   auto batch = parse_batch(event({{"m1", "ok", "A"}, {"m2", "ok", "B"}}, true));
   int calls = 0;
-  auto results = run_batch(batch, 1, [&](const Record&, int) { return ++calls > 0; }, [] { return false; });
+  auto results = run_batch(
+      batch, 1, [&](const Record&, int) { return ++calls > 0; }, [] { return false; });
   EXPECT_EQ(calls, 0);
   EXPECT_EQ(failures(batch_response(batch, results)), (std::set<std::string>{"m1", "m2"}));
 }
 
 TEST(Batch, AllSucceededIsAnEmptyList) {
   auto batch = parse_batch(event({{"m1", "ok", "A"}}, true));
-  auto results = run_batch(batch, 4, [](const Record&, int) { return true; }, [] { return true; });
+  auto results = run_batch(
+      batch, 4, [](const Record&, int) { return true; }, [] { return true; });
   EXPECT_EQ(batch_response(batch, results), R"({"batchItemFailures":[]})");
 }
 

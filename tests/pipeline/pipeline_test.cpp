@@ -143,8 +143,8 @@ TEST(ProcessMessage, PoisonIsRejectedWithoutTouchingAnything) {
   World w;
   MemoryItems items;
   Pipeline pipeline(w.redis, w.questions, items);
-  for (const std::string body : {std::string("not an event"), core::make_event("e", "t", "*"),
-                                 core::make_event("e", "t", "../x")}) {
+  for (const std::string body :
+       {std::string("not an event"), core::make_event("e", "t", "*"), core::make_event("e", "t", "../x")}) {
     auto result = process_message(pipeline, body, core::RetryPolicy{}, kNoSleep);
     EXPECT_EQ(result.action, core::Action::kReject) << body;
     ASSERT_TRUE(result.failure);

@@ -11,7 +11,8 @@ namespace qrl::testing {
 namespace {
 
 HttpResponse error(int status, const std::string& type, const std::string& message) {
-  return {status, {{"Content-Type", "application/x-amz-json-1.0"}},
+  return {status,
+          {{"Content-Type", "application/x-amz-json-1.0"}},
           R"({"__type":"com.amazonaws.dynamodb.v20120810#)" + type + R"(","message":")" + message + R"("})"};
 }
 
@@ -35,7 +36,9 @@ FaultProxy::FaultProxy(std::string target_url)
     : target_(std::move(target_url)),
       server_(std::make_unique<HttpServer>([this](const HttpRequest& r) { return handle(r); })) {}
 
-FaultProxy::~FaultProxy() { server_.reset(); }
+FaultProxy::~FaultProxy() {
+  server_.reset();
+}
 
 void FaultProxy::set_policy(Policy policy) {
   std::lock_guard lock(mutex_);
@@ -55,7 +58,8 @@ int FaultProxy::total_injected() const {
 
 std::string FaultProxy::summary() const {
   std::string out;
-  for (const auto& [fault, count] : injected()) out += (out.empty() ? "" : ", ") + std::to_string(count) + " " + name(fault);
+  for (const auto& [fault, count] : injected())
+    out += (out.empty() ? "" : ", ") + std::to_string(count) + " " + name(fault);
   return out.empty() ? "none" : out;
 }
 
@@ -79,11 +83,14 @@ HttpResponse FaultProxy::handle(const HttpRequest& request) {
     if (fault != Fault::kNone) ++injected_[fault];
   }
   switch (fault) {
-    case Fault::kThrottle: return error(400, "ThrottlingException", "Rate of requests exceeds the allowed throughput.");
+    case Fault::kThrottle:
+      return error(400, "ThrottlingException", "Rate of requests exceeds the allowed throughput.");
     case Fault::kProvisioned:
-      return error(400, "ProvisionedThroughputExceededException", "The level of configured provisioned throughput for the table was exceeded.");
+      return error(400, "ProvisionedThroughputExceededException",
+                   "The level of configured provisioned throughput for the table was exceeded.");
     case Fault::kServerError: return error(500, "InternalServerError", "Internal server error");
-    case Fault::kInvalid: return error(400, "ValidationException", "One or more parameter values were invalid");
+    case Fault::kInvalid:
+      return error(400, "ValidationException", "One or more parameter values were invalid");
     case Fault::kResetBefore: return {0, {}, {}};
     default: break;
   }
@@ -96,13 +103,15 @@ HttpResponse FaultProxy::handle(const HttpRequest& request) {
   forward.headers = {"Content-Type: application/x-amz-json-1.0", "X-Amz-Target: " + target};
   // dynalite checks that a request is signed, not the signature (made for the proxy's host).
   for (const char* name : {"authorization", "x-amz-date", "x-amz-security-token"}) {
-    if (auto value = request.header(name); !value.empty()) forward.headers.push_back(std::string(name) + ": " + value);
+    if (auto value = request.header(name); !value.empty())
+      forward.headers.push_back(std::string(name) + ": " + value);
   }
   forward.body = request.body;
   HttpResponse response;
   try {
     auto answer = client.send(forward);
-    response = {static_cast<int>(answer.status), {{"Content-Type", "application/x-amz-json-1.0"}}, answer.body};
+    response = {
+        static_cast<int>(answer.status), {{"Content-Type", "application/x-amz-json-1.0"}}, answer.body};
   } catch (const core::Error& e) {
     response = error(500, "InternalServerError", "proxy could not reach dynalite");
   }

@@ -15,7 +15,16 @@
 
 namespace qrl::testing {
 
-enum class Fault { kNone, kThrottle, kProvisioned, kServerError, kResetBefore, kResetAfter, kInvalid, kDelay };
+enum class Fault {
+  kNone,
+  kThrottle,
+  kProvisioned,
+  kServerError,
+  kResetBefore,
+  kResetAfter,
+  kInvalid,
+  kDelay
+};
 
 class FaultProxy {
  public:

@@ -12,10 +12,18 @@ namespace {
 
 using nlohmann::json;
 
-json S(const std::string& s) { return {{"S", s}}; }
-json N(long long n) { return {{"N", std::to_string(n)}}; }
-json L(json elements) { return {{"L", std::move(elements)}}; }
-json M(json attributes) { return {{"M", std::move(attributes)}}; }
+json S(const std::string& s) {
+  return {{"S", s}};
+}
+json N(long long n) {
+  return {{"N", std::to_string(n)}};
+}
+json L(json elements) {
+  return {{"L", std::move(elements)}};
+}
+json M(json attributes) {
+  return {{"M", std::move(attributes)}};
+}
 json Ns(std::initializer_list<long long> values) {
   json out = json::array();
   for (auto v : values) out.push_back(N(v));
@@ -33,7 +41,9 @@ json participant(const std::string& user, const std::string& name, long long sco
   return M({{"UserId", S(user)}, {"Name", S(name)}, {"Score", N(score)}, {"StopTime", S(stop)}});
 }
 json question(const std::string& text, json options, json correct, json answers) {
-  return M({{"Question", S(text)}, {"Options", std::move(options)}, {"CorrectOptions", std::move(correct)},
+  return M({{"Question", S(text)},
+            {"Options", std::move(options)},
+            {"CorrectOptions", std::move(correct)},
             {"ParticipantAnswers", L(std::move(answers))}});
 }
 
@@ -84,15 +94,23 @@ Fixture contract_quiz(const std::string& q) {
     return json{{"question", text}, {"category", category}, {"options", options}, {"answers", answers}};
   };
   json set = json::array({
-      entry("Which of the following are orphans?", "movies", {"Ironman", "Batman", "James Bond", "Harry Potter"}, {1, 2, 3}),
-      entry("Which is the best Thor movie?", "movies", {"Ragnarok", "Deathly Hallows", "Dark World", "The first one"}, {0}),
-      entry("What is the highest grossing movie?", "movies", {"Frozen", "Avengers End game", "The 355", "Money Heist"}, {1}),
-      entry("Which chilli has the highest scoville rating?", "Food", {"Ghost Pepper", "Trinidad Scorpion", "Capsicum", "Carolina Reaper"}, {3}),
+      entry("Which of the following are orphans?", "movies",
+            {"Ironman", "Batman", "James Bond", "Harry Potter"}, {1, 2, 3}),
+      entry("Which is the best Thor movie?", "movies",
+            {"Ragnarok", "Deathly Hallows", "Dark World", "The first one"}, {0}),
+      entry("What is the highest grossing movie?", "movies",
+            {"Frozen", "Avengers End game", "The 355", "Money Heist"}, {1}),
+      entry("Which chilli has the highest scoville rating?", "Food",
+            {"Ghost Pepper", "Trinidad Scorpion", "Capsicum", "Carolina Reaper"}, {3}),
       entry("Which of the following foods is vegan?", "Food", {"Veef", "Fakon", "Honey", "Ribs"}, {0, 1}),
-      entry("When purchasing brocoli from Coles at a price of > $8/kg, how many days will it last in the fridge before it grows mould?",
+      entry("When purchasing brocoli from Coles at a price of > $8/kg, how many days will it last in the "
+            "fridge before it grows mould?",
             "Food", {"1", "5", "2", "3"}, {1}),
       entry("How many rings does Lebron have?", "sport", {"1", "2", "3", "4"}, {3}),
-      entry("What does AFL stand for?", "sport", {"Austria Fishing League", "Amsterdam Fencing League", "Auckland Field Lacrosse", "Australian Football League"}, {3}),
+      entry("What does AFL stand for?", "sport",
+            {"Austria Fishing League", "Amsterdam Fencing League", "Auckland Field Lacrosse",
+             "Australian Football League"},
+            {3}),
       entry("Which is the best sport?", "sport", {"AFL", "T20 Cricket", "Basketball", "Tennis"}, {2}),
   });
   f.question_file = set.dump(2);
@@ -107,11 +125,12 @@ Fixture contract_quiz(const std::string& q) {
        L({question("Which chilli has the highest scoville rating?",
                    Ss({"Ghost Pepper", "Trinidad Scorpion", "Capsicum", "Carolina Reaper"}), Ns({3}),
                    {answer(b, {0}, 2 * s), answer(a, {1}, 8 * s)}),
-          question("Which of the following foods is vegan?", Ss({"Veef", "Fakon", "Honey", "Ribs"}), Ns({0, 1}),
-                   {answer(b, {2, 0}, 3 * s), answer(a, {}, 11 * s)}),
-          question("When purchasing brocoli from Coles at a price of > $8/kg, how many days will it last in the "
-                   "fridge before it grows mould?",
-                   Ss({"1", "5", "2", "3"}), Ns({1}), {answer(b, {}, 11 * s), answer(a, {1}, 2 * s)})})},
+          question("Which of the following foods is vegan?", Ss({"Veef", "Fakon", "Honey", "Ribs"}),
+                   Ns({0, 1}), {answer(b, {2, 0}, 3 * s), answer(a, {}, 11 * s)}),
+          question(
+              "When purchasing brocoli from Coles at a price of > $8/kg, how many days will it last in the "
+              "fridge before it grows mould?",
+              Ss({"1", "5", "2", "3"}), Ns({1}), {answer(b, {}, 11 * s), answer(a, {1}, 2 * s)})})},
       {"Participants", L({participant(b, "user2", 80, "2022-01-27T08:55:01Z"),
                           participant(a, "user1", 35, "2022-01-27T08:55:06Z")})},
   };
@@ -140,13 +159,17 @@ Fixture edge_quiz(const std::string& q) {
     f.redis.push_back({"SET", q + ":" + u + ":username", "name-" + u});
     f.redis.push_back({"SET", q + ":" + u + ":stopTime", std::to_string(1700000000 + i)});
     f.redis.push_back({"SET", q + ":" + u + ":answer:1",
-                       R"({"selectedOptionIndexes":[)" + std::to_string(i % 3) + R"(],"answeredInDuration":)" +
-                           std::to_string(i + 1) + "}"});
-    f.redis.push_back({"SET", q + ":" + u + ":answer:0", R"({"selectedOptionIndexes":[],"answeredInDuration":31})"});
+                       R"({"selectedOptionIndexes":[)" + std::to_string(i % 3) +
+                           R"(],"answeredInDuration":)" + std::to_string(i + 1) + "}"});
+    f.redis.push_back(
+        {"SET", q + ":" + u + ":answer:0", R"({"selectedOptionIndexes":[],"answeredInDuration":31})"});
   }
   f.keys = all_keys(f.redis);
   json set = json::array({
-      {{"question", "First \"quoted\"?"}, {"category", "misc"}, {"options", {"x", "x"}}, {"answers", json::array()}},
+      {{"question", "First \"quoted\"?"},
+       {"category", "misc"},
+       {"options", {"x", "x"}},
+       {"answers", json::array()}},
       {{"question", "Tab\there"}, {"category", "misc"}, {"options", {"a", "b", "c"}}, {"answers", {0, 2}}},
   });
   f.question_file = set.dump();
@@ -252,7 +275,9 @@ bool MemoryRedis::contains(const std::string& key) const {
   return strings_.count(key) + lists_.count(key) + zsets_.count(key) > 0;
 }
 
-std::size_t MemoryRedis::size() const { return strings_.size() + lists_.size() + zsets_.size(); }
+std::size_t MemoryRedis::size() const {
+  return strings_.size() + lists_.size() + zsets_.size();
+}
 
 std::optional<std::string> MemoryQuestions::read(const std::string& quiz_id) {
   auto it = files.find(quiz_id);

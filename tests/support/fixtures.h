@@ -18,7 +18,7 @@ struct Fixture {
   std::string quiz_id;
   std::vector<std::vector<std::string>> redis;  // commands that write the quiz
   std::string question_file;
-  nlohmann::json expected_item;  // DynamoDB JSON
+  nlohmann::json expected_item;   // DynamoDB JSON
   std::vector<std::string> keys;  // every key the quiz has in Redis
 };
 

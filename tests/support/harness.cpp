@@ -23,7 +23,8 @@ namespace {
 std::string required_env(const char* name) {
   const char* value = std::getenv(name);
   if (value == nullptr || *value == '\0') {
-    throw std::runtime_error(std::string(name) + " is not set: run the tests with scripts/test.sh, "
+    throw std::runtime_error(std::string(name) +
+                             " is not set: run the tests with scripts/test.sh, "
                              "which starts the servers and sets it");
   }
   return value;
@@ -91,7 +92,9 @@ Process::~Process() {
   std::filesystem::remove(err_, ec);
 }
 
-void Process::signal(int signal) { ::kill(pid_, signal); }
+void Process::signal(int signal) {
+  ::kill(pid_, signal);
+}
 
 bool Process::running() {
   if (status_) return false;
@@ -127,8 +130,12 @@ long Process::peak_rss_kib() const {
   return -1;
 }
 
-std::string Process::stderr_text() const { return slurp(err_); }
-std::string Process::stdout_text() const { return slurp(out_); }
+std::string Process::stderr_text() const {
+  return slurp(err_);
+}
+std::string Process::stdout_text() const {
+  return slurp(out_);
+}
 
 Run run(const std::vector<std::string>& args, const std::map<std::string, std::string>& env,
         std::chrono::milliseconds timeout) {
@@ -218,7 +225,9 @@ void Stack::write_sample(const core::SampleQuiz& quiz) {
   files::QuestionFiles(question_dir_).write(quiz.id, quiz.question_file);
 }
 
-void Stack::publish(const std::string& body) { rabbit().publish(config_.rabbit.queue_name, body); }
+void Stack::publish(const std::string& body) {
+  rabbit().publish(config_.rabbit.queue_name, body);
+}
 
 void Stack::publish_event(const std::string& quiz_id, const std::string& event_id) {
   publish(core::make_event(event_id.empty() ? random_id() : event_id, "2022-03-12T07:49:21Z", quiz_id));

@@ -115,14 +115,16 @@ void HttpServer::serve(int fd) {
       auto colon = line.find(':');
       if (colon != std::string::npos) {
         std::string name = line.substr(0, colon);
-        std::transform(name.begin(), name.end(), name.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+        std::transform(name.begin(), name.end(), name.begin(),
+                       [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
         auto value = line.substr(colon + 1);
         value.erase(0, value.find_first_not_of(' '));
         request.headers[name] = value;
       }
       pos = next + 2;
     }
-    std::size_t length = std::stoul(request.header("content-length").empty() ? "0" : request.header("content-length"));
+    std::size_t length =
+        std::stoul(request.header("content-length").empty() ? "0" : request.header("content-length"));
     while (buffer.size() < length) {
       auto n = ::recv(fd, chunk, sizeof chunk, 0);
       if (n <= 0) {

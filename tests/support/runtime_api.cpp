@@ -6,7 +6,8 @@ namespace {
 constexpr std::string_view kPrefix = "/2018-06-01/runtime/";
 }
 
-RuntimeApi::RuntimeApi() : server_(std::make_unique<HttpServer>([this](const HttpRequest& r) { return handle(r); })) {}
+RuntimeApi::RuntimeApi()
+    : server_(std::make_unique<HttpServer>([this](const HttpRequest& r) { return handle(r); })) {}
 
 RuntimeApi::~RuntimeApi() {
   {
@@ -20,7 +21,8 @@ RuntimeApi::~RuntimeApi() {
 std::string RuntimeApi::invoke(const std::string& event, std::chrono::milliseconds deadline_in,
                                const std::string& trace_id) {
   auto now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                    std::chrono::system_clock::now().time_since_epoch()).count();
+                    std::chrono::system_clock::now().time_since_epoch())
+                    .count();
   std::lock_guard lock(mutex_);
   std::string id = "req-" + std::to_string(++counter_);
   pending_.push_back({id, event, trace_id, now_ms + deadline_in.count()});
@@ -28,7 +30,8 @@ std::string RuntimeApi::invoke(const std::string& event, std::chrono::millisecon
   return id;
 }
 
-std::optional<RuntimeApi::Answer> RuntimeApi::answer(const std::string& request_id, std::chrono::milliseconds timeout) {
+std::optional<RuntimeApi::Answer> RuntimeApi::answer(const std::string& request_id,
+                                                     std::chrono::milliseconds timeout) {
   std::unique_lock lock(mutex_);
   changed_.wait_for(lock, timeout, [&] { return answers_.count(request_id) > 0; });
   auto it = answers_.find(request_id);
@@ -68,7 +71,8 @@ HttpResponse RuntimeApi::handle(const HttpRequest& request) {
             {{"Lambda-Runtime-Aws-Request-Id", p.id},
              {"Lambda-Runtime-Deadline-Ms", std::to_string(p.deadline_ms)},
              {"Lambda-Runtime-Trace-Id", p.trace},
-             {"Lambda-Runtime-Invoked-Function-Arn", "arn:aws:lambda:us-east-1:123456789012:function:quiz-result-loader"},
+             {"Lambda-Runtime-Invoked-Function-Arn",
+              "arn:aws:lambda:us-east-1:123456789012:function:quiz-result-loader"},
              {"Content-Type", "application/json"}},
             p.event};
   }

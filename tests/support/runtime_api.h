@@ -27,7 +27,8 @@ class RuntimeApi {
   std::string address() const { return server_->address(); }
 
   // Queues an invocation; returns its request id.
-  std::string invoke(const std::string& event, std::chrono::milliseconds deadline_in = std::chrono::seconds(60),
+  std::string invoke(const std::string& event,
+                     std::chrono::milliseconds deadline_in = std::chrono::seconds(60),
                      const std::string& trace_id = "Root=1-5759e988-bd862e3fe1be46a994272793");
   std::optional<Answer> answer(const std::string& request_id, std::chrono::milliseconds timeout);
   std::optional<Answer> init_error(std::chrono::milliseconds timeout);
