@@ -60,18 +60,8 @@ int main(int argc, char** argv) {
                                   {"eventSourceARN", "arn:aws:sqs:us-east-1:1:quiz-complete.fifo"}});
     }
     testing::RuntimeApi api;
-    const auto& c = stack.config();
-    std::map<std::string, std::string> env = {{"AWS_LAMBDA_RUNTIME_API", api.address()},
-                                              {"REDIS_HOST", c.redis.host},
-                                              {"REDIS_PORT", std::to_string(c.redis.port)},
-                                              {"QUESTION_SET_PATH", c.question_set_path},
-                                              {"AWS_REGION", "us-east-1"},
-                                              {"AWS_ACCESS_KEY_ID", "k"},
-                                              {"AWS_SECRET_ACCESS_KEY", "s"},
-                                              {"AWS_SESSION_TOKEN", "t"},
-                                              {"DYNAMODB_ENDPOINT_URL", c.dynamo.endpoint_url},
-                                              {"DYNAMODB_TABLE", c.dynamo.table},
-                                              {"LOADER_LOG_LEVEL", "warn"}};
+    auto env = stack.lambda_env(api.address());
+    env["LOADER_LOG_LEVEL"] = "warn";
     auto started = Clock::now();
     testing::Process process({"lambda"}, env);
     while (!api.first_next()) {

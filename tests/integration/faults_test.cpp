@@ -14,7 +14,7 @@
 #include "core/event.h"
 #include "files/question_files.h"
 #include "support/fault_proxy.h"
-#include "support/harness.h"
+#include "support/stack_test.h"
 
 namespace qrl::testing {
 namespace {
@@ -22,26 +22,12 @@ namespace {
 using ::testing::HasSubstr;
 using ::testing::Not;
 
-class Faults : public ::testing::Test {
+// Everything DynamoDB does that a client must retry.
+const std::vector<Fault> kTransientFaults = {Fault::kThrottle, Fault::kProvisioned, Fault::kServerError,
+                                             Fault::kResetBefore, Fault::kResetAfter};
+
+class Faults : public StackTest {
  protected:
-  Stack stack;
-
-  std::unique_ptr<Process> start(std::map<std::string, std::string> extra = {}) {
-    auto env = stack.env();
-    for (auto& [k, v] : extra) env[k] = v;
-    auto process = std::make_unique<Process>(std::vector<std::string>{"serve"}, env);
-    EXPECT_TRUE(
-        eventually([&] { return count(process->stderr_text(), "consuming") > 0 || !process->running(); }));
-    return process;
-  }
-
-  std::string stop(Process& process) {
-    process.signal(SIGTERM);
-    auto code = process.wait(60s);
-    EXPECT_EQ(code, std::optional<int>(0)) << process.stderr_text();
-    return process.stderr_text();
-  }
-
   std::vector<Fixture> quizzes(int n) {
     std::vector<Fixture> out;
     for (int i = 0; i < n; ++i) {
@@ -60,13 +46,7 @@ class Faults : public ::testing::Test {
   }
 
   void expect_all_loaded_exactly(const std::vector<Fixture>& fs) {
-    for (const auto& f : fs) {
-      auto item = stack.item(f.quiz_id);
-      ASSERT_TRUE(item) << f.quiz_id;
-      EXPECT_EQ(*item, f.expected_item) << f.quiz_id;
-      EXPECT_EQ(stack.redis_count(f.keys), 0u) << f.quiz_id;
-      EXPECT_FALSE(stack.file_exists(f.quiz_id)) << f.quiz_id;
-    }
+    for (const auto& f : fs) expect_loaded_exactly(f);
     EXPECT_EQ(stack.queue_depth(), 0u);
     EXPECT_EQ(stack.dlq_depth(), 0u);
   }
@@ -84,7 +64,10 @@ TEST_F(Faults, ACrashAtEveryStepConvergesOnRestart) {
     auto f = contract_quiz(random_id());
     stack.write(f);
     stack.publish_event(f.quiz_id);
-    auto crashing = start({{"QRL_FAILPOINT", step.failpoint}, {"LOADER_WORKERS", "1"}});
+    auto env = stack.env();
+    env["QRL_FAILPOINT"] = step.failpoint;
+    env["LOADER_WORKERS"] = "1";
+    auto crashing = std::make_unique<Process>(std::vector<std::string>{"serve"}, env);
     auto code = crashing->wait(30s);
     EXPECT_EQ(code, std::optional<int>(128 + SIGKILL)) << crashing->stderr_text();
     EXPECT_EQ(stack.item(f.quiz_id).has_value(), step.item);
@@ -160,10 +143,7 @@ TEST_F(Faults, RedisClientConnectionsKilledMidRunAreReestablished) {
 
 TEST_F(Faults, DynamoDbThrottlingServerErrorsAndResetsAreRetriedNotDeadLettered) {
   FaultProxy proxy(stack.config().dynamo.endpoint_url);
-  proxy.set_policy(FaultProxy::random(
-      25,
-      {Fault::kThrottle, Fault::kProvisioned, Fault::kServerError, Fault::kResetBefore, Fault::kResetAfter},
-      7));
+  proxy.set_policy(FaultProxy::random(25, kTransientFaults, 7));
   auto fs = quizzes(60);
   for (const auto& f : fs) stack.publish_event(f.quiz_id);
   auto daemon = start({{"DYNAMODB_ENDPOINT_URL", proxy.url()}, {"LOADER_RETRY_ATTEMPTS", "3"}});
@@ -331,10 +311,7 @@ TEST_F(Faults, ASecondSignalDuringTheDrainExitsAtOnceAndLosesNothing) {
 
 TEST_F(Faults, HundredsOfQuizzesThroughKillsDuplicatesCutsAndFaultsEndLoadedExactlyOnce) {
   FaultProxy proxy(stack.config().dynamo.endpoint_url);
-  proxy.set_policy(FaultProxy::random(
-      10,
-      {Fault::kThrottle, Fault::kProvisioned, Fault::kServerError, Fault::kResetBefore, Fault::kResetAfter},
-      11));
+  proxy.set_policy(FaultProxy::random(10, kTransientFaults, 11));
   auto fs = quizzes(300);
   std::vector<std::string> bodies;
   for (const auto& f : fs) {

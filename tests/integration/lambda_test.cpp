@@ -10,8 +10,8 @@
 
 #include "core/event.h"
 #include "files/question_files.h"
-#include "support/harness.h"
 #include "support/runtime_api.h"
+#include "support/stack_test.h"
 
 namespace qrl::testing {
 namespace {
@@ -55,27 +55,13 @@ std::set<std::string> failures(const RuntimeApi::Answer& answer) {
   return out;
 }
 
-class Lambda : public ::testing::Test {
+class Lambda : public StackTest {
  protected:
-  Stack stack;
   RuntimeApi api;
 
-  std::map<std::string, std::string> lambda_env() {
-    const auto& c = stack.config();
-    return {{"AWS_LAMBDA_RUNTIME_API", api.address()},
-            {"REDIS_HOST", c.redis.host},
-            {"REDIS_PORT", std::to_string(c.redis.port)},
-            {"QUESTION_SET_PATH", c.question_set_path},
-            {"AWS_REGION", "us-east-1"},
-            {"AWS_ACCESS_KEY_ID", "ASIAEXAMPLE"},
-            {"AWS_SECRET_ACCESS_KEY", "lambda-secret-do-not-log"},
-            {"AWS_SESSION_TOKEN", "lambda-token-do-not-log"},
-            {"DYNAMODB_ENDPOINT_URL", c.dynamo.endpoint_url},
-            {"DYNAMODB_TABLE", c.dynamo.table},
-            {"LOADER_WORKERS", "4"}};
-  }
+  std::map<std::string, std::string> lambda_env() { return stack.lambda_env(api.address()); }
 
-  std::unique_ptr<Process> start(std::map<std::string, std::string> env) {
+  std::unique_ptr<Process> start_lambda(const std::map<std::string, std::string>& env) {
     auto process = std::make_unique<Process>(std::vector<std::string>{"lambda"}, env);
     EXPECT_TRUE(eventually([&] { return api.next_calls() > 0 || !process->running(); }));
     return process;
@@ -83,20 +69,6 @@ class Lambda : public ::testing::Test {
 
   std::string event(const std::string& quiz_id) {
     return core::make_event(random_id(), "2022-03-12T07:49:21Z", quiz_id);
-  }
-
-  void expect_loaded_exactly(const Fixture& f) {
-    auto item = stack.item(f.quiz_id);
-    ASSERT_TRUE(item) << f.quiz_id;
-    EXPECT_EQ(*item, f.expected_item);
-    EXPECT_EQ(stack.redis_count(f.keys), 0u);
-    EXPECT_FALSE(stack.file_exists(f.quiz_id));
-  }
-
-  void expect_untouched(const Fixture& f) {
-    EXPECT_EQ(stack.redis_count(f.keys), f.keys.size()) << f.quiz_id;
-    EXPECT_TRUE(stack.file_exists(f.quiz_id)) << f.quiz_id;
-    EXPECT_FALSE(stack.item(f.quiz_id)) << f.quiz_id;
   }
 };
 
@@ -114,7 +86,7 @@ TEST_F(Lambda, AMixedFifoBatchAnswersExactlyTheRecordsThatFailed) {
   std::erase(blocked_first.keys, blocked_first.quiz_id + ":quizName");
   files::QuestionFiles(stack.question_dir()).write(blocked_first.quiz_id, blocked_first.question_file);
 
-  auto daemon = start(lambda_env());
+  auto daemon = start_lambda(lambda_env());
   auto id = api.invoke(sqs_event({
       {"m-a", event(a.quiz_id), "g1"},
       {"m-not-event", "not an event", "g2"},
@@ -155,7 +127,7 @@ TEST_F(Lambda, AStandardQueueDoesNotHoldBackRecordsOfTheSameGroup) {
   auto good = edge_quiz(random_id());
   stack.redis().pipeline(broken.redis);  // no question file
   stack.write(good);
-  auto daemon = start(lambda_env());
+  auto daemon = start_lambda(lambda_env());
   auto id =
       api.invoke(sqs_event({{"m1", event(broken.quiz_id), "g"}, {"m2", event(good.quiz_id), "g"}}, false));
   auto answer = api.answer(id, 60s);
@@ -167,7 +139,7 @@ TEST_F(Lambda, AStandardQueueDoesNotHoldBackRecordsOfTheSameGroup) {
 TEST_F(Lambda, InvocationsThatAreNotBatchesAreErrorsAndTheRuntimeCarriesOn) {
   auto f = contract_quiz(random_id());
   stack.write(f);
-  auto daemon = start(lambda_env());
+  auto daemon = start_lambda(lambda_env());
   auto bad = api.invoke(R"({"hello":"world"})");
   auto answer = api.answer(bad, 30s);
   ASSERT_TRUE(answer);
@@ -207,7 +179,7 @@ TEST_F(Lambda, RecordsThatCannotFinishBeforeTheDeadlineAreFailedUntouched) {
   stack.write(g);
   auto env = lambda_env();
   env["LOADER_DEADLINE_MARGIN_MS"] = "2000";
-  auto daemon = start(env);
+  auto daemon = start_lambda(env);
   auto id = api.invoke(sqs_event({{"m1", event(f.quiz_id), "g1"}, {"m2", event(g.quiz_id), "g2"}}), 500ms);
   auto answer = api.answer(id, 30s);
   ASSERT_TRUE(answer);
@@ -223,7 +195,7 @@ TEST_F(Lambda, ConnectionsAreMadeOnceAndReusedAcrossInvocations) {
     auto pos = info.find("total_connections_received:");
     return std::stoul(info.substr(pos + 27));
   };
-  auto daemon = start(lambda_env());
+  auto daemon = start_lambda(lambda_env());
   std::vector<Fixture> quizzes;
   // Warm-up: each worker's connection is made on its first record.
   for (int round = 0; round < 4; ++round) {
@@ -255,7 +227,7 @@ TEST_F(Lambda, TheSessionTokenIsSentAndSigned) {
   });
   auto env = lambda_env();
   env["DYNAMODB_ENDPOINT_URL"] = "http://" + dynamo.address();
-  auto daemon = start(env);
+  auto daemon = start_lambda(env);
   ASSERT_TRUE(eventually([&] {
     std::lock_guard lock(mutex);
     return !seen.empty();

@@ -10,7 +10,7 @@
 
 #include "core/event.h"
 #include "core/sample.h"
-#include "support/harness.h"
+#include "support/stack_test.h"
 
 namespace qrl::testing {
 namespace {
@@ -18,45 +18,7 @@ namespace {
 using ::testing::HasSubstr;
 using ::testing::Not;
 
-class Serve : public ::testing::Test {
- protected:
-  Stack stack;
-
-  std::unique_ptr<Process> start(std::map<std::string, std::string> extra = {}) {
-    auto env = stack.env();
-    for (auto& [k, v] : extra) env[k] = v;
-    auto process = std::make_unique<Process>(std::vector<std::string>{"serve"}, env);
-    bool consuming =
-        eventually([&] { return count(process->stderr_text(), "consuming") > 0 || !process->running(); });
-    EXPECT_TRUE(consuming && process->running()) << process->stderr_text();
-    return process;
-  }
-
-  // SIGTERM, expect a clean exit, return the log.
-  std::string stop(Process& process) {
-    process.signal(SIGTERM);
-    auto code = process.wait(30s);
-    EXPECT_EQ(code, std::optional<int>(0)) << process.stderr_text();
-    return process.stderr_text();
-  }
-
-  bool loaded(const std::string& quiz_id) { return stack.item(quiz_id).has_value(); }
-
-  void expect_untouched(const Fixture& f) {
-    EXPECT_EQ(stack.redis_count(f.keys), f.keys.size()) << "keys of " << f.quiz_id << " were deleted";
-    EXPECT_TRUE(stack.file_exists(f.quiz_id));
-    EXPECT_FALSE(loaded(f.quiz_id));
-  }
-
-  void expect_loaded_exactly(const Fixture& f) {
-    auto item = stack.item(f.quiz_id);
-    ASSERT_TRUE(item) << f.quiz_id;
-    for (const auto& [name, value] : f.expected_item.items()) EXPECT_EQ((*item)[name], value) << name;
-    EXPECT_EQ(*item, f.expected_item);
-    EXPECT_EQ(stack.redis_count(f.keys), 0u);
-    EXPECT_FALSE(stack.file_exists(f.quiz_id));
-  }
-};
+class Serve : public StackTest {};
 
 TEST_F(Serve, TheContractQuizLoadsExactlyAndItsSourcesAreDeleted) {
   auto f = contract_quiz(random_id());

@@ -196,6 +196,20 @@ std::map<std::string, std::string> Stack::env() const {
   };
 }
 
+std::map<std::string, std::string> Stack::lambda_env(const std::string& runtime_api) const {
+  return {{"AWS_LAMBDA_RUNTIME_API", runtime_api},
+          {"REDIS_HOST", config_.redis.host},
+          {"REDIS_PORT", std::to_string(config_.redis.port)},
+          {"QUESTION_SET_PATH", config_.question_set_path},
+          {"AWS_REGION", "us-east-1"},
+          {"AWS_ACCESS_KEY_ID", "ASIAEXAMPLE"},
+          {"AWS_SECRET_ACCESS_KEY", "lambda-secret-do-not-log"},
+          {"AWS_SESSION_TOKEN", "lambda-token-do-not-log"},
+          {"DYNAMODB_ENDPOINT_URL", config_.dynamo.endpoint_url},
+          {"DYNAMODB_TABLE", config_.dynamo.table},
+          {"LOADER_WORKERS", "4"}};
+}
+
 redis::Connection& Stack::redis() {
   if (!redis_) redis_ = std::make_unique<redis::Connection>(config_.redis.host, config_.redis.port, 5000ms);
   return *redis_;

@@ -74,6 +74,9 @@ class Stack {
   const config::Config& config() const { return config_; }
   // The environment for the binary: every setting, pointing at this test's resources.
   std::map<std::string, std::string> env() const;
+  // The environment of `lambda` under the Runtime API at `runtime_api`, with Lambda's own
+  // variable names and test credentials (session token included).
+  std::map<std::string, std::string> lambda_env(const std::string& runtime_api) const;
 
   redis::Connection& redis();
   dynamodb::Client& dynamo();

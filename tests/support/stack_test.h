@@ -1,0 +1,58 @@
+#pragma once
+// The base of the integration test fixtures: a Stack, the daemon started and stopped the way
+// every test does it, and the two end states a quiz can be in.
+
+#include <signal.h>
+
+#include <gtest/gtest.h>
+
+#include <memory>
+
+#include "support/harness.h"
+
+namespace qrl::testing {
+
+class StackTest : public ::testing::Test {
+ protected:
+  Stack stack;
+
+  // `serve` with the stack's settings (plus `extra`), once it is consuming.
+  std::unique_ptr<Process> start(const std::map<std::string, std::string>& extra = {}) {
+    auto env = stack.env();
+    for (const auto& [k, v] : extra) env[k] = v;
+    auto process = std::make_unique<Process>(std::vector<std::string>{"serve"}, env);
+    EXPECT_TRUE(
+        eventually([&] { return count(process->stderr_text(), "consuming") > 0 || !process->running(); }));
+    EXPECT_TRUE(process->running()) << process->stderr_text();
+    return process;
+  }
+
+  // SIGTERM, a clean exit expected; returns the log.
+  std::string stop(Process& process) {
+    process.signal(SIGTERM);
+    auto code = process.wait(60s);
+    EXPECT_EQ(code, std::optional<int>(0)) << process.stderr_text();
+    return process.stderr_text();
+  }
+
+  bool loaded(const std::string& quiz_id) { return stack.item(quiz_id).has_value(); }
+
+  // The item equals the expected one attribute by attribute, and every source is gone.
+  void expect_loaded_exactly(const Fixture& f) {
+    auto item = stack.item(f.quiz_id);
+    ASSERT_TRUE(item) << f.quiz_id;
+    for (const auto& [name, value] : f.expected_item.items()) EXPECT_EQ((*item)[name], value) << name;
+    EXPECT_EQ(*item, f.expected_item);
+    EXPECT_EQ(stack.redis_count(f.keys), 0u) << f.quiz_id;
+    EXPECT_FALSE(stack.file_exists(f.quiz_id)) << f.quiz_id;
+  }
+
+  // No item, and every source still there.
+  void expect_untouched(const Fixture& f) {
+    EXPECT_EQ(stack.redis_count(f.keys), f.keys.size()) << "keys of " << f.quiz_id << " were deleted";
+    EXPECT_TRUE(stack.file_exists(f.quiz_id)) << f.quiz_id;
+    EXPECT_FALSE(loaded(f.quiz_id)) << f.quiz_id;
+  }
+};
+
+}  // namespace qrl::testing
