@@ -136,6 +136,10 @@ int run(const config::Env& env) {
     }
     ::setenv("_X_AMZN_TRACE_ID", invocation.trace_id.c_str(), 1);
     log::Context context({{"request_id", invocation.request_id}});
+    if (log::enabled(log::Level::kDebug)) {
+      const char* trace = std::getenv("_X_AMZN_TRACE_ID");
+      log::debug("invocation received", {{"trace", trace == nullptr ? "" : trace}});
+    }
 
     Batch batch;
     try {

@@ -74,10 +74,20 @@ TEST(Commands, SeedWritesQuizzesAndPublishesToADurableQueue) {
 }
 
 TEST(Commands, EveryCommandHasHelp) {
-  for (const auto* command : {"serve", "load", "seed", "show", "list"}) {
-    auto result = run({command, "--help"}, {});
-    EXPECT_EQ(result.code, 0) << command;
-    EXPECT_THAT(result.out, HasSubstr("Usage")) << command;
+  for (const std::vector<std::string>& command : std::vector<std::vector<std::string>>{{"serve"},
+                                                                                       {"lambda"},
+                                                                                       {"load"},
+                                                                                       {"seed"},
+                                                                                       {"show"},
+                                                                                       {"list"},
+                                                                                       {"dlq"},
+                                                                                       {"dlq", "list"},
+                                                                                       {"dlq", "replay"}}) {
+    auto args = command;
+    args.push_back("--help");
+    auto result = run(args, {});
+    EXPECT_EQ(result.code, 0) << command.back();
+    EXPECT_THAT(result.out, HasSubstr("Usage")) << command.back();
   }
   auto result = run({"--help"}, {});
   EXPECT_EQ(result.code, 0);

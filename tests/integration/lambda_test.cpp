@@ -122,6 +122,19 @@ TEST_F(Lambda, AMixedFifoBatchAnswersExactlyTheRecordsThatFailed) {
   EXPECT_THAT(log, Not(HasSubstr("\"selectedOptionIndexes")));  // no payload at info level
 }
 
+TEST_F(Lambda, TheTraceIdIsSetForEachInvocation) {
+  auto env = lambda_env();
+  env["LOADER_LOG_LEVEL"] = "debug";
+  auto daemon = start_lambda(env);
+  auto first = api.invoke(sqs_event({}), 60s, "Root=1-00000000-000000000000000000000001");
+  auto second = api.invoke(sqs_event({}), 60s, "Root=1-00000000-000000000000000000000002");
+  ASSERT_TRUE(api.answer(first, 30s));
+  ASSERT_TRUE(api.answer(second, 30s));
+  auto log = daemon->stderr_text();
+  EXPECT_THAT(log, HasSubstr("request_id=" + first + " trace=\"Root=1-00000000-000000000000000000000001\""));
+  EXPECT_THAT(log, HasSubstr("request_id=" + second + " trace=\"Root=1-00000000-000000000000000000000002\""));
+}
+
 TEST_F(Lambda, AStandardQueueDoesNotHoldBackRecordsOfTheSameGroup) {
   auto broken = contract_quiz(random_id());
   auto good = edge_quiz(random_id());
