@@ -10,14 +10,17 @@ redis_port="${QRL_REDIS_PORT:-16379}"
 amqp_port="${QRL_AMQP_PORT:-15673}"
 dynamo_port="${QRL_DYNAMO_PORT:-18000}"
 dir="${QRL_STACK_DIR:-$root/.local/stack-$redis_port}"
+# rabbitmq-server runs as the rabbitmq user, which may not be able to reach into the checkout
+# (under /root, say): its data and logs live where any user can.
+rabbit_dir="${QRL_RABBITMQ_DIR:-/var/tmp/quiz-result-loader/rabbitmq-$amqp_port}"
 node_name="qrl-$amqp_port@localhost"
 
 rabbit_env() {
   echo RABBITMQ_NODENAME="$node_name" RABBITMQ_NODE_IP_ADDRESS=127.0.0.1 \
     RABBITMQ_NODE_PORT="$amqp_port" RABBITMQ_DIST_PORT="$((amqp_port + 10000))" \
-    RABBITMQ_MNESIA_BASE="$dir/rabbitmq/mnesia" RABBITMQ_LOG_BASE="$dir/rabbitmq/log" \
-    RABBITMQ_CONFIG_FILE="$dir/rabbitmq/rabbitmq" RABBITMQ_ENABLED_PLUGINS_FILE="$dir/rabbitmq/enabled_plugins" \
-    RABBITMQ_PID_FILE="$dir/rabbitmq/pid" HOME=/var/lib/rabbitmq
+    RABBITMQ_MNESIA_BASE="$rabbit_dir/mnesia" RABBITMQ_LOG_BASE="$rabbit_dir/log" \
+    RABBITMQ_CONFIG_FILE="$rabbit_dir/rabbitmq" RABBITMQ_ENABLED_PLUGINS_FILE="$rabbit_dir/enabled_plugins" \
+    RABBITMQ_PID_FILE="$rabbit_dir/pid" HOME=/var/lib/rabbitmq
 }
 
 # rabbitmqctl must run as the rabbitmq user with the same environment as the node.
@@ -36,14 +39,16 @@ wait_for() { # seconds, description, command...
     if "$@" >/dev/null 2>&1; then return 0; fi
     sleep 0.1
   done
-  echo "stack: $what did not come up in ${secs}s (logs in $dir)" >&2
+  echo "stack: $what did not come up in ${secs}s (logs in $dir and $rabbit_dir/log)" >&2
+  tail -n 20 "$rabbit_dir/log/stdout" >&2 2>/dev/null || true
   return 1
 }
 
 port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
 start() {
-  mkdir -p "$dir/redis" "$dir/rabbitmq/mnesia" "$dir/rabbitmq/log" "$dir/dynalite"
+  mkdir -p "$dir/redis" "$rabbit_dir/mnesia" "$rabbit_dir/log" "$dir/dynalite"
+  chmod 755 "$(dirname "$rabbit_dir")"
   if ! port_open "$redis_port"; then
     redis-server --port "$redis_port" --bind 127.0.0.1 --dir "$dir/redis" --save '' --appendonly no \
       --daemonize yes --pidfile "$dir/redis/pid" --logfile "$dir/redis/log"
@@ -55,11 +60,11 @@ start() {
   fi
   if ! port_open "$amqp_port"; then
     # rabbitmq-server drops to its own user: it must own its data and log directories.
-    echo "loopback_users = none" >"$dir/rabbitmq/rabbitmq.conf"
-    echo "[]." >"$dir/rabbitmq/enabled_plugins"
-    chown -R rabbitmq:rabbitmq "$dir/rabbitmq"
+    echo "loopback_users = none" >"$rabbit_dir/rabbitmq.conf"
+    echo "[]." >"$rabbit_dir/enabled_plugins"
+    chown -R rabbitmq:rabbitmq "$rabbit_dir"
     nohup runuser -u rabbitmq -- env $(rabbit_env) /usr/lib/rabbitmq/bin/rabbitmq-server \
-      >"$dir/rabbitmq/log/stdout" 2>&1 &
+      >"$rabbit_dir/log/stdout" 2>&1 &
   fi
   wait_for 10 "redis-server on $redis_port" port_open "$redis_port"
   wait_for 20 "dynalite on $dynamo_port" port_open "$dynamo_port"
