@@ -198,6 +198,8 @@ bool dead_letter(std::optional<amqp::Connection>& publisher, const config::Confi
   }
 }
 
+constexpr core::RetryPolicy kReconnect{0, std::chrono::milliseconds(200), std::chrono::milliseconds(10000)};
+
 }  // namespace
 
 int serve(const config::Config& config) {
@@ -250,6 +252,7 @@ int serve(const config::Config& config) {
   bool abandoned = false;
   Clock::time_point drain_deadline{};
   int reconnect_attempt = 0;
+  Clock::time_point next_reconnect{};
   log::info("consuming",
             {{"queue", config.rabbit.queue_name}, {"workers", std::to_string(config.loader.workers)}});
 
@@ -280,15 +283,21 @@ int serve(const config::Config& config) {
     }
 
     if (!consumer) {
-      auto delay = core::backoff_delay({1, std::chrono::milliseconds(500), std::chrono::milliseconds(10000)},
-                                       ++reconnect_attempt, 1.0);
-      std::this_thread::sleep_for(std::min<std::chrono::milliseconds>(delay, std::chrono::milliseconds(200)));
+      // Capped exponential backoff between reconnects, waited in slices so a signal still
+      // stops the daemon at once.
+      if (Clock::now() < next_reconnect) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        continue;
+      }
       try {
         consumer = connect_consumer(config);
-        log::info("reconnected to RabbitMQ", {{"attempt", std::to_string(reconnect_attempt)}});
+        log::info("reconnected to RabbitMQ", {{"attempt", std::to_string(reconnect_attempt + 1)}});
         reconnect_attempt = 0;
       } catch (const core::Error& e) {
-        if (reconnect_attempt % 25 == 1) log::warn("cannot reconnect to RabbitMQ", {{"reason", e.what()}});
+        ++reconnect_attempt;
+        next_reconnect = Clock::now() + core::backoff_delay(kReconnect, reconnect_attempt,
+                                                            0.5 + pipeline::unit_random() / 2);
+        if (reconnect_attempt % 10 == 1) log::warn("cannot reconnect to RabbitMQ", {{"reason", e.what()}});
       }
       continue;
     }

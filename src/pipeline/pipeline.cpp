@@ -24,12 +24,12 @@ auto at_stage(core::Stage stage, F&& step) {
   }
 }
 
+}  // namespace
+
 double unit_random() {
   thread_local std::mt19937_64 rng{std::random_device{}()};
   return std::uniform_real_distribution<double>(0.0, 1.0)(rng);
 }
-
-}  // namespace
 
 Pipeline::Pipeline(LiveStore& live, QuestionStore& questions, ItemStore& items)
     : live_(live), questions_(questions), items_(items) {}

@@ -57,6 +57,9 @@ JobResult process_message(Pipeline& pipeline, std::string_view body, const core:
 JobResult process_quiz(Pipeline& pipeline, const std::string& quiz_id, const core::RetryPolicy& policy,
                        const Sleeper& sleep);
 
+// A uniform random number in [0, 1), per thread: the jitter of backoff delays.
+double unit_random();
+
 // A Sleeper that sleeps unless `stop` becomes true.
 Sleeper interruptible_sleeper(const std::function<bool()>& stop);
 

@@ -318,28 +318,32 @@ TEST_F(Faults, HundredsOfQuizzesThroughKillsDuplicatesCutsAndFaultsEndLoadedExac
     for (int copy = 0; copy < 2; ++copy) bodies.push_back(core::make_event(random_id(), "t", f.quiz_id));
   }
   std::shuffle(bodies.begin(), bodies.end(), std::mt19937(7));
-  for (const auto& body : bodies) stack.publish(body);
   const std::map<std::string, std::string> env = {{"DYNAMODB_ENDPOINT_URL", proxy.url()},
                                                   {"LOADER_RETRY_ATTEMPTS", "3"}};
-  proxy.set_delay(15ms);  // slow enough that every fault below lands in the middle of the work
+  // Slow enough (~250 messages/s for the two daemons) that each wave below is still being
+  // worked on when the faults strike.
+  proxy.set_delay(30ms);
 
   auto steady = start(env);
   auto victim = start(env);
   int kills = 0, broker_cuts = 0, redis_kills = 0;
   std::mt19937 rng(3);
-  while (kills < 6) {
-    ASSERT_GT(remaining(fs), 0u) << "the run ended before the faults did; slow the proxy down";
-    std::this_thread::sleep_for(std::chrono::milliseconds(200 + rng() % 400));
+  constexpr std::size_t kWaves = 6;
+  const std::size_t wave_size = bodies.size() / kWaves;
+  for (std::size_t wave = 0; wave < kWaves; ++wave) {
+    for (std::size_t i = wave * wave_size; i < (wave + 1) * wave_size; ++i) stack.publish(bodies[i]);
+    std::this_thread::sleep_for(std::chrono::milliseconds(100 + rng() % 200));
     victim->signal(SIGKILL);
     victim->wait(10s);
     ++kills;
-    if (kills == 2) broker_cuts += stack.rabbitmqctl("close_all_connections 'test: cut'") == 0 ? 1 : 0;
-    if (kills == 4) {
+    if (wave == 1) broker_cuts += stack.rabbitmqctl("close_all_connections 'test: cut'") == 0 ? 1 : 0;
+    if (wave == 3) {
       redis_kills += static_cast<int>(
           stack.redis().command({"CLIENT", "KILL", "TYPE", "normal", "SKIPME", "yes"})->integer);
     }
     victim = start(env);
   }
+  proxy.set_delay(0ms);
   ASSERT_TRUE(eventually([&] { return remaining(fs) == 0; }, 180s));
   // Duplicates still queued are settled as already loaded.
   ASSERT_TRUE(eventually([&] { return stack.queue_depth() == 0; }, 60s));
