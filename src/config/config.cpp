@@ -52,12 +52,24 @@ constexpr Key kKeys[] = {
     {"loader.log_format", "LOADER_LOG_FORMAT", 0},
 };
 
+// A setting as this mode knows it: its INI name and the environment variable that sets it.
+struct Named {
+  const char* name;
+  std::string env;
+};
+
 class Lookup {
  public:
-  Lookup(const std::map<std::string, std::string>& file, const Env& env) : file_(file), env_(env) {}
+  Lookup(const std::map<std::string, std::string>& file, const Env& env, const EnvNames& renames)
+      : file_(file), env_(env), renames_(renames) {}
+
+  Named named(const Key& key) const {
+    auto it = renames_.find(key.env);
+    return {key.name, it == renames_.end() ? key.env : it->second};
+  }
 
   std::optional<std::string> get(const Key& key) const {
-    if (auto value = env_(key.env)) return value;
+    if (auto value = env_(named(key).env)) return value;
     auto it = file_.find(key.name);
     if (it != file_.end() && !it->second.empty()) return it->second;
     return std::nullopt;
@@ -66,6 +78,7 @@ class Lookup {
  private:
   const std::map<std::string, std::string>& file_;
   const Env& env_;
+  const EnvNames& renames_;
 };
 
 const Key& key(std::string_view name) {
@@ -75,11 +88,11 @@ const Key& key(std::string_view name) {
   throw std::logic_error("unknown config key");
 }
 
-std::string origin_of(const Key& k) {
+std::string origin_of(const Named& k) {
   return std::string("'") + k.name + "' (" + k.env + ")";
 }
 
-int integer(const Key& k, const std::string& value, int min, int max, std::string_view what) {
+int integer(const Named& k, const std::string& value, int min, int max, std::string_view what) {
   int out = 0;
   auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), out);
   if (ec != std::errc() || end != value.data() + value.size() || out < min || out > max) {
@@ -89,11 +102,11 @@ int integer(const Key& k, const std::string& value, int min, int max, std::strin
   return out;
 }
 
-int port(const Key& k, const std::string& value) {
+int port(const Named& k, const std::string& value) {
   return integer(k, value, 1, 65535, "a port number");
 }
 
-std::string url(const Key& k, const std::string& value) {
+std::string url(const Named& k, const std::string& value) {
   auto scheme_end = value.find("://");
   std::string scheme = scheme_end == std::string::npos ? "" : value.substr(0, scheme_end);
   bool ok = (scheme == "http" || scheme == "https") && value.size() > scheme_end + 3 &&
@@ -108,7 +121,7 @@ std::string url(const Key& k, const std::string& value) {
   return out;
 }
 
-std::string one_of(const Key& k, const std::string& value, std::initializer_list<const char*> allowed) {
+std::string one_of(const Named& k, const std::string& value, std::initializer_list<const char*> allowed) {
   std::string list;
   for (const char* a : allowed) {
     if (value == a) return value;
@@ -164,8 +177,9 @@ std::map<std::string, std::string> parse_ini(std::string_view text, std::string_
   return out;
 }
 
-Config resolve(const std::map<std::string, std::string>& file, const Env& env, unsigned needs) {
-  Lookup lookup(file, env);
+Config resolve(const std::map<std::string, std::string>& file, const Env& env, unsigned needs,
+               const EnvNames& renames) {
+  Lookup lookup(file, env, renames);
   std::vector<std::string> missing;
   for (const auto& k : kKeys) {
     if ((k.need & needs) != 0 && !lookup.get(k)) missing.emplace_back(k.name);
@@ -174,7 +188,8 @@ Config resolve(const std::map<std::string, std::string>& file, const Env& env, u
     std::string message;
     for (const auto& name : missing) {
       if (!message.empty()) message += "; ";
-      message += "config item '" + name + "' was not set (environment variable " + key(name).env + ")";
+      message +=
+          "config item '" + name + "' was not set (environment variable " + lookup.named(key(name)).env + ")";
     }
     throw ConfigError(message);
   }
@@ -182,10 +197,10 @@ Config resolve(const std::map<std::string, std::string>& file, const Env& env, u
   Config config;
   auto get = [&](const char* name) { return lookup.get(key(name)); };
   auto with = [&](const char* name, auto&& apply) {
-    if (auto value = get(name)) apply(key(name), *value);
+    if (auto value = get(name)) apply(lookup.named(key(name)), *value);
   };
   using S = const std::string&;
-  using K = const Key&;
+  using K = const Named&;
 
   with("rabbit-mq.host", [&](K, S v) { config.rabbit.host = v; });
   with("rabbit-mq.port", [&](K k, S v) { config.rabbit.port = port(k, v); });
@@ -240,30 +255,13 @@ Config load(const std::string& path, bool path_explicit, const Env& env, unsigne
 
 Config load_lambda(const Env& env) {
   // Lambda's own variable names for AWS; the loader's names for the rest.
-  auto mapped = [&](const std::string& name) -> std::optional<std::string> {
-    static const std::map<std::string, std::string> kRenames = {
-        {"DYNAMODB_REGION", "AWS_REGION"},
-        {"DYNAMODB_ACCESS_KEY_ID", "AWS_ACCESS_KEY_ID"},
-        {"DYNAMODB_SECRET_ACCESS_KEY", "AWS_SECRET_ACCESS_KEY"},
-        {"DYNAMODB_SESSION_TOKEN", "AWS_SESSION_TOKEN"},
-    };
-    auto it = kRenames.find(name);
-    return env(it == kRenames.end() ? name : it->second);
+  static const EnvNames kLambdaNames = {
+      {"DYNAMODB_REGION", "AWS_REGION"},
+      {"DYNAMODB_ACCESS_KEY_ID", "AWS_ACCESS_KEY_ID"},
+      {"DYNAMODB_SECRET_ACCESS_KEY", "AWS_SECRET_ACCESS_KEY"},
+      {"DYNAMODB_SESSION_TOKEN", "AWS_SESSION_TOKEN"},
   };
-  try {
-    return resolve({}, mapped, kNeedRedis | kNeedQuestions | kNeedDynamo);
-  } catch (const ConfigError& e) {
-    // Name Lambda's variables, not the container ones, in the message.
-    std::string message = e.what();
-    for (auto [from, to] : {std::pair{"DYNAMODB_REGION", "AWS_REGION"},
-                            std::pair{"DYNAMODB_ACCESS_KEY_ID", "AWS_ACCESS_KEY_ID"},
-                            std::pair{"DYNAMODB_SECRET_ACCESS_KEY", "AWS_SECRET_ACCESS_KEY"}}) {
-      for (auto pos = message.find(from); pos != std::string::npos; pos = message.find(from)) {
-        message.replace(pos, std::strlen(from), to);
-      }
-    }
-    throw ConfigError(message);
-  }
+  return resolve({}, env, kNeedRedis | kNeedQuestions | kNeedDynamo, kLambdaNames);
 }
 
 std::string describe(const Config& config) {

@@ -79,7 +79,11 @@ std::map<std::string, std::string> parse_ini(std::string_view text, std::string_
 
 // The settings from parsed INI values and the environment (which wins). Throws ConfigError
 // naming every setting that is needed and missing, or the first invalid one.
-Config resolve(const std::map<std::string, std::string>& file, const Env& env, unsigned needs);
+// `renames` maps the loader's environment variable names to the ones this mode reads (Lambda
+// provides AWS_REGION, not DYNAMODB_REGION); lookups and messages both use the mode's names.
+using EnvNames = std::map<std::string, std::string>;
+Config resolve(const std::map<std::string, std::string>& file, const Env& env, unsigned needs,
+               const EnvNames& renames = {});
 
 // Reads `path` (a missing file is fine at the default path if the environment has everything;
 // a missing file given explicitly is an error), then resolve().

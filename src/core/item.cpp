@@ -17,9 +17,7 @@ class Writer {
 
   void s(std::string_view name, std::string_view value) {
     key(name);
-    out_ += "{\"S\":";
-    append_json_string(out_, value);
-    out_ += '}';
+    string_value(value);
   }
   void n(std::string_view name, std::int64_t value) {
     key(name);

@@ -43,6 +43,11 @@ void Client::ensure_table(std::chrono::seconds wait) {
   auto deadline = std::chrono::steady_clock::now() + wait;
   bool created = false;
   int failures = 0;
+  // Throttling or a 5xx at start-up is worth a few tries; anything else is the answer.
+  auto retry_or_throw = [&](const core::Error& e) {
+    if (!e.transient() || ++failures >= 5) throw e;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100 << failures));
+  };
   for (;;) {
     std::string status;
     try {
@@ -50,9 +55,7 @@ void Client::ensure_table(std::chrono::seconds wait) {
     } catch (const core::Error& e) {
       const bool absent = std::string(e.what()).find("ResourceNotFoundException") != std::string::npos;
       if (!absent || created) {
-        // Throttling or a 5xx at start-up is worth a few tries; anything else is the answer.
-        if (!e.transient() || ++failures >= 5) throw;
-        std::this_thread::sleep_for(std::chrono::milliseconds(100 << failures));
+        retry_or_throw(e);
         continue;
       }
       log::info("table absent, creating it", {{"table", settings_.table}});
@@ -65,8 +68,7 @@ void Client::ensure_table(std::chrono::seconds wait) {
       } catch (const core::Error& ce) {
         // ResourceInUseException: another loader created it first.
         if (std::string(ce.what()).find("ResourceInUseException") == std::string::npos) {
-          if (!ce.transient() || ++failures >= 5) throw;
-          std::this_thread::sleep_for(std::chrono::milliseconds(100 << failures));
+          retry_or_throw(ce);
           continue;
         }
       }

@@ -52,22 +52,23 @@ Outcome Pipeline::load(const std::string& quiz_id) {
     // Sources gone or partly gone: loaded before, if the item is there.
     if (e.problem() != core::DataProblem::kMissing) throw;
     if (!at_stage(core::Stage::kRead, [&] { return items_.exists(quiz_id); })) throw;
-    at_stage(core::Stage::kDelete, [&] {
-      live_.remove(core::keys::source_keys(quiz_id, live.header));
-      questions_.remove(quiz_id);
-    });
+    remove_sources(quiz_id, live.header);
     return Outcome::kAlreadyLoaded;
   }
   at_stage(core::Stage::kWrite, [&] { items_.put(quiz_id, item); });
   failpoint("after-write");
-  // Only now that the item is durable. Redis first, in one DEL: a crash after it leaves only
-  // the file, which a retry removes once it sees the item.
+  remove_sources(quiz_id, live.header);  // only now that the item is durable
+  return Outcome::kLoaded;
+}
+
+void Pipeline::remove_sources(const std::string& quiz_id, const core::QuizHeader& header) {
+  // Redis first, in one DEL: a crash after it leaves only the file, which a retry removes once
+  // it sees the item.
   at_stage(core::Stage::kDelete, [&] {
-    live_.remove(core::keys::source_keys(quiz_id, live.header));
+    live_.remove(core::keys::source_keys(quiz_id, header));
     failpoint("after-redis-delete");
     questions_.remove(quiz_id);
   });
-  return Outcome::kLoaded;
 }
 
 JobResult process_message(Pipeline& pipeline, std::string_view body, const core::RetryPolicy& policy,

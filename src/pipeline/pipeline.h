@@ -31,6 +31,8 @@ class Pipeline {
   Outcome load(const std::string& quiz_id);
 
  private:
+  void remove_sources(const std::string& quiz_id, const core::QuizHeader& header);
+
   LiveStore& live_;
   QuestionStore& questions_;
   ItemStore& items_;
