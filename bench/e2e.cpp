@@ -77,7 +77,8 @@ int main(int argc, char** argv) {
 
   auto raw_settings = config.dynamo;
   raw_settings.table = config.dynamo.table + "-raw";
-  dynamodb::Client raw_admin(raw_settings, 30s);
+  auto keys = testing::keys_of(raw_settings);
+  dynamodb::Client raw_admin(raw_settings, keys, 30s);
   raw_admin.ensure_table();
   std::fprintf(stderr, "raw PutItem of the same %zu items from %d keep-alive clients...\n", items.size(),
                workers);
@@ -87,7 +88,7 @@ int main(int argc, char** argv) {
     std::vector<std::thread> threads;
     for (int w = 0; w < workers; ++w) {
       threads.emplace_back([&] {
-        dynamodb::Client client(raw_settings, 30s);
+        dynamodb::Client client(raw_settings, keys, 30s);
         for (std::size_t i = next++; i < items.size(); i = next++) client.put(quizzes[i].id, items[i]);
       });
     }

@@ -3,12 +3,20 @@
 # rabbitmq-server and dynalite (DynamoDB), all on loopback, all state under .local/stack.
 #   scripts/stack.sh start|stop|status|env
 # Ports come from QRL_REDIS_PORT, QRL_AMQP_PORT, QRL_DYNAMO_PORT (defaults below), so a second
-# stack (the tests') can run beside the demo one.
+# stack (the tests') can run beside the demo one. RabbitMQ's Erlang distribution port is the
+# AMQP port + 10000 (QRL_AMQP_DIST_PORT overrides it).
+# With QRL_VERIFIER_PORT set (the tests set it), a SigV4-verifying front (tests/support/
+# aws_standin.py, on botocore) stands before dynalite on that port, with its admin endpoint on
+# the next one, and DYNAMODB_ENDPOINT_URL points at it: every request is then signature-checked.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 redis_port="${QRL_REDIS_PORT:-16379}"
 amqp_port="${QRL_AMQP_PORT:-15673}"
 dynamo_port="${QRL_DYNAMO_PORT:-18000}"
+verifier_port="${QRL_VERIFIER_PORT:-}"
+dist_port="${QRL_AMQP_DIST_PORT:-$((amqp_port + 10000))}"
+# The keys the test suite signs with; the verifier knows no others.
+test_keys=(--key test-key:test-secret-do-not-log --key ASIAEXAMPLE:lambda-secret-do-not-log:lambda-token-do-not-log)
 dir="${QRL_STACK_DIR:-$root/.local/stack-$redis_port}"
 # rabbitmq-server runs as the rabbitmq user, which may not be able to reach into the checkout
 # (under /root, say): its data and logs live where any user can.
@@ -17,7 +25,7 @@ node_name="qrl-$amqp_port@localhost"
 
 rabbit_env() {
   echo RABBITMQ_NODENAME="$node_name" RABBITMQ_NODE_IP_ADDRESS=127.0.0.1 \
-    RABBITMQ_NODE_PORT="$amqp_port" RABBITMQ_DIST_PORT="$((amqp_port + 10000))" \
+    RABBITMQ_NODE_PORT="$amqp_port" RABBITMQ_DIST_PORT="$dist_port" \
     RABBITMQ_MNESIA_BASE="$rabbit_dir/mnesia" RABBITMQ_LOG_BASE="$rabbit_dir/log" \
     RABBITMQ_CONFIG_FILE="$rabbit_dir/rabbitmq" RABBITMQ_ENABLED_PLUGINS_FILE="$rabbit_dir/enabled_plugins" \
     RABBITMQ_PID_FILE="$rabbit_dir/pid" HOME=/var/lib/rabbitmq
@@ -47,7 +55,7 @@ wait_for() { # seconds, description, command...
 port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
 start() {
-  mkdir -p "$dir/redis" "$rabbit_dir/mnesia" "$rabbit_dir/log" "$dir/dynalite"
+  mkdir -p "$dir/redis" "$rabbit_dir/mnesia" "$rabbit_dir/log" "$dir/dynalite" "$dir/verifier"
   chmod 755 "$(dirname "$rabbit_dir")"
   if ! port_open "$redis_port"; then
     redis-server --port "$redis_port" --bind 127.0.0.1 --dir "$dir/redis" --save '' --appendonly no \
@@ -57,6 +65,12 @@ start() {
     nohup "$(node_bin)" "$root/.local/npm/node_modules/dynalite/cli.js" --host 127.0.0.1 \
       --port "$dynamo_port" --createTableMs 50 >"$dir/dynalite/log" 2>&1 &
     echo $! >"$dir/dynalite/pid"
+  fi
+  if [ -n "$verifier_port" ] && ! port_open "$verifier_port"; then
+    nohup /usr/bin/python3 "$root/tests/support/aws_standin.py" --upstream "http://127.0.0.1:$dynamo_port" \
+      --dynamodb-port "$verifier_port" --admin-port "$((verifier_port + 1))" "${test_keys[@]}" \
+      >"$dir/verifier/log" 2>&1 &
+    echo $! >"$dir/verifier/pid"
   fi
   if ! port_open "$amqp_port"; then
     # rabbitmq-server drops to its own user: it must own its data and log directories.
@@ -68,13 +82,16 @@ start() {
   fi
   wait_for 10 "redis-server on $redis_port" port_open "$redis_port"
   wait_for 20 "dynalite on $dynamo_port" port_open "$dynamo_port"
+  if [ -n "$verifier_port" ]; then wait_for 20 "the SigV4 verifier on $verifier_port" port_open "$verifier_port"; fi
   wait_for 60 "rabbitmq-server on $amqp_port" port_open "$amqp_port"
   echo "stack up: redis 127.0.0.1:$redis_port, rabbitmq 127.0.0.1:$amqp_port, dynamodb http://127.0.0.1:$dynamo_port"
 }
 
 stop() {
   redis-cli -p "$redis_port" shutdown nosave >/dev/null 2>&1 || true
-  if [ -f "$dir/dynalite/pid" ]; then kill "$(cat "$dir/dynalite/pid")" 2>/dev/null || true; rm -f "$dir/dynalite/pid"; fi
+  for pidfile in "$dir/dynalite/pid" "$dir/verifier/pid"; do
+    if [ -f "$pidfile" ]; then kill "$(cat "$pidfile")" 2>/dev/null || true; rm -f "$pidfile"; fi
+  done
   if port_open "$amqp_port"; then rabbitmqctl_ stop >/dev/null 2>&1 || true; fi
   echo "stack stopped"
 }
@@ -83,8 +100,9 @@ env_() {
   cat <<ENV
 export RABBITMQ_HOST=127.0.0.1 RABBITMQ_PORT=$amqp_port RABBITMQ_USERNAME=guest RABBITMQ_PASSWORD=guest
 export REDIS_HOST=127.0.0.1 REDIS_PORT=$redis_port
-export DYNAMODB_REGION=us-east-1 DYNAMODB_ENDPOINT_URL=http://127.0.0.1:$dynamo_port
+export DYNAMODB_REGION=us-east-1 DYNAMODB_ENDPOINT_URL=http://127.0.0.1:${verifier_port:-$dynamo_port}
 export DYNAMODB_ACCESS_KEY_ID=local DYNAMODB_SECRET_ACCESS_KEY=local
+export QRL_DYNALITE_URL=http://127.0.0.1:$dynamo_port${verifier_port:+ QRL_VERIFIER_ADMIN=http://127.0.0.1:$((verifier_port + 1))}
 export QRL_RABBITMQCTL="QRL_AMQP_PORT=$amqp_port $root/scripts/stack.sh rabbitmqctl"
 ENV
 }
@@ -93,7 +111,7 @@ case "${1:-}" in
   start) start ;;
   stop) stop ;;
   status)
-    for p in "redis:$redis_port" "rabbitmq:$amqp_port" "dynalite:$dynamo_port"; do
+    for p in "redis:$redis_port" "rabbitmq:$amqp_port" "dynalite:$dynamo_port" ${verifier_port:+"verifier:$verifier_port"}; do
       if port_open "${p#*:}"; then echo "${p%%:*} up on ${p#*:}"; else echo "${p%%:*} down"; fi
     done ;;
   env) env_ ;;

@@ -104,6 +104,20 @@ std::uint32_t Connection::declare_queue(const std::string& queue) {
   return ok == nullptr ? 0 : ok->message_count;
 }
 
+void Connection::declare_delay_queue(const std::string& queue, const std::string& target) {
+  amqp_table_entry_t entries[2] = {};
+  entries[0].key = amqp_cstring_bytes("x-dead-letter-exchange");
+  entries[0].value.kind = AMQP_FIELD_KIND_UTF8;
+  entries[0].value.value.bytes = amqp_cstring_bytes("");
+  entries[1].key = amqp_cstring_bytes("x-dead-letter-routing-key");
+  entries[1].value.kind = AMQP_FIELD_KIND_UTF8;
+  entries[1].value.value.bytes = bytes(target);
+  amqp_table_t arguments{2, entries};
+  amqp_queue_declare(state_.get(), kChannel, bytes(queue), /*passive=*/0, /*durable=*/1, /*exclusive=*/0,
+                     /*auto_delete=*/0, arguments);
+  check_reply(("cannot declare queue '" + queue + "'").c_str());
+}
+
 void Connection::consume(const std::string& queue, std::uint16_t prefetch) {
   amqp_basic_qos(state_.get(), kChannel, 0, prefetch, 0);
   check_reply("cannot set prefetch");
@@ -198,12 +212,18 @@ void Connection::enable_confirms() {
   confirms_ = true;
 }
 
-void Connection::publish(const std::string& queue, std::string_view body, const Headers& headers) {
+void Connection::publish(const std::string& queue, std::string_view body, const Headers& headers,
+                         std::optional<std::chrono::milliseconds> expiration) {
   if (!state_) fail("connection is closed");
   amqp_basic_properties_t properties{};
   properties._flags = AMQP_BASIC_DELIVERY_MODE_FLAG | AMQP_BASIC_CONTENT_TYPE_FLAG;
   properties.delivery_mode = 2;  // persistent
   properties.content_type = amqp_cstring_bytes("application/json");
+  const std::string expiration_text = expiration ? std::to_string(expiration->count()) : std::string();
+  if (expiration) {
+    properties._flags |= AMQP_BASIC_EXPIRATION_FLAG;
+    properties.expiration = bytes(expiration_text);
+  }
   std::vector<amqp_table_entry_t> entries;
   entries.reserve(headers.size());
   for (const auto& [key, value] : headers) {

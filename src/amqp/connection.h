@@ -37,6 +37,9 @@ class Connection {
   // Declares the queue exactly as the producer does: durable, not exclusive, not auto-delete,
   // no arguments. Returns its ready message count.
   std::uint32_t declare_queue(const std::string& queue);
+  // Declares the loader's own holding queue: a message expiring there goes back to `target`
+  // (dead-lettered through the default exchange). A delayed requeue without a plugin.
+  void declare_delay_queue(const std::string& queue, const std::string& target);
 
   // Starts consuming with manual acknowledgement and `prefetch` unacked messages at most.
   void consume(const std::string& queue, std::uint16_t prefetch);
@@ -53,8 +56,10 @@ class Connection {
 
   // Puts the channel in confirm mode: publish() then waits for the broker's confirm.
   void enable_confirms();
-  // Persistent message to `queue` through the default exchange.
-  void publish(const std::string& queue, std::string_view body, const Headers& headers = {});
+  // Persistent message to `queue` through the default exchange; with `expiration`, the broker
+  // drops (or dead-letters) it after that long in the queue.
+  void publish(const std::string& queue, std::string_view body, const Headers& headers = {},
+               std::optional<std::chrono::milliseconds> expiration = std::nullopt);
 
   // Closes politely (channel, then connection); errors are ignored.
   void close() noexcept;

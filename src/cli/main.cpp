@@ -17,6 +17,7 @@
 #include "lambda/runtime.h"
 #include "log/log.h"
 #include "seed/seed.h"
+#include "wiring/aws.h"
 #include "wiring/stores.h"
 
 namespace {
@@ -48,8 +49,9 @@ struct ConfigOption {
   }
 };
 
-int load_quizzes(const config::Config& config, const std::vector<std::string>& ids) {
-  wiring::Stores stores(config);
+int load_quizzes(config::Config config, const std::vector<std::string>& ids) {
+  auto aws = wiring::resolve_aws(config, config::process_env());
+  wiring::Stores stores(config, aws);
   stores.items.ensure_table();
   auto sleep = pipeline::interruptible_sleeper([] { return false; });
   int failed = 0;
@@ -153,7 +155,7 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
 
   try {
-    if (serve->parsed()) return daemon::serve(config_option.load(config::kNeedAll));
+    if (serve->parsed()) return daemon::serve(config_option.load(config::kNeedAll), config::process_env());
     if (app.got_subcommand("lambda")) return lambda::run(config::process_env());
     if (load->parsed()) {
       return load_quizzes(
@@ -184,7 +186,8 @@ int main(int argc, char** argv) {
     }
     if (show->parsed() || list->parsed()) {
       auto config = config_option.load(config::kNeedDynamo);
-      dynamodb::Client client(config.dynamo, config.loader.request_timeout);
+      auto aws = wiring::resolve_aws(config, config::process_env());
+      dynamodb::Client client(config.dynamo, aws, config.loader.request_timeout);
       if (show->parsed()) {
         auto item = client.get(show_id);
         if (!item) {

@@ -34,19 +34,24 @@ constexpr Key kKeys[] = {
     {"rabbit-mq.password", "RABBITMQ_PASSWORD", kNeedRabbit},
     {"rabbit-mq.queue_name", "RABBITMQ_QUEUE_NAME", 0},
     {"rabbit-mq.dead_letter_queue", "RABBITMQ_DEAD_LETTER_QUEUE", 0},
+    {"rabbit-mq.retry_queue", "RABBITMQ_RETRY_QUEUE", 0},
     {"redis.host", "REDIS_HOST", kNeedRedis},
     {"redis.port", "REDIS_PORT", kNeedRedis},
     {"question-set.path", "QUESTION_SET_PATH", kNeedQuestions},
-    {"dynamodb.region", "DYNAMODB_REGION", kNeedDynamo},
+    // Region and keys are optional here: the AWS chain (credentials/sources.h) supplies them.
+    {"dynamodb.region", "DYNAMODB_REGION", 0},
     {"dynamodb.endpoint_url", "DYNAMODB_ENDPOINT_URL", 0},
-    {"dynamodb.access_key_id", "DYNAMODB_ACCESS_KEY_ID", kNeedDynamo},
-    {"dynamodb.secret_access_key", "DYNAMODB_SECRET_ACCESS_KEY", kNeedDynamo},
+    {"dynamodb.access_key_id", "DYNAMODB_ACCESS_KEY_ID", 0},
+    {"dynamodb.secret_access_key", "DYNAMODB_SECRET_ACCESS_KEY", 0},
     {"dynamodb.session_token", "DYNAMODB_SESSION_TOKEN", 0},
     {"dynamodb.table", "DYNAMODB_TABLE", 0},
+    {"dynamodb.create_table", "DYNAMODB_CREATE_TABLE", 0},
     {"loader.workers", "LOADER_WORKERS", 0},
     {"loader.drain_timeout_s", "LOADER_DRAIN_TIMEOUT_S", 0},
     {"loader.request_timeout_ms", "LOADER_REQUEST_TIMEOUT_MS", 0},
     {"loader.retry_attempts", "LOADER_RETRY_ATTEMPTS", 0},
+    {"loader.max_deliveries", "LOADER_MAX_DELIVERIES", 0},
+    {"loader.requeue_delay_s", "LOADER_REQUEUE_DELAY_S", 0},
     {"loader.deadline_margin_ms", "LOADER_DEADLINE_MARGIN_MS", 0},
     {"loader.log_level", "LOADER_LOG_LEVEL", 0},
     {"loader.log_format", "LOADER_LOG_FORMAT", 0},
@@ -60,13 +65,9 @@ struct Named {
 
 class Lookup {
  public:
-  Lookup(const std::map<std::string, std::string>& file, const Env& env, const EnvNames& renames)
-      : file_(file), env_(env), renames_(renames) {}
+  Lookup(const std::map<std::string, std::string>& file, const Env& env) : file_(file), env_(env) {}
 
-  Named named(const Key& key) const {
-    auto it = renames_.find(key.env);
-    return {key.name, it == renames_.end() ? key.env : it->second};
-  }
+  Named named(const Key& key) const { return {key.name, key.env}; }
 
   std::optional<std::string> get(const Key& key) const {
     if (auto value = env_(named(key).env)) return value;
@@ -78,7 +79,6 @@ class Lookup {
  private:
   const std::map<std::string, std::string>& file_;
   const Env& env_;
-  const EnvNames& renames_;
 };
 
 const Key& key(std::string_view name) {
@@ -119,6 +119,16 @@ std::string url(const Named& k, const std::string& value) {
   std::string out = value;
   while (out.size() > scheme_end + 4 && out.back() == '/') out.pop_back();
   return out;
+}
+
+bool boolean(const Named& k, const std::string& value) {
+  for (const char* yes : {"true", "yes", "on", "1"}) {
+    if (value == yes) return true;
+  }
+  for (const char* no : {"false", "no", "off", "0"}) {
+    if (value == no) return false;
+  }
+  throw ConfigError("config item " + origin_of(k) + " is '" + value + "': expected true or false");
 }
 
 std::string one_of(const Named& k, const std::string& value, std::initializer_list<const char*> allowed) {
@@ -177,9 +187,8 @@ std::map<std::string, std::string> parse_ini(std::string_view text, std::string_
   return out;
 }
 
-Config resolve(const std::map<std::string, std::string>& file, const Env& env, unsigned needs,
-               const EnvNames& renames) {
-  Lookup lookup(file, env, renames);
+Config resolve(const std::map<std::string, std::string>& file, const Env& env, unsigned needs) {
+  Lookup lookup(file, env);
   std::vector<std::string> missing;
   for (const auto& k : kKeys) {
     if ((k.need & needs) != 0 && !lookup.get(k)) missing.emplace_back(k.name);
@@ -209,6 +218,8 @@ Config resolve(const std::map<std::string, std::string>& file, const Env& env, u
   with("rabbit-mq.queue_name", [&](K, S v) { config.rabbit.queue_name = v; });
   config.rabbit.dead_letter_queue = config.rabbit.queue_name + ".dlq";
   with("rabbit-mq.dead_letter_queue", [&](K, S v) { config.rabbit.dead_letter_queue = v; });
+  config.rabbit.retry_queue = config.rabbit.queue_name + ".retry";
+  with("rabbit-mq.retry_queue", [&](K, S v) { config.rabbit.retry_queue = v; });
   with("redis.host", [&](K, S v) { config.redis.host = v; });
   with("redis.port", [&](K k, S v) { config.redis.port = port(k, v); });
   with("question-set.path", [&](K, S v) { config.question_set_path = v; });
@@ -217,9 +228,7 @@ Config resolve(const std::map<std::string, std::string>& file, const Env& env, u
   with("dynamodb.secret_access_key", [&](K, S v) { config.dynamo.secret_access_key = v; });
   with("dynamodb.session_token", [&](K, S v) { config.dynamo.session_token = v; });
   with("dynamodb.table", [&](K, S v) { config.dynamo.table = v; });
-  if (!config.dynamo.region.empty()) {
-    config.dynamo.endpoint_url = "https://dynamodb." + config.dynamo.region + ".amazonaws.com";
-  }
+  with("dynamodb.create_table", [&](K k, S v) { config.dynamo.create_table = boolean(k, v); });
   with("dynamodb.endpoint_url", [&](K k, S v) { config.dynamo.endpoint_url = url(k, v); });
   with("loader.workers", [&](K k, S v) { config.loader.workers = integer(k, v, 1, 256, "a worker count"); });
   with("loader.drain_timeout_s", [&](K k, S v) {
@@ -230,6 +239,11 @@ Config resolve(const std::map<std::string, std::string>& file, const Env& env, u
   });
   with("loader.retry_attempts",
        [&](K k, S v) { config.loader.retry_attempts = integer(k, v, 1, 100, "an attempt count"); });
+  with("loader.max_deliveries",
+       [&](K k, S v) { config.loader.max_deliveries = integer(k, v, 1, 1000, "a delivery count"); });
+  with("loader.requeue_delay_s", [&](K k, S v) {
+    config.loader.requeue_delay = std::chrono::seconds(integer(k, v, 1, 86400, "seconds"));
+  });
   with("loader.deadline_margin_ms", [&](K k, S v) {
     config.loader.deadline_margin = std::chrono::milliseconds(integer(k, v, 0, 900000, "milliseconds"));
   });
@@ -254,14 +268,11 @@ Config load(const std::string& path, bool path_explicit, const Env& env, unsigne
 }
 
 Config load_lambda(const Env& env) {
-  // Lambda's own variable names for AWS; the loader's names for the rest.
-  static const EnvNames kLambdaNames = {
-      {"DYNAMODB_REGION", "AWS_REGION"},
-      {"DYNAMODB_ACCESS_KEY_ID", "AWS_ACCESS_KEY_ID"},
-      {"DYNAMODB_SECRET_ACCESS_KEY", "AWS_SECRET_ACCESS_KEY"},
-      {"DYNAMODB_SESSION_TOKEN", "AWS_SESSION_TOKEN"},
-  };
-  return resolve({}, env, kNeedRedis | kNeedQuestions | kNeedDynamo, kLambdaNames);
+  // AWS_REGION and the AWS_* keys Lambda provides are found by the credential chain.
+  auto config = resolve({}, env, kNeedRedis | kNeedQuestions | kNeedDynamo);
+  // The table exists in every real deployment; the function's role need not create it.
+  if (!config.dynamo.create_table) config.dynamo.create_table = false;
+  return config;
 }
 
 std::string describe(const Config& config) {
@@ -271,6 +282,7 @@ std::string describe(const Config& config) {
       << " redis=" << config.redis.host << ":" << config.redis.port
       << " question_set_path=" << config.question_set_path << " dynamodb=" << config.dynamo.endpoint_url
       << " region=" << config.dynamo.region << " table=" << config.dynamo.table
+      << " create_table=" << (config.dynamo.create_table.value_or(true) ? "yes" : "no")
       << " workers=" << config.loader.workers;
   return out.str();
 }

@@ -26,6 +26,7 @@ struct Rabbit {
   std::string password;  // secret
   std::string queue_name = "quiz-complete";
   std::string dead_letter_queue;  // default: <queue_name>.dlq
+  std::string retry_queue;        // default: <queue_name>.retry (holds requeued messages a while)
 };
 
 struct Redis {
@@ -34,12 +35,14 @@ struct Redis {
 };
 
 struct Dynamo {
-  std::string region;
-  std::string endpoint_url;  // default: https://dynamodb.<region>.amazonaws.com
+  std::string region;        // empty: from the AWS environment (see credentials/sources.h)
+  std::string endpoint_url;  // empty: https://dynamodb.<region>.amazonaws.com (.com.cn in China)
+  // Explicit keys: the first source of the credential chain; empty: the rest of the chain.
   std::string access_key_id;
   std::string secret_access_key;  // secret
   std::string session_token;      // secret; optional
   std::string table = "quiz";
+  std::optional<bool> create_table;  // empty: the mode's default (serve: yes, Lambda: no)
 };
 
 struct Loader {
@@ -47,6 +50,8 @@ struct Loader {
   std::chrono::seconds drain_timeout{30};
   std::chrono::milliseconds request_timeout{10000};
   int retry_attempts = 5;
+  int max_deliveries = 10;                 // deliveries of a message failing transiently, then the DLQ
+  std::chrono::seconds requeue_delay{30};  // how long a requeued message waits before coming back
   // Lambda: a record is started only with at least this much time left before the deadline.
   std::chrono::milliseconds deadline_margin{1000};
   std::string log_level = "info";
@@ -79,11 +84,7 @@ std::map<std::string, std::string> parse_ini(std::string_view text, std::string_
 
 // The settings from parsed INI values and the environment (which wins). Throws ConfigError
 // naming every setting that is needed and missing, or the first invalid one.
-// `renames` maps the loader's environment variable names to the ones this mode reads (Lambda
-// provides AWS_REGION, not DYNAMODB_REGION); lookups and messages both use the mode's names.
-using EnvNames = std::map<std::string, std::string>;
-Config resolve(const std::map<std::string, std::string>& file, const Env& env, unsigned needs,
-               const EnvNames& renames = {});
+Config resolve(const std::map<std::string, std::string>& file, const Env& env, unsigned needs);
 
 // Reads `path` (a missing file is fine at the default path if the environment has everything;
 // a missing file given explicitly is an error), then resolve().

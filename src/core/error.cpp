@@ -11,6 +11,10 @@ Error transient_error(Stage stage, const std::string& message) {
   return Error(FailureKind::kTransient, stage, message);
 }
 
+Error environment_error(Stage stage, const std::string& message) {
+  return Error(FailureKind::kEnvironment, stage, message);
+}
+
 Error invalid_data(Stage stage, const std::string& message, std::string key) {
   return Error(FailureKind::kPermanent, stage, message, std::move(key), DataProblem::kInvalid);
 }
@@ -20,7 +24,12 @@ Error missing_data(const std::string& message, std::string key) {
 }
 
 std::string_view to_string(FailureKind kind) {
-  return kind == FailureKind::kTransient ? "transient" : "permanent";
+  switch (kind) {
+    case FailureKind::kTransient: return "transient";
+    case FailureKind::kPermanent: return "permanent";
+    case FailureKind::kEnvironment: return "environment";
+  }
+  return "unknown";
 }
 
 std::string_view to_string(Stage stage) {

@@ -11,8 +11,11 @@
 namespace qrl::core {
 
 enum class FailureKind {
-  kTransient,  // try again later: connection lost, timeout, throttling, 5xx
-  kPermanent,  // the message can never succeed: bad event, invalid id, bad quiz data
+  kTransient,    // try again later: connection lost, timeout, throttling, 5xx
+  kPermanent,    // the message can never succeed: bad event, invalid id, bad quiz data
+  kEnvironment,  // the deployment is wrong (credentials rejected, permission denied, table
+                 // missing, Redis authentication refused): no message can succeed until an
+                 // operator fixes it, and retrying one message will not help
 };
 
 // Where in the pipeline a failure happened, reported with dead letters and in logs.
@@ -33,6 +36,7 @@ class Error : public std::runtime_error {
   const std::string& key() const noexcept { return key_; }
   DataProblem problem() const noexcept { return problem_; }
   bool transient() const noexcept { return kind_ == FailureKind::kTransient; }
+  bool environment() const noexcept { return kind_ == FailureKind::kEnvironment; }
 
   // A stage-less error picks up the stage of the pipeline step it escaped from.
   void set_stage_if_unknown(Stage stage) noexcept {
@@ -47,6 +51,7 @@ class Error : public std::runtime_error {
 };
 
 Error transient_error(Stage stage, const std::string& message);
+Error environment_error(Stage stage, const std::string& message);
 Error invalid_data(Stage stage, const std::string& message, std::string key = {});
 Error missing_data(const std::string& message, std::string key);
 

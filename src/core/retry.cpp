@@ -4,9 +4,31 @@
 
 namespace qrl::core {
 
-Action decide(const std::optional<Error>& failure) noexcept {
+Action decide(const std::optional<Error>& failure, int deliveries, const RetryPolicy& policy) noexcept {
   if (!failure) return Action::kAck;
-  return failure->transient() ? Action::kRequeue : Action::kReject;
+  switch (failure->kind()) {
+    case FailureKind::kPermanent: return Action::kReject;
+    case FailureKind::kEnvironment: return Action::kPause;
+    case FailureKind::kTransient: break;
+  }
+  return deliveries > 0 && deliveries >= policy.max_deliveries ? Action::kReject : Action::kRequeue;
+}
+
+std::string remedy(const Error& failure) {
+  const std::string_view text = failure.what();
+  auto says = [&](std::string_view word) { return text.find(word) != std::string_view::npos; };
+  if (says("AccessDenied"))
+    return "grant the action named above to the loader's IAM role or user (README: IAM policies)";
+  if (says("ResourceNotFoundException"))
+    return "create the DynamoDB table, or check dynamodb.table and the region";
+  if (says("ExpiredToken") || says("UnrecognizedClient") || says("InvalidSignature") ||
+      says("IncompleteSignature") || says("InvalidClientTokenId") || says("SignatureDoesNotMatch") ||
+      says("credentials"))
+    return "check the AWS credentials the loader uses (README: credentials) and the machine's clock";
+  if (says("NOAUTH") || says("WRONGPASS") || says("NOPERM"))
+    return "check the Redis user, password and ACL (README: Redis)";
+  if (says("certificate")) return "check the server's certificate and the CA file";
+  return "fix the deployment; the loader resumes by itself";
 }
 
 std::chrono::milliseconds backoff_delay(const RetryPolicy& policy, int attempt, double unit_random) {
@@ -15,6 +37,29 @@ std::chrono::milliseconds backoff_delay(const RetryPolicy& policy, int attempt, 
   ceiling = std::min<std::int64_t>(ceiling, policy.max_delay.count());
   auto delay = static_cast<std::int64_t>(static_cast<double>(ceiling) * std::clamp(unit_random, 0.0, 1.0));
   return std::chrono::milliseconds(delay);
+}
+
+std::chrono::milliseconds pause_delay(const RetryPolicy& policy, int pauses) {
+  auto delay = policy.pause_base.count();
+  for (int i = 1; i < pauses && delay < policy.pause_max.count(); ++i) delay *= 2;
+  return std::chrono::milliseconds(std::min<std::int64_t>(delay, policy.pause_max.count()));
+}
+
+bool RetryQuota::acquire() {
+  std::lock_guard lock(mutex_);
+  if (tokens_ < kRetryCost) return false;
+  tokens_ -= kRetryCost;
+  return true;
+}
+
+void RetryQuota::on_success(bool after_retry) {
+  std::lock_guard lock(mutex_);
+  tokens_ = std::min(capacity_, tokens_ + (after_retry ? kRetryCost : kSuccessRefund));
+}
+
+int RetryQuota::tokens() const {
+  std::lock_guard lock(mutex_);
+  return tokens_;
 }
 
 }  // namespace qrl::core

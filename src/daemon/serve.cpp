@@ -9,12 +9,20 @@
 // A message is acked only after its item is written and its sources deleted. A lost AMQP
 // connection invalidates every delivery tag of its channel: the results of jobs from the old
 // connection are dropped (the broker redelivers those messages) and a new connection is made.
+//
+// What happens to a message that did not load is core::decide's: a transient failure goes to
+// the holding queue <queue>.retry, from which the broker returns it after requeue_delay_s, with
+// its delivery count in the header x-deliveries (so no message comes round in a tight loop,
+// and one that keeps failing reaches the dead-letter queue with its history); an environment
+// failure puts the message back untouched and pauses consumption with a capped backoff.
 
 #include <signal.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
+#include <charconv>
 #include <condition_variable>
 #include <deque>
 #include <memory>
@@ -28,6 +36,7 @@
 #include "core/transform.h"
 #include "log/log.h"
 #include "pipeline/failpoint.h"
+#include "wiring/aws.h"
 #include "wiring/stores.h"
 
 namespace qrl::daemon {
@@ -40,15 +49,40 @@ struct Job {
   std::uint64_t generation;
   std::uint64_t tag;
   std::string body;
+  int deliveries;       // this one included
+  std::string history;  // x-failure-history of the earlier deliveries
 };
 
 struct Done {
   std::uint64_t generation;
   std::uint64_t tag;
   core::Action action;
-  std::string body;           // kept for a dead letter, which carries it byte for byte
-  amqp::Headers dead_letter;  // why, for a dead letter
+  std::string body;       // kept for a requeue or a dead letter, which carry it byte for byte
+  amqp::Headers headers;  // why, for a requeue or a dead letter
+  std::string reason;     // for the pause's log line
 };
+
+constexpr const char* kDeliveries = "x-deliveries";
+constexpr const char* kHistory = "x-failure-history";
+constexpr std::size_t kHistoryLines = 10;
+
+int deliveries_of(const amqp::Headers& headers) {
+  auto it = headers.find(kDeliveries);
+  if (it == headers.end()) return 1;
+  int n = 0;
+  auto [end, ec] = std::from_chars(it->second.data(), it->second.data() + it->second.size(), n);
+  if (ec != std::errc() || n < 0 || n > 1000000) return 1;
+  return n + 1;
+}
+
+// The earlier failures plus this one, one line each, the newest last, at most kHistoryLines.
+std::string with_failure(const std::string& history, const std::string& at, const std::string& reason) {
+  std::string line = at + " " + reason.substr(0, 300);
+  std::string out = history.empty() ? line : history + "\n" + line;
+  std::size_t lines = static_cast<std::size_t>(std::count(out.begin(), out.end(), '\n')) + 1;
+  while (lines-- > kHistoryLines) out.erase(0, out.find('\n') + 1);
+  return out;
+}
 
 template <typename T>
 class Channel {
@@ -143,11 +177,12 @@ class Signals {
   std::thread thread_;
 };
 
-std::optional<amqp::Connection> connect_consumer(const config::Config& config) {
+std::optional<amqp::Connection> connect_consumer(const config::Config& config, bool start) {
   amqp::Connection connection(config.rabbit);
   connection.declare_queue(config.rabbit.queue_name);
   connection.declare_queue(config.rabbit.dead_letter_queue);
-  connection.consume(config.rabbit.queue_name, static_cast<std::uint16_t>(config.loader.workers));
+  connection.declare_delay_queue(config.rabbit.retry_queue, config.rabbit.queue_name);
+  if (start) connection.consume(config.rabbit.queue_name, static_cast<std::uint16_t>(config.loader.workers));
   return connection;
 }
 
@@ -158,20 +193,31 @@ std::optional<amqp::Connection> connect_consumer(const config::Config& config) {
 amqp::Connection connect_publisher(const config::Config& config) {
   amqp::Connection connection(config.rabbit, std::chrono::seconds(0));
   connection.declare_queue(config.rabbit.dead_letter_queue);
+  connection.declare_delay_queue(config.rabbit.retry_queue, config.rabbit.queue_name);
   connection.enable_confirms();
   return connection;
 }
 
-amqp::Headers dead_letter_headers(const config::Config& config, const pipeline::JobResult& result) {
+// Headers of a message that goes to the holding queue or the dead-letter queue: why, and the
+// history of its deliveries.
+amqp::Headers failure_headers(const config::Config& config, const pipeline::JobResult& result,
+                              const Job& job) {
   const auto& failure = *result.failure;
+  const auto now = core::rfc3339_utc(
+      std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
+          .count());
+  std::string reason = failure.what();
+  if (failure.transient() && result.action == core::Action::kReject) {
+    reason = "gave up after " + std::to_string(job.deliveries) + " deliveries: " + reason;
+  }
   amqp::Headers headers = {
-      {"x-failure-reason", failure.what()},
+      {"x-failure-reason", reason},
       {"x-failure-stage", std::string(core::to_string(failure.stage()))},
-      {"x-failed-at", core::rfc3339_utc(std::chrono::duration_cast<std::chrono::seconds>(
-                                            std::chrono::system_clock::now().time_since_epoch())
-                                            .count())},
+      {"x-failed-at", now},
       {"x-attempts", std::to_string(std::max(result.attempts, 1))},
       {"x-original-queue", config.rabbit.queue_name},
+      {kDeliveries, std::to_string(job.deliveries)},
+      {kHistory, with_failure(job.history, now, failure.what())},
   };
   if (!failure.key().empty()) headers["x-failure-key"] = failure.key();
   if (result.event) {
@@ -181,18 +227,25 @@ amqp::Headers dead_letter_headers(const config::Config& config, const pipeline::
   return headers;
 }
 
-// Publishes a dead letter and waits for its confirm; false (and the publisher dropped, to be
-// remade) if the broker did not take it.
-bool dead_letter(std::optional<amqp::Connection>& publisher, const config::Config& config, const Done& done) {
+// Publishes a dead letter, or a requeue to the holding queue, and waits for its confirm; false
+// (and the publisher dropped, to be remade) if the broker did not take it.
+bool republish(std::optional<amqp::Connection>& publisher, const config::Config& config, const Done& done) {
+  const bool requeue = done.action == core::Action::kRequeue;
+  const auto& queue = requeue ? config.rabbit.retry_queue : config.rabbit.dead_letter_queue;
   try {
     if (!publisher) publisher = connect_publisher(config);
-    publisher->publish(config.rabbit.dead_letter_queue, done.body, done.dead_letter);
-    auto quiz = done.dead_letter.find("x-quiz-id");
-    log::info("dead-lettered", {{"queue", config.rabbit.dead_letter_queue},
-                                {"quiz", quiz == done.dead_letter.end() ? "" : quiz->second}});
+    std::optional<std::chrono::milliseconds> expiration;
+    if (requeue) expiration = config.loader.requeue_delay;
+    publisher->publish(queue, done.body, done.headers, expiration);
+    auto quiz = done.headers.find("x-quiz-id");
+    log::info(requeue ? "requeued after a delay" : "dead-lettered",
+              {{"queue", queue},
+               {"quiz", quiz == done.headers.end() ? "" : quiz->second},
+               {"deliveries", done.headers.at(kDeliveries)}});
     return true;
   } catch (const core::Error& e) {
-    log::warn("cannot dead-letter; the message goes back to the queue", {{"reason", e.what()}});
+    log::warn("cannot publish to the holding or dead-letter queue; the message goes back to the queue",
+              {{"queue", queue}, {"reason", e.what()}});
     publisher.reset();
     return false;
   }
@@ -202,20 +255,21 @@ constexpr core::RetryPolicy kReconnect{0, std::chrono::milliseconds(200), std::c
 
 }  // namespace
 
-int serve(const config::Config& config) {
+int serve(config::Config config, const config::Env& env) {
   Signals signals;
-  log::info("starting", {{"config", config::describe(config)}});
 
   // Every server is reached once before any message is taken, for one clear error.
   std::vector<std::unique_ptr<wiring::Stores>> stores;
   std::optional<amqp::Connection> consumer;
   std::optional<amqp::Connection> publisher;
   try {
+    auto aws = wiring::resolve_aws(config, env);
+    log::info("starting", {{"config", config::describe(config)}});
     for (int i = 0; i < config.loader.workers; ++i)
-      stores.push_back(std::make_unique<wiring::Stores>(config));
+      stores.push_back(std::make_unique<wiring::Stores>(config, aws));
     stores.front()->live.connect();
     stores.front()->items.ensure_table();
-    consumer = connect_consumer(config);
+    consumer = connect_consumer(config, /*start=*/true);
     publisher = connect_publisher(config);
   } catch (const core::Error& e) {
     log::error("cannot start", {{"reason", e.what()}});
@@ -228,18 +282,22 @@ int serve(const config::Config& config) {
   WakeFd wake;
   std::atomic<bool> stop_retrying{false};
   const auto policy = wiring::retry_policy(config);
+  core::RetryQuota quota;  // shared: an outage stops every worker's retries, not one's
   std::vector<std::thread> workers;
   workers.reserve(stores.size());
   for (auto& worker_stores : stores) {
     workers.emplace_back([&, s = worker_stores.get()] {
       auto sleep = pipeline::interruptible_sleeper([&] { return stop_retrying.load(); });
       while (auto job = jobs.pop()) {
-        auto result = pipeline::process_message(s->pipeline, job->body, policy, sleep);
-        Done finished{job->generation, job->tag, result.action, {}, {}};
-        if (result.action == core::Action::kReject) {
+        auto result =
+            pipeline::process_message(s->pipeline, job->body, policy, sleep, job->deliveries, &quota);
+        Done finished{job->generation, job->tag, result.action, {}, {}, {}};
+        if (result.action == core::Action::kReject || result.action == core::Action::kRequeue) {
+          finished.headers = failure_headers(config, result, *job);
           finished.body = std::move(job->body);
-          finished.dead_letter = dead_letter_headers(config, result);
         }
+        if (result.failure) finished.reason = result.failure->what();
+        if (result.action == core::Action::kPause) finished.reason += "; " + core::remedy(*result.failure);
         done.push(std::move(finished));
         wake.notify();
       }
@@ -253,6 +311,28 @@ int serve(const config::Config& config) {
   Clock::time_point drain_deadline{};
   int reconnect_attempt = 0;
   Clock::time_point next_reconnect{};
+  // Paused: not consuming until `resume_at`, after an environment failure.
+  bool paused = false;
+  int pauses = 0;  // consecutive ones, reset by a success
+  Clock::time_point resume_at{};
+  auto pause = [&](const std::string& reason) {
+    if (paused) return;
+    paused = true;
+    ++pauses;
+    const auto delay = core::pause_delay(policy, pauses);
+    resume_at = Clock::now() + delay;
+    log::error("consumption paused: the environment is wrong, no message can succeed until it is fixed",
+               {{"reason", reason},
+                {"resume_in_s", std::to_string((delay.count() + 999) / 1000)},
+                {"pause", std::to_string(pauses)}});
+    if (consumer) consumer->cancel();
+    // Messages not yet started go back untouched.
+    for (auto& job : jobs.take_all()) {
+      if (job.generation != generation) continue;
+      --in_flight;
+      consumer->reject(job.tag, /*requeue=*/true);
+    }
+  };
   log::info("consuming",
             {{"queue", config.rabbit.queue_name}, {"workers", std::to_string(config.loader.workers)}});
 
@@ -290,7 +370,7 @@ int serve(const config::Config& config) {
         continue;
       }
       try {
-        consumer = connect_consumer(config);
+        consumer = connect_consumer(config, /*start=*/!paused);
         log::info("reconnected to RabbitMQ", {{"attempt", std::to_string(reconnect_attempt + 1)}});
         reconnect_attempt = 0;
       } catch (const core::Error& e) {
@@ -303,9 +383,23 @@ int serve(const config::Config& config) {
     }
 
     try {
-      if (auto message = consumer->next(std::chrono::milliseconds(100), wake.fd())) {
+      if (paused && !draining && Clock::now() >= resume_at) {
+        consumer->consume(config.rabbit.queue_name, static_cast<std::uint16_t>(config.loader.workers));
+        paused = false;
+        log::info("consumption resumed", {{"after_pauses", std::to_string(pauses)}});
+      }
+      auto message = consumer->next(std::chrono::milliseconds(100), wake.fd());
+      if (message && paused) {
+        // Sent before the broker saw our cancel: back untouched, not worked on.
+        consumer->reject(message->delivery_tag, /*requeue=*/true);
+        message.reset();
+      }
+      if (message) {
         ++in_flight;
-        jobs.push({generation, message->delivery_tag, std::move(message->body)});
+        const int deliveries = deliveries_of(message->headers);
+        auto history = message->headers[kHistory];
+        jobs.push(
+            {generation, message->delivery_tag, std::move(message->body), deliveries, std::move(history)});
       }
       wake.clear();
       for (auto& result : done.take_all()) {
@@ -313,12 +407,20 @@ int serve(const config::Config& config) {
         --in_flight;
         pipeline::failpoint("before-ack");
         switch (result.action) {
-          case core::Action::kAck: consumer->ack(result.tag); break;
-          case core::Action::kRequeue: consumer->reject(result.tag, /*requeue=*/true); break;
+          case core::Action::kAck:
+            consumer->ack(result.tag);
+            pauses = 0;
+            break;
+          case core::Action::kPause:
+            // Cancel first: a message put back while we still consume would come straight back.
+            if (!draining) pause(result.reason);
+            consumer->reject(result.tag, /*requeue=*/true);
+            break;
+          case core::Action::kRequeue:
           case core::Action::kReject:
-            // Confirmed in the dead-letter queue first, then acked: a crash in between leaves
-            // the message in both places, never in neither.
-            if (dead_letter(publisher, config, result)) {
+            // Confirmed in the holding or dead-letter queue first, then acked: a crash in
+            // between leaves the message in two places, never in none.
+            if (republish(publisher, config, result)) {
               consumer->ack(result.tag);
             } else {
               consumer->reject(result.tag, /*requeue=*/true);

@@ -5,7 +5,8 @@
 
 namespace qrl::daemon {
 
-// Runs until SIGTERM or SIGINT; returns the process exit code.
-int serve(const config::Config& config);
+// Runs until SIGTERM or SIGINT; returns the process exit code. `env` is where the AWS
+// credential chain looks.
+int serve(config::Config config, const config::Env& env);
 
 }  // namespace qrl::daemon

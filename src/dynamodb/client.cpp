@@ -1,5 +1,7 @@
 #include "dynamodb/client.h"
 
+#include <zlib.h>
+
 #include <thread>
 
 #include "core/error.h"
@@ -9,11 +11,31 @@
 
 namespace qrl::dynamodb {
 
-Client::Client(config::Dynamo settings, std::chrono::milliseconds timeout)
-    : settings_(std::move(settings)),
-      signing_{settings_.region, "dynamodb", settings_.access_key_id, settings_.secret_access_key,
-               settings_.session_token},
-      http_(timeout) {}
+namespace {
+
+bool has_type(const core::Error& e, std::string_view type) {
+  return std::string_view(e.what()).find(type) != std::string_view::npos;
+}
+
+// DynamoDB sends the CRC32 of every body; the SDKs check it, and so do we: a body damaged on
+// the way is a transient failure, never a result.
+void check_crc32(const http::Response& response, std::string_view operation) {
+  auto header = response.header("x-amz-crc32");
+  if (header.empty()) return;
+  auto computed = crc32(0L, reinterpret_cast<const Bytef*>(response.body.data()),
+                        static_cast<uInt>(response.body.size()));
+  if (header != std::to_string(computed)) {
+    throw core::transient_error(core::Stage::kWrite, "DynamoDB " + std::string(operation) +
+                                                         " answered a body whose CRC32 does not match "
+                                                         "x-amz-crc32 (damaged in transit)");
+  }
+}
+
+}  // namespace
+
+Client::Client(config::Dynamo settings, std::shared_ptr<credentials::Provider> credentials,
+               std::chrono::milliseconds timeout)
+    : settings_(std::move(settings)), credentials_(std::move(credentials)), http_(timeout) {}
 
 nlohmann::json Client::call(std::string_view operation, const std::string& body) {
   http::Request request;
@@ -22,20 +44,35 @@ nlohmann::json Client::call(std::string_view operation, const std::string& body)
   request.headers = {"Content-Type: application/x-amz-json-1.0",
                      "X-Amz-Target: DynamoDB_20120810." + std::string(operation)};
   request.body = body;
-  http::Response response;
-  try {
-    response = http_.send(request, &signing_);
-  } catch (core::Error& e) {
-    e.set_stage_if_unknown(core::Stage::kWrite);
-    throw;
+  for (int attempt = 1;; ++attempt) {
+    auto keys = credentials_->current();
+    http::AwsSigning signing{settings_.region, "dynamodb", keys->access_key_id, keys->secret_access_key,
+                             keys->session_token};
+    http::Response response;
+    try {
+      response = http_.send(request, &signing);
+    } catch (core::Error& e) {
+      e.set_stage_if_unknown(core::Stage::kWrite);
+      throw;
+    }
+    if (response.status != 200) {
+      auto error = classify(response.status, response.body, operation);
+      // Temporary credentials that AWS calls expired before we thought so (clock skew, or
+      // revoked): one refresh and one more try, as the SDKs do.
+      if (attempt == 1 && has_type(error, "ExpiredTokenException") && keys->expiration) {
+        credentials_->refresh_after_rejection(keys->generation);
+        continue;
+      }
+      throw error;
+    }
+    check_crc32(response, operation);
+    auto json = nlohmann::json::parse(response.body, nullptr, false);
+    if (json.is_discarded()) {
+      throw core::transient_error(core::Stage::kWrite, "DynamoDB " + std::string(operation) +
+                                                           " answered with a body that is not JSON");
+    }
+    return json;
   }
-  if (response.status != 200) throw classify(response.status, response.body, operation);
-  auto json = nlohmann::json::parse(response.body, nullptr, false);
-  if (json.is_discarded()) {
-    throw core::transient_error(
-        core::Stage::kWrite, "DynamoDB " + std::string(operation) + " answered with a body that is not JSON");
-  }
-  return json;
 }
 
 void Client::ensure_table(std::chrono::seconds wait) {
@@ -53,10 +90,16 @@ void Client::ensure_table(std::chrono::seconds wait) {
     try {
       status = call("DescribeTable", name_only)["Table"].value("TableStatus", "");
     } catch (const core::Error& e) {
-      const bool absent = std::string(e.what()).find("ResourceNotFoundException") != std::string::npos;
+      const bool absent = has_type(e, "ResourceNotFoundException");
       if (!absent || created) {
         retry_or_throw(e);
         continue;
+      }
+      if (!settings_.create_table.value_or(true)) {
+        throw core::environment_error(
+            core::Stage::kSetup, "table '" + settings_.table + "' does not exist in " + settings_.region +
+                                     " and create_table is off (DYNAMODB_CREATE_TABLE): create it, or "
+                                     "turn create_table on and grant dynamodb:CreateTable");
       }
       log::info("table absent, creating it", {{"table", settings_.table}});
       nlohmann::json create = {{"TableName", settings_.table},
@@ -67,7 +110,7 @@ void Client::ensure_table(std::chrono::seconds wait) {
         call("CreateTable", create.dump());
       } catch (const core::Error& ce) {
         // ResourceInUseException: another loader created it first.
-        if (std::string(ce.what()).find("ResourceInUseException") == std::string::npos) {
+        if (!has_type(ce, "ResourceInUseException")) {
           retry_or_throw(ce);
           continue;
         }
@@ -97,12 +140,20 @@ void Client::put(const std::string& /*quiz_id*/, const std::string& item) {
 }
 
 bool Client::exists(const std::string& quiz_id) {
+  // Removing an attribute no item has is a no-op, and the condition makes it fail where there
+  // is no item: success means "loaded", ConditionalCheckFailedException means "not".
   nlohmann::json request = {{"TableName", settings_.table},
                             {"Key", {{"id", {{"S", quiz_id}}}}},
-                            {"ConsistentRead", true},
-                            {"ProjectionExpression", "id"}};
-  auto response = call("GetItem", request.dump());
-  return response.contains("Item");
+                            {"ConditionExpression", "attribute_exists(#id)"},
+                            {"UpdateExpression", "REMOVE #probe"},
+                            {"ExpressionAttributeNames", {{"#id", "id"}, {"#probe", "LoaderProbe"}}}};
+  try {
+    call("UpdateItem", request.dump());
+    return true;
+  } catch (const core::Error& e) {
+    if (has_type(e, "ConditionalCheckFailedException")) return false;
+    throw;
+  }
 }
 
 std::optional<nlohmann::json> Client::get(const std::string& quiz_id) {
@@ -131,7 +182,7 @@ void Client::delete_table() {
   try {
     call("DeleteTable", nlohmann::json{{"TableName", settings_.table}}.dump());
   } catch (const core::Error& e) {
-    if (std::string(e.what()).find("ResourceNotFoundException") == std::string::npos) throw;
+    if (!has_type(e, "ResourceNotFoundException")) throw;
   }
 }
 

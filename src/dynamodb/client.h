@@ -1,6 +1,11 @@
 #pragma once
-// The few DynamoDB operations the loader needs, over the JSON 1.0 protocol, signed by libcurl.
-// One Client per thread: it owns its HTTP connection.
+// The few DynamoDB operations the loader needs, over the JSON 1.0 protocol, signed by libcurl
+// with the credentials of a process-wide provider. One Client per thread: it owns its HTTP
+// connection. Every response's x-amz-crc32 is checked, as the AWS SDKs do.
+//
+// The operations the loader itself uses, and so its IAM policy: DescribeTable (start-up),
+// PutItem (the item), UpdateItem (the already-loaded check, see exists()), and CreateTable
+// only when create_table is on. GetItem and Scan serve the operator's `show` and `list`.
 
 #include <chrono>
 #include <optional>
@@ -9,6 +14,7 @@
 #include <nlohmann/json.hpp>
 
 #include "config/config.h"
+#include "credentials/credentials.h"
 #include "http/client.h"
 #include "pipeline/ports.h"
 
@@ -16,12 +22,18 @@ namespace qrl::dynamodb {
 
 class Client final : public pipeline::ItemStore {
  public:
-  Client(config::Dynamo settings, std::chrono::milliseconds timeout);
+  Client(config::Dynamo settings, std::shared_ptr<credentials::Provider> credentials,
+         std::chrono::milliseconds timeout);
 
-  // Creates the table if it is absent (partition key id, on-demand) and waits until ACTIVE.
+  // Describes the table; if it is absent, creates it (partition key id, on-demand) when
+  // create_table is on (the default outside Lambda), else fails with an environment error.
+  // Waits until it is ACTIVE.
   void ensure_table(std::chrono::seconds wait = std::chrono::seconds(60));
 
   void put(const std::string& quiz_id, const std::string& item) override;
+  // A conditional UpdateItem that changes nothing: it succeeds only if the item exists. The
+  // write grant the platform's stack already gives (PutItem, UpdateItem, ...) covers it, where
+  // GetItem would need a read grant the replaced loader never had.
   bool exists(const std::string& quiz_id) override;
   std::optional<nlohmann::json> get(const std::string& quiz_id);  // the item, DynamoDB JSON
   std::vector<nlohmann::json> scan(std::size_t limit);            // for `list` and tests
@@ -37,7 +49,7 @@ class Client final : public pipeline::ItemStore {
 
  private:
   config::Dynamo settings_;
-  http::AwsSigning signing_;
+  std::shared_ptr<credentials::Provider> credentials_;
   http::Client http_;
 };
 

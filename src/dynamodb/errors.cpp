@@ -1,5 +1,6 @@
 #include "dynamodb/errors.h"
 
+#include <algorithm>
 #include <array>
 
 #include <nlohmann/json.hpp>
@@ -12,6 +13,25 @@ namespace {
 constexpr std::array<std::string_view, 4> kPermanent = {"ValidationException", "SerializationException",
                                                         "ItemCollectionSizeLimitExceededException",
                                                         "ConditionalCheckFailedException"};
+
+// The deployment is wrong: the credentials, the permissions or the table. No message can
+// succeed until an operator fixes it, so none is retried or dead-lettered for it.
+constexpr std::array<std::string_view, 11> kEnvironment = {"AccessDeniedException",
+                                                           "UnrecognizedClientException",
+                                                           "InvalidSignatureException",
+                                                           "IncompleteSignatureException",
+                                                           "MissingAuthenticationTokenException",
+                                                           "ExpiredTokenException",
+                                                           "InvalidClientTokenId",
+                                                           "SignatureDoesNotMatch",
+                                                           "ResourceNotFoundException",
+                                                           "MissingAuthenticationToken",
+                                                           "AccessDenied"};
+
+template <std::size_t N>
+bool among(const std::array<std::string_view, N>& types, const std::string& type) {
+  return std::find(types.begin(), types.end(), type) != types.end();
+}
 
 }  // namespace
 
@@ -36,12 +56,14 @@ core::Error classify(long status, std::string_view body, std::string_view operat
   }
   std::string text = "DynamoDB " + std::string(operation) + " failed: HTTP " + std::to_string(status) +
                      (type.empty() ? "" : " " + type) + (message.empty() ? "" : ": " + message);
-  bool permanent = status >= 400 && status < 500 &&
-                   std::find(kPermanent.begin(), kPermanent.end(), type) != kPermanent.end();
-  // Everything else is transient: throttling and limits, 5xx, and also authentication and a
-  // missing table, which are the deployment's fault, not the message's; the message waits.
-  return permanent ? core::invalid_data(core::Stage::kWrite, text)
-                   : core::transient_error(core::Stage::kWrite, text);
+  if (status >= 400 && status < 500 && among(kPermanent, type))
+    return core::invalid_data(core::Stage::kWrite, text);
+  // A 403 without a body we understand is an authorization failure too (a proxy, a VPC
+  // endpoint policy).
+  if (among(kEnvironment, type) || (status == 403 && type.empty()))
+    return core::environment_error(core::Stage::kWrite, text);
+  // Everything else is transient: throttling and limits, 5xx, bodies we cannot read.
+  return core::transient_error(core::Stage::kWrite, text);
 }
 
 }  // namespace qrl::dynamodb

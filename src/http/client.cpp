@@ -17,9 +17,45 @@ struct SlistDeleter {
 };
 using Slist = std::unique_ptr<curl_slist, SlistDeleter>;
 
+struct Body {
+  std::string* text;
+  std::size_t limit;
+  bool overflow = false;
+};
+
 std::size_t on_body(char* data, std::size_t size, std::size_t count, void* user) {
-  static_cast<std::string*>(user)->append(data, size * count);
+  auto* body = static_cast<Body*>(user);
+  if (body->text->size() + size * count > body->limit) {
+    body->overflow = true;
+    return 0;  // curl aborts the transfer with CURLE_WRITE_ERROR
+  }
+  body->text->append(data, size * count);
   return size * count;
+}
+
+// What a TLS failure means, in words an operator can act on. The certificate checks are the
+// deployment's to fix (trust store, host name), so they are environment failures.
+core::Error transfer_error(CURLcode code, const std::string& what, const char* detail) {
+  std::string reason = detail != nullptr && *detail != '\0' ? detail : curl_easy_strerror(code);
+  std::string text =
+      what + " failed: " + reason + " (curl error " + std::to_string(static_cast<int>(code)) + ")";
+  if (code == CURLE_PEER_FAILED_VERIFICATION) {
+    std::string why = "the server's certificate failed verification";
+    if (reason.find("subject name") != std::string::npos || reason.find("host name") != std::string::npos) {
+      why = "the server's certificate does not name this host (wrong host name)";
+    } else if (reason.find("expired") != std::string::npos) {
+      why = "the server's certificate has expired";
+    } else if (reason.find("issuer") != std::string::npos ||
+               reason.find("self-signed") != std::string::npos ||
+               reason.find("self signed") != std::string::npos) {
+      why = "the server's certificate is not signed by a trusted CA (unknown CA)";
+    }
+    return core::environment_error(core::Stage::kUnknown, what + " failed: " + why + ": " + reason);
+  }
+  if (code == CURLE_SSL_CACERT_BADFILE || code == CURLE_SSL_CERTPROBLEM) {
+    return core::environment_error(core::Stage::kUnknown, text);
+  }
+  return core::transient_error(core::Stage::kUnknown, text);
 }
 
 std::size_t on_header(char* data, std::size_t size, std::size_t count, void* user) {
@@ -75,8 +111,6 @@ Response Client::send(const Request& request, const AwsSigning* signing) {
     headers.reset(next);
   };
   for (const auto& header : request.headers) add_header(header);
-  // curl would send "Expect: 100-continue" for larger bodies and wait a round trip for it.
-  add_header("Expect:");
 
   curl_easy_setopt(h, CURLOPT_URL, request.url.c_str());
   // Worker threads: no SIGALRM-based DNS timeouts.
@@ -115,20 +149,27 @@ Response Client::send(const Request& request, const AwsSigning* signing) {
     if (!signing->session_token.empty()) add_header("X-Amz-Security-Token: " + signing->session_token);
   }
   curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers.get());
+  // Bodies over 1 MB get an unsigned "Expect: 100-continue"; do not wait long for the 100.
+  curl_easy_setopt(h, CURLOPT_EXPECT_100_TIMEOUT_MS, 200L);
+  Body body{&response.body, request.max_response_bytes};
   curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
-  curl_easy_setopt(h, CURLOPT_WRITEDATA, &response.body);
+  curl_easy_setopt(h, CURLOPT_WRITEDATA, &body);
+  char detail[CURL_ERROR_SIZE] = {};
+  curl_easy_setopt(h, CURLOPT_ERRORBUFFER, detail);
   curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
   curl_easy_setopt(h, CURLOPT_HEADERDATA, &response.headers);
 
   CURLcode code = curl_easy_perform(h);
   // The slist must outlive the transfer; drop the pointer from the handle before freeing.
   curl_easy_setopt(h, CURLOPT_HTTPHEADER, nullptr);
-  if (code != CURLE_OK) {
-    throw core::transient_error(core::Stage::kUnknown,
-                                std::string("HTTP ") + request.method + " to " + request.url +
-                                    " failed: " + curl_easy_strerror(code) + " (curl error " +
-                                    std::to_string(static_cast<int>(code)) + ")");
+  curl_easy_setopt(h, CURLOPT_ERRORBUFFER, nullptr);
+  const std::string what = "HTTP " + request.method + " to " + request.url;
+  if (body.overflow) {
+    throw core::transient_error(core::Stage::kUnknown, what + " failed: the response is larger than " +
+                                                           std::to_string(request.max_response_bytes) +
+                                                           " bytes");
   }
+  if (code != CURLE_OK) throw transfer_error(code, what, detail);
   curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &response.status);
   return response;
 }

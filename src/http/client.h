@@ -2,6 +2,12 @@
 // A blocking HTTP/1.1 client over one libcurl easy handle, owned by one thread. Reusing the
 // handle keeps the connection alive between requests. AWS requests are signed by libcurl
 // itself (CURLOPT_AWS_SIGV4); we only supply the keys and the session token header.
+//
+// libcurl 7.88 signs every header of CURLOPT_HTTPHEADER, including one that is only there to
+// suppress a header (an empty "Expect:"), which it then does not send (curl #11664): AWS then
+// rejects the request, since a signed header is missing. So this client never passes such a
+// header. curl adds "Expect: 100-continue" itself only to bodies over 1 MB, unsigned, which AWS
+// accepts (its signers, like the SDKs', leave Expect out).
 
 #include <chrono>
 #include <map>
@@ -22,6 +28,8 @@ struct Request {
   std::string url;
   std::vector<std::string> headers;  // "Name: value"
   std::string body;
+  // A longer answer is a transient failure, not memory growth (a broken or hostile server).
+  std::size_t max_response_bytes = 8u << 20;
 };
 
 struct Response {
@@ -47,8 +55,9 @@ class Client {
   Client(Client&&) noexcept = default;
   Client& operator=(Client&&) noexcept = default;
 
-  // Transport failures (refused, reset, timeout, TLS) throw a transient core::Error. Any HTTP
-  // status is a Response: the caller knows what its statuses mean.
+  // Transport failures (refused, reset, timeout) throw a transient core::Error; a certificate
+  // that fails verification (unknown CA, wrong host name, expired) an environment one, saying
+  // which. Any HTTP status is a Response: the caller knows what its statuses mean.
   Response send(const Request& request, const AwsSigning* signing = nullptr);
 
   // No request may run past this point (the Lambda invocation's deadline); empty: no limit

@@ -10,6 +10,7 @@
 #include "http/client.h"
 #include "lambda/batch.h"
 #include "log/log.h"
+#include "wiring/aws.h"
 #include "wiring/stores.h"
 
 namespace qrl::lambda {
@@ -110,8 +111,9 @@ int run(const config::Env& env) {
   try {
     config = config::load_lambda(env);
     log::configure(config.loader.log_level, config.loader.log_format);
+    auto aws = wiring::resolve_aws(config, env);
     for (int i = 0; i < config.loader.workers; ++i)
-      stores.push_back(std::make_unique<wiring::Stores>(config));
+      stores.push_back(std::make_unique<wiring::Stores>(config, aws));
     stores.front()->live.connect();
     stores.front()->items.ensure_table();
   } catch (const config::ConfigError& e) {
@@ -125,6 +127,7 @@ int run(const config::Env& env) {
   }
   const auto policy = wiring::retry_policy(config);
   const auto margin = config.loader.deadline_margin;
+  core::RetryQuota quota;
 
   for (;;) {
     Invocation invocation;
@@ -168,8 +171,12 @@ int run(const config::Env& env) {
         [&](const Record& record, int worker) {
           log::Context record_context(
               {{"request_id", invocation.request_id}, {"message_id", record.message_id}});
+          // SQS counts receives and dead-letters by the queue's redrive policy: deliveries 0.
           auto result = pipeline::process_message(stores[static_cast<std::size_t>(worker)]->pipeline,
-                                                  record.body, policy, sleep);
+                                                  record.body, policy, sleep, 0, &quota);
+          if (result.action == core::Action::kPause)
+            log::error("record failed: the environment is wrong",
+                       {{"remedy", core::remedy(*result.failure)}});
           return result.action == core::Action::kAck;
         },
         time_left);

@@ -72,25 +72,25 @@ void Pipeline::remove_sources(const std::string& quiz_id, const core::QuizHeader
 }
 
 JobResult process_message(Pipeline& pipeline, std::string_view body, const core::RetryPolicy& policy,
-                          const Sleeper& sleep) {
+                          const Sleeper& sleep, int deliveries, core::RetryQuota* quota) {
   core::Event event;
   try {
     event = core::parse_event(body);
   } catch (const core::Error& e) {
     JobResult result;
     result.failure = e;
-    result.action = core::decide(result.failure);
+    result.action = core::decide(result.failure, deliveries, policy);
     log::error("message rejected", {{"reason", e.what()}, {"stage", core::to_string(e.stage())}});
     return result;
   }
   log::Context context({{"quiz", event.quiz_id}, {"event", event.id}});
-  auto result = process_quiz(pipeline, event.quiz_id, policy, sleep);
+  auto result = process_quiz(pipeline, event.quiz_id, policy, sleep, deliveries, quota);
   result.event = std::move(event);
   return result;
 }
 
 JobResult process_quiz(Pipeline& pipeline, const std::string& quiz_id, const core::RetryPolicy& policy,
-                       const Sleeper& sleep) {
+                       const Sleeper& sleep, int deliveries, core::RetryQuota* quota) {
   JobResult result;
   auto started = std::chrono::steady_clock::now();
   for (;;) {
@@ -101,7 +101,15 @@ JobResult process_quiz(Pipeline& pipeline, const std::string& quiz_id, const cor
     } catch (const core::Error& e) {
       result.failure = e;
     }
-    if (!result.failure || !result.failure->transient() || result.attempts >= policy.max_attempts) break;
+    if (!result.failure) {
+      if (quota != nullptr) quota->on_success(result.attempts > 1);
+      break;
+    }
+    if (!result.failure->transient() || result.attempts >= policy.max_attempts) break;
+    if (quota != nullptr && !quota->acquire()) {
+      log::warn("retry quota exhausted: not retrying now", {{"reason", result.failure->what()}});
+      break;
+    }
     auto delay = core::backoff_delay(policy, result.attempts, unit_random());
     log::warn("transient failure, retrying", {{"reason", result.failure->what()},
                                               {"stage", core::to_string(result.failure->stage())},
@@ -109,7 +117,7 @@ JobResult process_quiz(Pipeline& pipeline, const std::string& quiz_id, const cor
                                               {"delay_ms", std::to_string(delay.count())}});
     if (!sleep(delay)) break;
   }
-  result.action = core::decide(result.failure);
+  result.action = core::decide(result.failure, deliveries, policy);
 
   auto elapsed_ms = std::to_string(
       std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started)
@@ -123,6 +131,9 @@ JobResult process_quiz(Pipeline& pipeline, const std::string& quiz_id, const cor
                                  {"key", result.failure->key()},
                                  {"stage", core::to_string(result.failure->stage())},
                                  {"attempts", attempts}});
+  } else if (result.action == core::Action::kPause) {
+    log::error("the environment is wrong: quiz left in the queue",
+               {{"reason", result.failure->what()}, {"stage", core::to_string(result.failure->stage())}});
   } else {
     log::warn("quiz returned to the queue after transient failures",
               {{"reason", result.failure->what()},

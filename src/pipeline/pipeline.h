@@ -52,12 +52,14 @@ struct JobResult {
 
 // One message from start to decision: parse and validate the event, load with retries of
 // transient failures (capped exponential backoff with jitter), log the result once.
+// `deliveries` counts this delivery of the message (0: unknown); `quota`, shared by the
+// process's workers, bounds the retries during an outage (none: unbounded).
 JobResult process_message(Pipeline& pipeline, std::string_view body, const core::RetryPolicy& policy,
-                          const Sleeper& sleep);
+                          const Sleeper& sleep, int deliveries = 0, core::RetryQuota* quota = nullptr);
 
 // The same for a quiz id given directly (the `load` command).
 JobResult process_quiz(Pipeline& pipeline, const std::string& quiz_id, const core::RetryPolicy& policy,
-                       const Sleeper& sleep);
+                       const Sleeper& sleep, int deliveries = 0, core::RetryQuota* quota = nullptr);
 
 // A uniform random number in [0, 1), per thread: the jitter of backoff delays.
 double unit_random();

@@ -11,14 +11,25 @@ namespace {
 
 using core::keys::quiz;
 
-// An error reply for a key: WRONGTYPE is the data's fault and permanent; anything else
-// (LOADING, BUSY, OOM...) is the server's state and transient.
-[[noreturn]] void reply_error(const redisReply& reply, const std::string& key) {
+// Authentication and permission refusals are the deployment's fault: no quiz can be read
+// until the password or the ACL is fixed.
+bool refused(std::string_view message) {
+  for (std::string_view prefix : {"NOAUTH", "WRONGPASS", "NOPERM"}) {
+    if (message.substr(0, prefix.size()) == prefix) return true;
+  }
+  return false;
+}
+
+// An error reply for a key: WRONGTYPE is the data's fault and permanent; NOAUTH and its kin
+// the environment's; anything else (LOADING, BUSY, OOM...) is the server's state and transient.
+[[noreturn]] void reply_error(const redisReply& reply, const std::string& key,
+                              core::Stage stage = core::Stage::kRead) {
   std::string message(reply.str, reply.len);
   if (message.rfind("WRONGTYPE", 0) == 0) {
-    throw core::invalid_data(core::Stage::kRead, "key '" + key + "' has the wrong Redis type", key);
+    throw core::invalid_data(stage, "key '" + key + "' has the wrong Redis type", key);
   }
-  throw core::transient_error(core::Stage::kRead, "redis error on key '" + key + "': " + message);
+  if (refused(message)) throw core::environment_error(stage, "redis refused the loader: " + message);
+  throw core::transient_error(stage, "redis error on key '" + key + "': " + message);
 }
 
 std::optional<std::string> as_string(const redisReply& reply, const std::string& key) {
@@ -123,6 +134,7 @@ core::LiveQuiz QuizStore::read(const std::string& quiz_id) {
     auto replies = run(types);
     for (std::size_t j = 0; j < absent.size(); ++j) {
       const redisReply& type = *replies[j];
+      if (type.type == REDIS_REPLY_ERROR) reply_error(type, keys[absent[j]]);
       bool none = type.type == REDIS_REPLY_STATUS && std::string_view(type.str, type.len) == "none";
       if (!none) {
         const auto& key = keys[absent[j]];
@@ -140,10 +152,7 @@ void QuizStore::remove(const std::vector<std::string>& keys) {
   del.push_back("DEL");
   del.insert(del.end(), keys.begin(), keys.end());
   auto reply = std::move(run({del}).front());
-  if (reply->type == REDIS_REPLY_ERROR) {
-    throw core::transient_error(core::Stage::kDelete,
-                                "redis DEL failed: " + std::string(reply->str, reply->len));
-  }
+  if (reply->type == REDIS_REPLY_ERROR) reply_error(*reply, keys.front(), core::Stage::kDelete);
 }
 
 }  // namespace qrl::redis

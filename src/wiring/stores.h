@@ -11,10 +11,10 @@
 namespace qrl::wiring {
 
 struct Stores {
-  explicit Stores(const config::Config& config)
+  Stores(const config::Config& config, std::shared_ptr<credentials::Provider> aws)
       : live(config.redis, config.loader.request_timeout),
         questions(config.question_set_path),
-        items(config.dynamo, config.loader.request_timeout),
+        items(config.dynamo, std::move(aws), config.loader.request_timeout),
         pipeline(live, questions, items) {}
   Stores(const Stores&) = delete;
   Stores& operator=(const Stores&) = delete;
@@ -28,6 +28,7 @@ struct Stores {
 inline core::RetryPolicy retry_policy(const config::Config& config) {
   core::RetryPolicy policy;
   policy.max_attempts = config.loader.retry_attempts;
+  policy.max_deliveries = config.loader.max_deliveries;
   return policy;
 }
 

@@ -74,7 +74,9 @@ TEST(Config, TheEnvironmentAloneIsEnough) {
                                 {"DYNAMODB_ACCESS_KEY_ID", "a"},
                                 {"DYNAMODB_SECRET_ACCESS_KEY", "s"}}),
                         kNeedRedis | kNeedQuestions | kNeedDynamo);
-  EXPECT_EQ(config.dynamo.endpoint_url, "https://dynamodb.eu-west-1.amazonaws.com");
+  EXPECT_EQ(config.dynamo.region, "eu-west-1");
+  EXPECT_EQ(config.dynamo.access_key_id, "a");
+  EXPECT_EQ(config.dynamo.endpoint_url, "");  // the region's, once the AWS chain has run
 }
 
 TEST(Config, AMissingSettingIsNamed) {
@@ -131,23 +133,29 @@ TEST(Config, DescribeNeverPrintsSecrets) {
   EXPECT_THAT(text, Not(HasSubstr("s3cret")));
 }
 
-TEST(Config, LambdaUsesAwsVariableNames) {
-  auto config = load_lambda(env_of({{"REDIS_HOST", "r"},
-                                    {"REDIS_PORT", "6379"},
-                                    {"QUESTION_SET_PATH", "/q"},
-                                    {"AWS_REGION", "us-east-1"},
-                                    {"AWS_ACCESS_KEY_ID", "AKID"},
-                                    {"AWS_SECRET_ACCESS_KEY", "secret"},
-                                    {"AWS_SESSION_TOKEN", "token"}}));
-  EXPECT_EQ(config.dynamo.session_token, "token");
-  EXPECT_EQ(config.dynamo.endpoint_url, "https://dynamodb.us-east-1.amazonaws.com");
-  try {
-    load_lambda(env_of({{"REDIS_HOST", "r"}, {"REDIS_PORT", "6379"}, {"QUESTION_SET_PATH", "/q"}}));
-    FAIL();
-  } catch (const ConfigError& e) {
-    EXPECT_THAT(e.what(), HasSubstr("AWS_REGION"));
-    EXPECT_THAT(e.what(), Not(HasSubstr("DYNAMODB_REGION")));
-  }
+TEST(Config, LambdaNeedsNoAwsSettingsAndCreatesNoTable) {
+  // Region and keys come from the credential chain (AWS_REGION, AWS_ACCESS_KEY_ID ...).
+  auto config =
+      load_lambda(env_of({{"REDIS_HOST", "r"}, {"REDIS_PORT", "6379"}, {"QUESTION_SET_PATH", "/q"}}));
+  EXPECT_EQ(config.dynamo.create_table, std::optional<bool>(false));
+  config = load_lambda(env_of({{"REDIS_HOST", "r"},
+                               {"REDIS_PORT", "6379"},
+                               {"QUESTION_SET_PATH", "/q"},
+                               {"DYNAMODB_CREATE_TABLE", "true"}}));
+  EXPECT_EQ(config.dynamo.create_table, std::optional<bool>(true));
+  EXPECT_THROW(load_lambda(env_of({{"REDIS_HOST", "r"},
+                                   {"REDIS_PORT", "6379"},
+                                   {"QUESTION_SET_PATH", "/q"},
+                                   {"DYNAMODB_CREATE_TABLE", "maybe"}})),
+               ConfigError);
+}
+
+TEST(Config, DeliveriesAndRequeueDelay) {
+  auto config = resolve({}, env_of({{"LOADER_MAX_DELIVERIES", "3"}, {"LOADER_REQUEUE_DELAY_S", "2"}}), 0);
+  EXPECT_EQ(config.loader.max_deliveries, 3);
+  EXPECT_EQ(config.loader.requeue_delay, std::chrono::seconds(2));
+  EXPECT_EQ(config.rabbit.retry_queue, "quiz-complete.retry");
+  EXPECT_THROW(resolve({}, env_of({{"LOADER_REQUEUE_DELAY_S", "0"}}), 0), ConfigError);
 }
 
 TEST(Config, AnExplicitConfigFileMustExist) {

@@ -7,11 +7,26 @@ namespace {
 
 using std::chrono::milliseconds;
 
-TEST(Decide, SuccessAcksTransientRequeuesPermanentRejects) {
-  EXPECT_EQ(decide(std::nullopt), Action::kAck);
-  EXPECT_EQ(decide(transient_error(Stage::kWrite, "throttled")), Action::kRequeue);
-  EXPECT_EQ(decide(invalid_data(Stage::kBuild, "bad")), Action::kReject);
-  EXPECT_EQ(decide(missing_data("gone", "k")), Action::kReject);
+TEST(Decide, EachFailureClassHasOneAction) {
+  RetryPolicy policy;
+  EXPECT_EQ(decide(std::nullopt, 1, policy), Action::kAck);
+  EXPECT_EQ(decide(transient_error(Stage::kWrite, "throttled"), 1, policy), Action::kRequeue);
+  EXPECT_EQ(decide(invalid_data(Stage::kBuild, "bad"), 1, policy), Action::kReject);
+  EXPECT_EQ(decide(missing_data("gone", "k"), 1, policy), Action::kReject);
+  EXPECT_EQ(decide(environment_error(Stage::kWrite, "AccessDeniedException"), 1, policy), Action::kPause);
+}
+
+TEST(Decide, TransientFailuresGiveUpAfterMaxDeliveries) {
+  RetryPolicy policy;
+  policy.max_deliveries = 3;
+  auto failure = transient_error(Stage::kWrite, "throttled");
+  EXPECT_EQ(decide(failure, 2, policy), Action::kRequeue);
+  EXPECT_EQ(decide(failure, 3, policy), Action::kReject);
+  EXPECT_EQ(decide(failure, 7, policy), Action::kReject);
+  // Unknown count (SQS keeps it): never given up on here.
+  EXPECT_EQ(decide(failure, 0, policy), Action::kRequeue);
+  // The environment's fault never counts against the message.
+  EXPECT_EQ(decide(environment_error(Stage::kRead, "NOAUTH"), 9, policy), Action::kPause);
 }
 
 TEST(Backoff, GrowsExponentiallyUpToTheCap) {
@@ -27,6 +42,29 @@ TEST(Backoff, GrowsExponentiallyUpToTheCap) {
 TEST(Backoff, FullJitterStartsAtZero) {
   RetryPolicy policy;
   EXPECT_EQ(backoff_delay(policy, 3, 0.0).count(), 0);
+}
+
+TEST(Pause, DoublesFromOneSecondToAMinute) {
+  RetryPolicy policy;
+  EXPECT_EQ(pause_delay(policy, 1).count(), 1000);
+  EXPECT_EQ(pause_delay(policy, 2).count(), 2000);
+  EXPECT_EQ(pause_delay(policy, 6).count(), 32000);
+  EXPECT_EQ(pause_delay(policy, 7).count(), 60000);
+  EXPECT_EQ(pause_delay(policy, 1000).count(), 60000);
+}
+
+TEST(RetryQuota, AnOutageEmptiesTheBucketAndSuccessesRefillIt) {
+  RetryQuota quota(20);
+  EXPECT_TRUE(quota.acquire());
+  EXPECT_TRUE(quota.acquire());
+  EXPECT_TRUE(quota.acquire());
+  EXPECT_TRUE(quota.acquire());
+  EXPECT_FALSE(quota.acquire());  // 0 left: no more retries
+  EXPECT_EQ(quota.tokens(), 0);
+  quota.on_success(/*after_retry=*/true);
+  EXPECT_EQ(quota.tokens(), RetryQuota::kRetryCost);
+  for (int i = 0; i < 100; ++i) quota.on_success(false);
+  EXPECT_EQ(quota.tokens(), 20);  // never above capacity
 }
 
 }  // namespace

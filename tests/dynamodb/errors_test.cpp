@@ -15,10 +15,17 @@ TEST(DynamoErrors, ClassifiesByTypeNotStatus) {
   EXPECT_TRUE(classify(400, body("RequestLimitExceeded"), "PutItem").transient());
   EXPECT_TRUE(classify(500, body("InternalServerError"), "PutItem").transient());
   EXPECT_TRUE(classify(503, "", "PutItem").transient());
-  EXPECT_TRUE(classify(400, body("ResourceNotFoundException"), "PutItem").transient());
-  EXPECT_TRUE(classify(400, body("UnrecognizedClientException"), "PutItem").transient());
-  EXPECT_FALSE(classify(400, body("ValidationException"), "PutItem").transient());
-  EXPECT_FALSE(classify(400, body("SerializationException"), "PutItem").transient());
+  EXPECT_EQ(classify(400, body("ValidationException"), "PutItem").kind(), core::FailureKind::kPermanent);
+  EXPECT_EQ(classify(400, body("SerializationException"), "PutItem").kind(), core::FailureKind::kPermanent);
+}
+
+TEST(DynamoErrors, WhatNoRetryCanFixIsTheEnvironment) {
+  for (const char* type : {"AccessDeniedException", "UnrecognizedClientException", "ExpiredTokenException",
+                           "InvalidSignatureException", "IncompleteSignatureException",
+                           "MissingAuthenticationTokenException", "ResourceNotFoundException"}) {
+    EXPECT_EQ(classify(400, body(type), "PutItem").kind(), core::FailureKind::kEnvironment) << type;
+  }
+  EXPECT_EQ(classify(403, "<html>forbidden</html>", "PutItem").kind(), core::FailureKind::kEnvironment);
 }
 
 TEST(DynamoErrors, MessageNamesOperationStatusAndType) {

@@ -141,6 +141,31 @@ TEST_F(Faults, RedisClientConnectionsKilledMidRunAreReestablished) {
   expect_all_loaded_exactly(fs);
 }
 
+TEST_F(Faults, RedisRefusingTheLoaderPausesItWithoutARequeueLoopAndItResumesByItself) {
+  auto f = contract_quiz(random_id());
+  stack.write(f);
+  auto daemon = start();
+  // A password set on the server and every connection dropped: the loader's reconnect is now
+  // refused with NOAUTH, the environment's fault, not the message's.
+  stack.redis().command({"CONFIG", "SET", "requirepass", "rotated-password-do-not-log"});
+  stack.redis().command({"CLIENT", "KILL", "TYPE", "normal", "SKIPME", "yes"});
+  stack.publish_event(f.quiz_id);
+  bool paused = eventually([&] { return count(daemon->stderr_text(), "consumption paused") > 0; });
+  std::this_thread::sleep_for(3s);
+  const auto pauses = count(daemon->stderr_text(), "consumption paused");
+  stack.redis().command({"CONFIG", "SET", "requirepass", ""});
+  ASSERT_TRUE(paused) << daemon->stderr_text();
+  EXPECT_LE(pauses, 3u);  // 1 s, then 2 s: no tight loop
+  EXPECT_THAT(daemon->stderr_text(), HasSubstr("NOAUTH"));
+  EXPECT_THAT(daemon->stderr_text(), HasSubstr("check the Redis user, password and ACL"));
+  EXPECT_EQ(stack.dlq_depth(), 0u);
+  ASSERT_TRUE(eventually([&] { return loaded(f.quiz_id); }, 30s));
+  auto log = stop(*daemon);
+  EXPECT_THAT(log, HasSubstr("consumption resumed"));
+  EXPECT_THAT(log, Not(HasSubstr("rotated-password-do-not-log")));
+  expect_loaded_exactly(f);
+}
+
 TEST_F(Faults, DynamoDbThrottlingServerErrorsAndResetsAreRetriedNotDeadLettered) {
   FaultProxy proxy(stack.config().dynamo.endpoint_url);
   proxy.set_policy(FaultProxy::random(25, kTransientFaults, 7));

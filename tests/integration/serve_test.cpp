@@ -203,12 +203,17 @@ TEST_F(Serve, AMissingSettingIsNamedAndSecretsNeverReachTheLog) {
 
   env = stack.env();
   env["RABBITMQ_PASSWORD"] = "wrong-password-a1b2c3";
-  env["DYNAMODB_SESSION_TOKEN"] = "session-token-d4e5f6";
   result = run({"serve"}, env);
   EXPECT_EQ(result.code, 1);
   EXPECT_THAT(result.err, HasSubstr("login refused for user 'guest'"));
+  // A session token the keys do not have: the verifier refuses it, as AWS would.
+  env = stack.env();
+  env["DYNAMODB_SESSION_TOKEN"] = "session-token-d4e5f6";
+  auto rejected = run({"serve"}, env);
+  EXPECT_EQ(rejected.code, 1);
+  EXPECT_THAT(rejected.err, HasSubstr("UnrecognizedClientException"));
   for (const auto* secret : {"wrong-password-a1b2c3", "session-token-d4e5f6", "test-secret-do-not-log"}) {
-    EXPECT_THAT(result.err, Not(HasSubstr(secret)));
+    EXPECT_THAT(result.err + rejected.err, Not(HasSubstr(secret)));
   }
 
   auto f = contract_quiz(random_id());

@@ -16,16 +16,20 @@ using qrl::testing::MemoryRedis;
 // Fails the first `failures` puts with a transient error, as a throttled DynamoDB would.
 class FlakyItems final : public ItemStore {
  public:
-  explicit FlakyItems(int failures) : failures_(failures) {}
+  explicit FlakyItems(int failures, core::FailureKind kind = core::FailureKind::kTransient)
+      : failures_(failures), kind_(kind) {}
   MemoryItems inner;
+  int attempts = 0;
   void put(const std::string& id, const std::string& item) override {
-    if (failures_-- > 0) throw core::transient_error(core::Stage::kWrite, "ThrottlingException");
+    ++attempts;
+    if (failures_-- > 0) throw core::Error(kind_, core::Stage::kWrite, "ThrottlingException or AccessDenied");
     inner.put(id, item);
   }
   bool exists(const std::string& id) override { return inner.exists(id); }
 
  private:
   int failures_;
+  core::FailureKind kind_;
 };
 
 struct World {
@@ -126,6 +130,52 @@ TEST(ProcessMessage, RequeuesWhenAttemptsRunOutAndKeepsTheSources) {
   EXPECT_EQ(result.action, core::Action::kRequeue);
   EXPECT_EQ(result.attempts, 3);
   EXPECT_EQ(w.redis.size(), f.keys.size());
+}
+
+TEST(ProcessMessage, TheEnvironmentIsNotRetriedInProcessAndPausesKeepingTheSources) {
+  World w;
+  FlakyItems items(100, core::FailureKind::kEnvironment);
+  auto f = qrl::testing::contract_quiz("p9");
+  w.add(f);
+  Pipeline pipeline(w.redis, w.questions, items);
+  auto result = process_message(pipeline, core::make_event("e", "t", "p9"), core::RetryPolicy{}, kNoSleep, 7);
+  EXPECT_EQ(result.action, core::Action::kPause);
+  EXPECT_EQ(items.attempts, 1);
+  EXPECT_EQ(w.redis.size(), f.keys.size());
+}
+
+TEST(ProcessMessage, AnEmptyRetryQuotaStopsRetriesAndASuccessRefillsIt) {
+  World w;
+  FlakyItems items(100);
+  w.add(qrl::testing::contract_quiz("p10"));
+  Pipeline pipeline(w.redis, w.questions, items);
+  core::RetryQuota quota(2 * core::RetryQuota::kRetryCost);
+  auto result =
+      process_message(pipeline, core::make_event("e", "t", "p10"), core::RetryPolicy{}, kNoSleep, 1, &quota);
+  EXPECT_EQ(result.action, core::Action::kRequeue);
+  EXPECT_EQ(items.attempts, 3);  // the first try and the two retries the quota paid for
+  EXPECT_EQ(quota.tokens(), 0);
+  FlakyItems good(0);
+  w.add(qrl::testing::contract_quiz("p11"));
+  Pipeline ok(w.redis, w.questions, good);
+  EXPECT_EQ(
+      process_message(ok, core::make_event("e", "t", "p11"), core::RetryPolicy{}, kNoSleep, 1, &quota).action,
+      core::Action::kAck);
+  EXPECT_EQ(quota.tokens(), core::RetryQuota::kSuccessRefund);
+}
+
+TEST(ProcessMessage, TransientFailuresOfTheLastAllowedDeliveryAreDeadLettered) {
+  World w;
+  FlakyItems items(100);
+  w.add(qrl::testing::contract_quiz("p12"));
+  Pipeline pipeline(w.redis, w.questions, items);
+  core::RetryPolicy policy;
+  policy.max_attempts = 1;
+  policy.max_deliveries = 4;
+  EXPECT_EQ(process_message(pipeline, core::make_event("e", "t", "p12"), policy, kNoSleep, 3).action,
+            core::Action::kRequeue);
+  EXPECT_EQ(process_message(pipeline, core::make_event("e", "t", "p12"), policy, kNoSleep, 4).action,
+            core::Action::kReject);
 }
 
 TEST(ProcessMessage, AStopDuringBackoffEndsTheRetries) {

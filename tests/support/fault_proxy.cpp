@@ -25,6 +25,8 @@ std::string name(Fault fault) {
     case Fault::kResetAfter: return "reset-after-write";
     case Fault::kInvalid: return "validation";
     case Fault::kDelay: return "delay";
+    case Fault::kBadCrc: return "bad-crc32";
+    case Fault::kExpiredToken: return "expired-token";
     case Fault::kNone: break;
   }
   return "none";
@@ -91,6 +93,8 @@ HttpResponse FaultProxy::handle(const HttpRequest& request) {
     case Fault::kServerError: return error(500, "InternalServerError", "Internal server error");
     case Fault::kInvalid:
       return error(400, "ValidationException", "One or more parameter values were invalid");
+    case Fault::kExpiredToken:
+      return error(400, "ExpiredTokenException", "The security token included in the request is expired");
     case Fault::kResetBefore: return {0, {}, {}};
     default: break;
   }
@@ -100,8 +104,9 @@ HttpResponse FaultProxy::handle(const HttpRequest& request) {
   http::Request forward;
   forward.method = "POST";
   forward.url = target_ + "/";
-  forward.headers = {"Content-Type: application/x-amz-json-1.0", "X-Amz-Target: " + target};
-  // dynalite checks that a request is signed, not the signature (made for the proxy's host).
+  forward.headers = {"Content-Type: application/x-amz-json-1.0", "X-Amz-Target: " + target,
+                     "Host: " + request.header("host")};
+  // Forwarded as signed: the verifier behind checks the signature the loader made.
   for (const char* name : {"authorization", "x-amz-date", "x-amz-security-token"}) {
     if (auto value = request.header(name); !value.empty())
       forward.headers.push_back(std::string(name) + ": " + value);
@@ -112,6 +117,8 @@ HttpResponse FaultProxy::handle(const HttpRequest& request) {
     auto answer = client.send(forward);
     response = {
         static_cast<int>(answer.status), {{"Content-Type", "application/x-amz-json-1.0"}}, answer.body};
+    if (auto crc = answer.header("x-amz-crc32"); !crc.empty())
+      response.headers.emplace_back("x-amz-crc32", fault == Fault::kBadCrc ? crc + "1" : crc);
   } catch (const core::Error& e) {
     response = error(500, "InternalServerError", "proxy could not reach dynalite");
   }

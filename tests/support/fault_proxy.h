@@ -2,7 +2,8 @@
 // A DynamoDB endpoint for fault injection: forwards each request to dynalite unless the policy
 // says otherwise: throttle (400 ThrottlingException), provisioned throughput exceeded (400),
 // a 500, a reset before forwarding, a reset after forwarding (the write happened, the client
-// never hears of it), a ValidationException, or a delay. Counts what it injected.
+// never hears of it), a ValidationException, a delay, or a damaged CRC32. Counts what it
+// injected.
 
 #include <atomic>
 #include <functional>
@@ -23,7 +24,9 @@ enum class Fault {
   kResetBefore,
   kResetAfter,
   kInvalid,
-  kDelay
+  kDelay,
+  kBadCrc,       // forwarded, but the answer's x-amz-crc32 does not match its body
+  kExpiredToken  // 400 ExpiredTokenException, as AWS answers keys it considers expired
 };
 
 class FaultProxy {

@@ -14,6 +14,7 @@
 
 #include "core/error.h"
 #include "core/event.h"
+#include "credentials/sources.h"
 #include "files/question_files.h"
 
 namespace qrl::testing {
@@ -193,6 +194,8 @@ std::map<std::string, std::string> Stack::env() const {
       {"DYNAMODB_TABLE", config_.dynamo.table},
       {"LOADER_WORKERS", std::to_string(config_.loader.workers)},
       {"LOADER_DRAIN_TIMEOUT_S", "20"},
+      {"LOADER_REQUEUE_DELAY_S", "1"},
+      {"AWS_EC2_METADATA_DISABLED", "true"},  // never the real instance metadata address
   };
 }
 
@@ -207,6 +210,8 @@ std::map<std::string, std::string> Stack::lambda_env(const std::string& runtime_
           {"AWS_SESSION_TOKEN", "lambda-token-do-not-log"},
           {"DYNAMODB_ENDPOINT_URL", config_.dynamo.endpoint_url},
           {"DYNAMODB_TABLE", config_.dynamo.table},
+          {"DYNAMODB_CREATE_TABLE", "true"},
+          {"AWS_EC2_METADATA_DISABLED", "true"},
           {"LOADER_WORKERS", "4"}};
 }
 
@@ -216,7 +221,8 @@ redis::Connection& Stack::redis() {
 }
 
 dynamodb::Client& Stack::dynamo() {
-  if (!dynamo_) dynamo_ = std::make_unique<dynamodb::Client>(config_.dynamo, 10000ms);
+  if (!dynamo_)
+    dynamo_ = std::make_unique<dynamodb::Client>(config_.dynamo, keys_of(config_.dynamo), 10000ms);
   return *dynamo_;
 }
 
@@ -302,6 +308,11 @@ std::vector<amqp::Message> Stack::peek(const std::string& queue) {
 
 int Stack::rabbitmqctl(const std::string& args) {
   return std::system((required_env("QRL_RABBITMQCTL") + " " + args + " >/dev/null 2>&1").c_str());
+}
+
+std::shared_ptr<credentials::Provider> keys_of(const config::Dynamo& settings) {
+  return std::make_shared<credentials::Provider>(credentials::resolve_source(
+      settings, [](const std::string&) { return std::optional<std::string>(); }, settings.region, 5000ms));
 }
 
 bool eventually(const std::function<bool()>& done, std::chrono::milliseconds timeout) {

@@ -18,6 +18,7 @@
 #include "amqp/connection.h"
 #include "config/config.h"
 #include "core/sample.h"
+#include "credentials/credentials.h"
 #include "dynamodb/client.h"
 #include "redis/connection.h"
 #include "support/fixtures.h"
@@ -109,6 +110,9 @@ class Stack {
   std::unique_ptr<dynamodb::Client> dynamo_;
   std::unique_ptr<amqp::Connection> rabbit_;
 };
+
+// A credentials provider for the keys in `settings` (the tests' own clients).
+std::shared_ptr<credentials::Provider> keys_of(const config::Dynamo& settings);
 
 // Polls `done` every 50 ms until it is true or `timeout` passes.
 bool eventually(const std::function<bool()>& done, std::chrono::milliseconds timeout = 30s);

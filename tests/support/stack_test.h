@@ -20,6 +20,11 @@ class StackTest : public ::testing::Test {
   std::unique_ptr<Process> start(const std::map<std::string, std::string>& extra = {}) {
     auto env = stack.env();
     for (const auto& [k, v] : extra) env[k] = v;
+    return start_env(env);
+  }
+
+  // `serve` with exactly this environment, once it is consuming.
+  std::unique_ptr<Process> start_env(const std::map<std::string, std::string>& env) {
     auto process = std::make_unique<Process>(std::vector<std::string>{"serve"}, env);
     EXPECT_TRUE(
         eventually([&] { return count(process->stderr_text(), "consuming") > 0 || !process->running(); }));
