@@ -11,6 +11,7 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   redis-server rabbitmq-server procps
   python3 python3-botocore openssl
+  clang libclang-rt-14-dev
 )
 
 missing=()

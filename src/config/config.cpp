@@ -1,5 +1,7 @@
 #include "config/config.h"
 
+#include "core/ids.h"
+
 #include <cerrno>
 #include <charconv>
 #include <cstdlib>
@@ -38,6 +40,7 @@ constexpr Key kKeys[] = {
     {"redis.host", "REDIS_HOST", kNeedRedis},
     {"redis.port", "REDIS_PORT", kNeedRedis},
     {"question-set.path", "QUESTION_SET_PATH", kNeedQuestions},
+    {"question-set.max_bytes", "QUESTION_SET_MAX_BYTES", 0},
     // Region and keys are optional here: the AWS chain (credentials/sources.h) supplies them.
     {"dynamodb.region", "DYNAMODB_REGION", 0},
     {"dynamodb.endpoint_url", "DYNAMODB_ENDPOINT_URL", 0},
@@ -51,6 +54,7 @@ constexpr Key kKeys[] = {
     {"loader.request_timeout_ms", "LOADER_REQUEST_TIMEOUT_MS", 0},
     {"loader.retry_attempts", "LOADER_RETRY_ATTEMPTS", 0},
     {"loader.max_deliveries", "LOADER_MAX_DELIVERIES", 0},
+    {"loader.max_answers", "LOADER_MAX_ANSWERS", 0},
     {"loader.requeue_delay_s", "LOADER_REQUEUE_DELAY_S", 0},
     {"loader.deadline_margin_ms", "LOADER_DEADLINE_MARGIN_MS", 0},
     {"loader.log_level", "LOADER_LOG_LEVEL", 0},
@@ -96,8 +100,8 @@ int integer(const Named& k, const std::string& value, int min, int max, std::str
   int out = 0;
   auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), out);
   if (ec != std::errc() || end != value.data() + value.size() || out < min || out > max) {
-    throw ConfigError("config item " + origin_of(k) + " is '" + value + "': expected " + std::string(what) +
-                      " from " + std::to_string(min) + " to " + std::to_string(max));
+    throw ConfigError("config item " + origin_of(k) + " is " + core::printable(value) + ": expected " +
+                      std::string(what) + " from " + std::to_string(min) + " to " + std::to_string(max));
   }
   return out;
 }
@@ -113,8 +117,8 @@ std::string url(const Named& k, const std::string& value) {
             value.find_first_of(" \t\r\n") == std::string::npos && value[scheme_end + 3] != '/' &&
             value[scheme_end + 3] != ':';
   if (!ok) {
-    throw ConfigError("config item " + origin_of(k) + " is '" + value +
-                      "': expected an http:// or https:// URL with a host");
+    throw ConfigError("config item " + origin_of(k) + " is " + core::printable(value) +
+                      ": expected an http:// or https:// URL with a host");
   }
   std::string out = value;
   while (out.size() > scheme_end + 4 && out.back() == '/') out.pop_back();
@@ -128,7 +132,8 @@ bool boolean(const Named& k, const std::string& value) {
   for (const char* no : {"false", "no", "off", "0"}) {
     if (value == no) return false;
   }
-  throw ConfigError("config item " + origin_of(k) + " is '" + value + "': expected true or false");
+  throw ConfigError("config item " + origin_of(k) + " is " + core::printable(value) +
+                    ": expected true or false");
 }
 
 std::string one_of(const Named& k, const std::string& value, std::initializer_list<const char*> allowed) {
@@ -137,7 +142,8 @@ std::string one_of(const Named& k, const std::string& value, std::initializer_li
     if (value == a) return value;
     list += (list.empty() ? "" : ", ") + std::string(a);
   }
-  throw ConfigError("config item " + origin_of(k) + " is '" + value + "': expected one of " + list);
+  throw ConfigError("config item " + origin_of(k) + " is " + core::printable(value) + ": expected one of " +
+                    list);
 }
 
 }  // namespace
@@ -223,6 +229,9 @@ Config resolve(const std::map<std::string, std::string>& file, const Env& env, u
   with("redis.host", [&](K, S v) { config.redis.host = v; });
   with("redis.port", [&](K k, S v) { config.redis.port = port(k, v); });
   with("question-set.path", [&](K, S v) { config.question_set_path = v; });
+  with("question-set.max_bytes", [&](K k, S v) {
+    config.question_set_max_bytes = static_cast<std::size_t>(integer(k, v, 1024, 1 << 30, "a size in bytes"));
+  });
   with("dynamodb.region", [&](K, S v) { config.dynamo.region = v; });
   with("dynamodb.access_key_id", [&](K, S v) { config.dynamo.access_key_id = v; });
   with("dynamodb.secret_access_key", [&](K, S v) { config.dynamo.secret_access_key = v; });
@@ -241,6 +250,8 @@ Config resolve(const std::map<std::string, std::string>& file, const Env& env, u
        [&](K k, S v) { config.loader.retry_attempts = integer(k, v, 1, 100, "an attempt count"); });
   with("loader.max_deliveries",
        [&](K k, S v) { config.loader.max_deliveries = integer(k, v, 1, 1000, "a delivery count"); });
+  with("loader.max_answers",
+       [&](K k, S v) { config.loader.max_answers = integer(k, v, 1, 100'000'000, "an answer count"); });
   with("loader.requeue_delay_s", [&](K k, S v) {
     config.loader.requeue_delay = std::chrono::seconds(integer(k, v, 1, 86400, "seconds"));
   });

@@ -5,6 +5,7 @@
 // session token) are held here and nowhere is there a function that prints them.
 
 #include <chrono>
+#include <cstdint>
 #include <functional>
 #include <map>
 #include <optional>
@@ -50,7 +51,9 @@ struct Loader {
   std::chrono::seconds drain_timeout{30};
   std::chrono::milliseconds request_timeout{10000};
   int retry_attempts = 5;
-  int max_deliveries = 10;                 // deliveries of a message failing transiently, then the DLQ
+  int max_deliveries = 10;
+  std::int64_t max_answers = 2'000'000;  // participants x questions; a larger quiz is refused unread //
+                                         // deliveries of a message failing transiently, then the DLQ
   std::chrono::seconds requeue_delay{30};  // how long a requeued message waits before coming back
   // Lambda: a record is started only with at least this much time left before the deadline.
   std::chrono::milliseconds deadline_margin{1000};
@@ -62,6 +65,7 @@ struct Config {
   Rabbit rabbit;
   Redis redis;
   std::string question_set_path;
+  std::size_t question_set_max_bytes = std::size_t{64} << 20;
   Dynamo dynamo;
   Loader loader;
 };

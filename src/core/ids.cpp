@@ -3,6 +3,7 @@
 #include <string>
 
 #include "core/error.h"
+#include "core/utf8.h"
 
 namespace qrl::core {
 
@@ -18,16 +19,22 @@ bool is_valid_id(std::string_view id) noexcept {
 
 std::string printable(std::string_view untrusted) {
   constexpr std::size_t kMax = 80;
+  static constexpr char kHex[] = "0123456789abcdef";
   std::string out = "'";
-  for (std::size_t i = 0; i < untrusted.size() && i < kMax; ++i) {
+  std::size_t i = 0;
+  while (i < untrusted.size() && i < kMax) {
     auto c = static_cast<unsigned char>(untrusted[i]);
-    if (c < 0x20 || c == 0x7f || c == '\'' || c == '\\') {
-      static constexpr char kHex[] = "0123456789abcdef";
+    auto n = utf8_sequence_length(untrusted, i);
+    if (c < 0x20 || c == 0x7f || c == '\'' || c == '\\' || n == 0) {
+      // Control characters, quotes and bytes that are not UTF-8: escaped, so a message (a log
+      // line, a dead letter's header) is always valid UTF-8 text.
       out += "\\x";
       out += kHex[c >> 4];
       out += kHex[c & 0xf];
+      ++i;
     } else {
-      out += static_cast<char>(c);
+      out.append(untrusted, i, n);
+      i += n;
     }
   }
   if (untrusted.size() > kMax) out += "...";

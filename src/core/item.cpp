@@ -4,6 +4,7 @@
 #include <string>
 
 #include "core/error.h"
+#include "core/utf8.h"
 
 namespace qrl::core {
 
@@ -79,20 +80,32 @@ class Writer {
   bool first_ = true;
 };
 
+// DynamoDB stores a number as base-100 digits from its exponent: 1 byte, plus one per pair of
+// significant digits, plus one when an even count of them starts at an even exponent (the pairs
+// then straddle), plus one for a minus sign; zero is 1 byte. The same rule as dynalite's.
 std::size_t number_size(std::int64_t value) {
+  if (value == 0) return 1;
   auto magnitude = value < 0 ? 0 - static_cast<std::uint64_t>(value) : static_cast<std::uint64_t>(value);
   std::string digits = std::to_string(magnitude);
+  const std::size_t exponent = digits.size() - 1;
   while (digits.size() > 1 && digits.back() == '0') digits.pop_back();
-  return (digits.size() + 1) / 2 + 1;
+  const std::size_t significant = digits.size();
+  return 1 + (significant + 1) / 2 + (significant % 2 == 0 && exponent % 2 == 0 ? 1 : 0) +
+         (value < 0 ? 1 : 0);
 }
 
 constexpr std::size_t kContainer = 3;  // per list or map
-constexpr std::size_t kElement = 1;    // per list or map element
+constexpr std::size_t kElement = 1;    // per list element and per map entry
 
 std::size_t numbers_size(const std::vector<std::int64_t>& values) {
   std::size_t size = kContainer;
   for (auto v : values) size += kElement + number_size(v);
   return size;
+}
+
+// A map of `entries` attributes, before their names and values.
+constexpr std::size_t map_overhead(std::size_t entries) {
+  return kContainer + entries * kElement;
 }
 
 }  // namespace
@@ -103,6 +116,19 @@ void append_json_string(std::string& out, std::string_view text) {
   std::size_t run = 0;  // start of the current run of characters that need no escaping
   for (std::size_t i = 0; i < text.size(); ++i) {
     auto c = static_cast<unsigned char>(text[i]);
+    if (c >= 0x80) {
+      // The body must be valid JSON text: a byte that is not UTF-8 becomes U+FFFD (the
+      // transform has already replaced them and said so; this is the last line).
+      auto n = utf8_sequence_length(text, i);
+      if (n > 0) {
+        i += n - 1;
+        continue;
+      }
+      out.append(text.data() + run, i - run);
+      run = i + 1;
+      out += "\xef\xbf\xbd";
+      continue;
+    }
     if (c >= 0x20 && c != '"' && c != '\\') continue;
     out.append(text.data() + run, i - run);
     run = i + 1;
@@ -160,7 +186,10 @@ std::string encode_item(const Quiz& quiz) {
 }
 
 std::size_t item_size(const Quiz& quiz) {
-  auto str = [](std::string_view name, std::string_view value) { return name.size() + value.size(); };
+  // Strings as they will be sent: a byte that is not UTF-8 goes as U+FFFD, 3 bytes.
+  auto str = [](std::string_view name, std::string_view value) {
+    return name.size() + valid_utf8_size(value);
+  };
   auto num = [](std::string_view name, std::int64_t value) { return name.size() + number_size(value); };
   std::size_t size = str("id", quiz.id) + str("Name", quiz.name) +
                      num("QuestionDuration", quiz.question_duration_ns) + str("StartTime", quiz.start_time) +
@@ -168,21 +197,21 @@ std::size_t item_size(const Quiz& quiz) {
 
   size += std::string_view("Questions").size() + kContainer;
   for (const auto& q : quiz.questions) {
-    size += kElement + kContainer + str("Question", q.text);
+    size += kElement + map_overhead(4) + str("Question", q.text);
     size += std::string_view("Options").size() + kContainer;
-    for (const auto& o : q.options) size += kElement + o.size();
+    for (const auto& o : q.options) size += kElement + valid_utf8_size(o);
     size += std::string_view("CorrectOptions").size() + numbers_size(q.correct_options);
     size += std::string_view("ParticipantAnswers").size() + kContainer;
     for (const auto& a : q.answers) {
-      size += kElement + kContainer + str("UserId", a.user_id) +
+      size += kElement + map_overhead(3) + str("UserId", a.user_id) +
               std::string_view("ParticipantOptions").size() + numbers_size(a.options) +
               num("AnsweredInDuration", a.answered_in_ns);
     }
   }
   size += std::string_view("Participants").size() + kContainer;
   for (const auto& p : quiz.participants) {
-    size += kElement + kContainer + str("UserId", p.user_id) + str("Name", p.name) + num("Score", p.score) +
-            str("StopTime", p.stop_time);
+    size += kElement + map_overhead(4) + str("UserId", p.user_id) + str("Name", p.name) +
+            num("Score", p.score) + str("StopTime", p.stop_time);
   }
   return size;
 }

@@ -16,15 +16,16 @@ inline constexpr std::size_t kMaxItemBytes = std::size_t{400} * 1024;
 // The item as a DynamoDB JSON map: {"id":{"S":"..."},"Name":{"S":"..."},...}.
 std::string encode_item(const Quiz& quiz);
 
-// The item's size by DynamoDB's rules (names + values; numbers by significant digits; 3 bytes
-// per list or map plus 1 per element). Used to reject an oversized quiz as permanent before
+// The item's size by DynamoDB's rules: attribute names and string values as UTF-8 bytes;
+// numbers by their base-100 digits (see number_size in item.cpp); 3 bytes per list or map plus
+// 1 per list element and per map entry. Used to reject an oversized quiz as permanent before
 // sending it.
 std::size_t item_size(const Quiz& quiz);
 
 // Throws a permanent Error if the quiz's item would exceed kMaxItemBytes.
 void require_item_fits(const Quiz& quiz);
 
-// Appends `text` as a JSON string literal.
+// Appends `text` as a JSON string literal; a byte that is not UTF-8 becomes U+FFFD.
 void append_json_string(std::string& out, std::string_view text);
 
 }  // namespace qrl::core

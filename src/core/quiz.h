@@ -57,6 +57,7 @@ struct Quiz {
   std::string stop_time;
   std::vector<Question> questions;        // play order
   std::vector<Participant> participants;  // score descending, ties by user id
+  std::vector<std::string> warnings;      // what was repaired on the way (invalid UTF-8), for the log
 };
 
 }  // namespace qrl::core

@@ -8,15 +8,15 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/answer.h"
 #include "core/error.h"
 #include "core/ids.h"
 #include "core/keys.h"
+#include "core/utf8.h"
 
 namespace qrl::core {
 
 namespace {
-
-constexpr std::int64_t kNanosPerSecond = 1'000'000'000;
 
 Error bad_value(const std::string& key, std::string_view value, std::string_view expected) {
   return invalid_data(Stage::kBuild,
@@ -42,12 +42,13 @@ std::int64_t non_negative_integer(const std::string& key, std::string_view text)
   return *value;
 }
 
-std::int64_t seconds_to_nanos(const std::string& key, std::string_view text, double seconds) {
-  constexpr double kMax = static_cast<double>(std::numeric_limits<std::int64_t>::max()) / 1e9;
-  if (!std::isfinite(seconds) || seconds < 0 || seconds >= kMax) {
-    throw bad_value(key, text, "a duration in seconds");
-  }
-  return static_cast<std::int64_t>(std::llround(seconds * static_cast<double>(kNanosPerSecond)));
+// Text from Redis as it will be stored: valid UTF-8, each byte that is not replaced by U+FFFD
+// with a warning naming the key (the replaced Go loader's encoder did the same, silently).
+std::string valid_text(const std::string& text, const std::string& key, std::vector<std::string>& warnings) {
+  if (is_valid_utf8(text)) return text;
+  warnings.push_back("key '" + key +
+                     "' holds bytes that are not UTF-8, stored as U+FFFD: " + printable(text));
+  return to_valid_utf8(text);
 }
 
 std::string epoch_to_rfc3339(const std::string& key, std::string_view text) {
@@ -65,125 +66,6 @@ std::int64_t truncated_score(const std::string& key, const std::string& text) {
     throw bad_value(key, text, "a finite score");
   }
   return static_cast<std::int64_t>(std::trunc(score));
-}
-
-std::vector<std::int64_t> integer_list(const nlohmann::json& array, const std::string& where,
-                                       std::string_view raw) {
-  std::vector<std::int64_t> out;
-  if (array.is_null()) return out;
-  if (!array.is_array()) throw bad_value(where, raw, "a list of integers");
-  out.reserve(array.size());
-  for (const auto& element : array) {
-    if (!element.is_number_integer()) throw bad_value(where, raw, "a list of integers");
-    out.push_back(element.get<std::int64_t>());
-  }
-  return out;
-}
-
-// The answer exactly as the quiz servers write it, {"selectedOptionIndexes":[1],
-// "answeredInDuration":8}, parsed without building a DOM: a quiz has participants x questions
-// of them, and a general JSON parser spends most of the loader's CPU on them. Anything else
-// (other keys, fractions, escapes, null) returns empty and goes to the general parser.
-class AnswerScanner {
- public:
-  explicit AnswerScanner(std::string_view text) : text_(text) {}
-
-  std::optional<ParticipantAnswer> scan() {
-    ParticipantAnswer answer;
-    bool has_options = false, has_duration = false;
-    if (!consume('{')) return std::nullopt;
-    for (;;) {
-      std::string_view key;
-      if (!string(key) || !consume(':')) return std::nullopt;
-      if (key == "selectedOptionIndexes" && !has_options) {
-        if (!integers(answer.options)) return std::nullopt;
-        has_options = true;
-      } else if (key == "answeredInDuration" && !has_duration) {
-        std::int64_t seconds = 0;
-        if (!integer(seconds) || seconds < 0 || seconds > 9'000'000'000) return std::nullopt;
-        answer.answered_in_ns = seconds * kNanosPerSecond;
-        has_duration = true;
-      } else {
-        return std::nullopt;
-      }
-      if (consume(',')) continue;
-      if (!consume('}')) return std::nullopt;
-      break;
-    }
-    skip_space();
-    if (pos_ != text_.size() || !has_options || !has_duration) return std::nullopt;
-    return answer;
-  }
-
- private:
-  void skip_space() {
-    while (pos_ < text_.size() &&
-           (text_[pos_] == ' ' || text_[pos_] == '\t' || text_[pos_] == '\n' || text_[pos_] == '\r'))
-      ++pos_;
-  }
-  bool consume(char c) {
-    skip_space();
-    if (pos_ < text_.size() && text_[pos_] == c) {
-      ++pos_;
-      return true;
-    }
-    return false;
-  }
-  bool string(std::string_view& out) {
-    if (!consume('"')) return false;
-    auto end = text_.find('"', pos_);
-    if (end == std::string_view::npos) return false;
-    out = text_.substr(pos_, end - pos_);
-    if (out.find('\\') != std::string_view::npos) return false;
-    pos_ = end + 1;
-    return true;
-  }
-  bool integer(std::int64_t& out) {
-    skip_space();
-    const char* begin = text_.data() + pos_;
-    const char* end = text_.data() + text_.size();
-    auto [next, ec] = std::from_chars(begin, end, out);
-    if (ec != std::errc() || next == begin) return false;
-    if (next != end && (*next == '.' || *next == 'e' || *next == 'E')) return false;
-    pos_ += static_cast<std::size_t>(next - begin);
-    return true;
-  }
-  bool integers(std::vector<std::int64_t>& out) {
-    if (!consume('[')) return false;
-    if (consume(']')) return true;
-    for (;;) {
-      std::int64_t value = 0;
-      if (!integer(value)) return false;
-      out.push_back(value);
-      if (consume(',')) continue;
-      return consume(']');
-    }
-  }
-
-  std::string_view text_;
-  std::size_t pos_ = 0;
-};
-
-ParticipantAnswer parse_answer(const std::string& key, const std::string& user_id, const std::string& text) {
-  if (auto fast = AnswerScanner(text).scan()) {
-    fast->user_id = user_id;
-    return std::move(*fast);
-  }
-  auto json = nlohmann::json::parse(text, nullptr, false);
-  if (json.is_discarded() || !json.is_object()) {
-    throw bad_value(key, text, "an answer object {\"selectedOptionIndexes\":[...],\"answeredInDuration\":N}");
-  }
-  ParticipantAnswer answer;
-  answer.user_id = user_id;
-  auto options = json.find("selectedOptionIndexes");
-  if (options == json.end()) throw bad_value(key, text, "a field 'selectedOptionIndexes'");
-  answer.options = integer_list(*options, key, text);
-  auto duration = json.find("answeredInDuration");
-  if (duration == json.end() || !duration->is_number()) {
-    throw bad_value(key, text, "a numeric field 'answeredInDuration'");
-  }
-  answer.answered_in_ns = seconds_to_nanos(key, text, duration->get<double>());
-  return answer;
 }
 
 struct QuestionEntry {
@@ -211,7 +93,11 @@ QuestionEntry parse_question(const nlohmann::json& entry, std::size_t index, con
   auto answers = entry.find("answers");
   if (answers == entry.end() || !answers->is_array()) throw fail("field 'answers' is missing or not a list");
   for (const auto& answer : *answers) {
-    if (!answer.is_number_integer()) throw fail("field 'answers' holds a value that is not an integer");
+    // Unsigned values past the signed range would wrap: only 0 .. kMaxOptionIndex is an index.
+    bool ok = (answer.is_number_unsigned() && answer.get<std::uint64_t>() <= kMaxOptionIndex) ||
+              (answer.is_number_integer() && !answer.is_number_unsigned() &&
+               answer.get<std::int64_t>() >= 0 && answer.get<std::int64_t>() <= kMaxOptionIndex);
+    if (!ok) throw fail("field 'answers' holds a value that is not an option index (0 to 2147483647)");
     out.answers.push_back(answer.get<std::int64_t>());
   }
   return out;
@@ -237,13 +123,15 @@ Quiz build_quiz(std::string_view quiz_id, const QuizHeader& header,
   quiz.id = id;
 
   const auto name_key = keys::quiz(id, "quizName");
-  quiz.name = require(header.name, name_key);
+  quiz.name = valid_text(require(header.name, name_key), name_key, quiz.warnings);
   const auto duration_key = keys::quiz(id, "questionDuration");
-  quiz.question_duration_ns =
-      non_negative_integer(duration_key, require(header.question_duration, duration_key)) * kNanosPerSecond;
-  if (quiz.question_duration_ns / kNanosPerSecond > 9'000'000'000) {
-    throw bad_value(duration_key, *header.question_duration, "a duration in seconds");
+  const auto& duration_text = require(header.question_duration, duration_key);
+  // Checked before it is multiplied: the nanoseconds must fit in a signed 64-bit integer.
+  const auto duration = non_negative_integer(duration_key, duration_text);
+  if (duration > kMaxDurationSeconds) {
+    throw bad_value(duration_key, duration_text, "a duration of 0 to 9223372035 seconds");
   }
+  quiz.question_duration_ns = duration * kNanosPerSecond;
   const auto start_key = keys::quiz(id, "startTime");
   quiz.start_time = epoch_to_rfc3339(start_key, require(header.start_time, start_key));
   const auto stop_key = keys::quiz(id, "stopTime");
@@ -268,6 +156,11 @@ Quiz build_quiz(std::string_view quiz_id, const QuizHeader& header,
 
   // The question set: one parse, then only the selected entries are looked at.
   const std::string file_name = id + ".json";
+  // nlohmann's parser stops at a NUL byte as if the text ended there; JSON text has none.
+  if (question_file.find('\0') != std::string_view::npos) {
+    throw invalid_data(Stage::kBuild, "question set " + file_name + " holds a NUL byte: not JSON text",
+                       file_name);
+  }
   auto questions = nlohmann::json::parse(question_file, nullptr, false);
   if (questions.is_discarded() || !questions.is_array()) {
     throw invalid_data(Stage::kBuild, "question set " + file_name + " is not a JSON array", file_name);
@@ -287,7 +180,8 @@ Quiz build_quiz(std::string_view quiz_id, const QuizHeader& header,
     Row row{{}, base};
     row.participant.user_id = user_id;
     row.participant.score = truncated_score(leaderboard_key + " member " + user_id, score);
-    row.participant.name = require(participant_values[base], participant_keys[base]);
+    row.participant.name = valid_text(require(participant_values[base], participant_keys[base]),
+                                      participant_keys[base], quiz.warnings);
     row.participant.stop_time = epoch_to_rfc3339(
         participant_keys[base + 1], require(participant_values[base + 1], participant_keys[base + 1]));
     rows.push_back(std::move(row));

@@ -1,6 +1,8 @@
 #pragma once
 // The question-set directory: <path>/<quiz id>.json. The quiz id is validated before a path is
-// built from it, so no id can name a file outside the directory.
+// built from it, so no id can name a file outside the directory; and only a regular file is
+// read: a symbolic link (which could point anywhere), a FIFO (which would block a worker), a
+// directory or a device is a permanent data error, as is a file over the size cap.
 
 #include <filesystem>
 #include <optional>
@@ -12,7 +14,8 @@ namespace qrl::files {
 
 class QuestionFiles final : public pipeline::QuestionStore {
  public:
-  explicit QuestionFiles(std::filesystem::path directory);
+  static constexpr std::size_t kDefaultMaxBytes = std::size_t{64} << 20;
+  explicit QuestionFiles(std::filesystem::path directory, std::size_t max_bytes = kDefaultMaxBytes);
 
   std::optional<std::string> read(const std::string& quiz_id) override;
   void remove(const std::string& quiz_id) override;
@@ -22,6 +25,7 @@ class QuestionFiles final : public pipeline::QuestionStore {
 
  private:
   std::filesystem::path directory_;
+  std::size_t max_bytes_;
 };
 
 }  // namespace qrl::files

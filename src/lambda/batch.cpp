@@ -9,6 +9,8 @@
 namespace qrl::lambda {
 
 Batch parse_batch(std::string_view event) {
+  if (event.find('\0') != std::string_view::npos)
+    throw NotABatch("the event holds a NUL byte: not JSON text");
   auto json = nlohmann::json::parse(event, nullptr, false);
   if (json.is_discarded() || !json.is_object()) throw NotABatch("the event is not a JSON object");
   auto records = json.find("Records");

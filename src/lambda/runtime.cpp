@@ -1,5 +1,6 @@
 #include "lambda/runtime.h"
 
+#include <charconv>
 #include <cstdlib>
 #include <memory>
 #include <thread>
@@ -45,13 +46,10 @@ class RuntimeApi {
     invocation.request_id = response.header("lambda-runtime-aws-request-id");
     invocation.trace_id = response.header("lambda-runtime-trace-id");
     invocation.body = std::move(response.body);
-    // The deadline is wall-clock epoch milliseconds; measured against the steady clock from now.
-    auto deadline_ms = std::strtoll(response.header("lambda-runtime-deadline-ms").c_str(), nullptr, 10);
     auto now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                       std::chrono::system_clock::now().time_since_epoch())
                       .count();
-    invocation.deadline =
-        Clock::now() + std::chrono::milliseconds(deadline_ms > 0 ? deadline_ms - now_ms : 900000);
+    invocation.deadline = Clock::now() + time_left(response.header("lambda-runtime-deadline-ms"), now_ms);
     return invocation;
   }
 
@@ -74,7 +72,9 @@ class RuntimeApi {
 
  private:
   static std::string error_body(const std::string& type, const std::string& message) {
-    return nlohmann::json{{"errorMessage", message}, {"errorType", type}}.dump();
+    // A message may quote a setting's bytes: never let one that is not UTF-8 throw here.
+    return nlohmann::json{{"errorMessage", message}, {"errorType", type}}.dump(
+        -1, ' ', false, nlohmann::json::error_handler_t::replace);
   }
 
   void post(const std::string& path, const std::string& body, const std::string& error_type) {
@@ -95,6 +95,22 @@ class RuntimeApi {
 };
 
 }  // namespace
+
+std::chrono::milliseconds time_left(std::string_view deadline_header, std::int64_t now_ms) {
+  // The deadline is wall-clock epoch milliseconds. Parsed exactly and kept within what Lambda
+  // allows (15 minutes), so no value of the header can overflow the steady clock's arithmetic.
+  constexpr std::int64_t kMaxMs = 15 * 60 * 1000;
+  std::int64_t deadline_ms = 0;
+  auto [end, ec] =
+      std::from_chars(deadline_header.data(), deadline_header.data() + deadline_header.size(), deadline_ms);
+  if (ec != std::errc() || end != deadline_header.data() + deadline_header.size() ||
+      deadline_header.empty()) {
+    return std::chrono::milliseconds(kMaxMs);  // no deadline given: the longest Lambda has
+  }
+  if (deadline_ms <= now_ms) return std::chrono::milliseconds(0);
+  if (deadline_ms - now_ms > kMaxMs) return std::chrono::milliseconds(kMaxMs);
+  return std::chrono::milliseconds(deadline_ms - now_ms);
+}
 
 int run(const config::Env& env) {
   auto api = env("AWS_LAMBDA_RUNTIME_API");
@@ -121,6 +137,11 @@ int run(const config::Env& env) {
     runtime.init_error("Runtime.ConfigError", e.what());
     return 1;
   } catch (const core::Error& e) {
+    log::error("init failed", {{"reason", e.what()}});
+    runtime.init_error("Runtime.InitError", e.what());
+    return 1;
+  } catch (const std::exception& e) {
+    // Whatever else: reported, never an abort.
     log::error("init failed", {{"reason", e.what()}});
     runtime.init_error("Runtime.InitError", e.what());
     return 1;

@@ -46,6 +46,7 @@ Outcome Pipeline::load(const std::string& quiz_id) {
                                quiz_id + ".json");
     }
     auto quiz = core::build_quiz(quiz_id, live.header, live.participant_values, *file);
+    for (const auto& warning : quiz.warnings) log::warn("quiz data repaired", {{"reason", warning}});
     core::require_item_fits(quiz);
     item = core::encode_item(quiz);
   } catch (const core::Error& e) {
@@ -100,6 +101,11 @@ JobResult process_quiz(Pipeline& pipeline, const std::string& quiz_id, const cor
       result.failure.reset();
     } catch (const core::Error& e) {
       result.failure = e;
+    } catch (const std::exception& e) {
+      // Not one of ours (out of memory, a library's own exception): nothing says the message is
+      // at fault, so it is retried, never allowed to end the process.
+      result.failure =
+          core::transient_error(core::Stage::kUnknown, std::string("internal error: ") + e.what());
     }
     if (!result.failure) {
       if (quota != nullptr) quota->on_success(result.attempts > 1);

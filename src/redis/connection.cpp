@@ -2,6 +2,9 @@
 
 #include <sys/time.h>
 
+#include <cerrno>
+#include <cstring>
+
 #include "core/error.h"
 
 namespace qrl::redis {
@@ -17,8 +20,9 @@ timeval to_timeval(std::chrono::milliseconds timeout) {
 
 }  // namespace
 
-Connection::Connection(const std::string& host, int port, std::chrono::milliseconds timeout)
-    : endpoint_(host + ":" + std::to_string(port)) {
+Connection::Connection(const std::string& host, int port, std::chrono::milliseconds timeout,
+                       std::size_t max_reply_bytes)
+    : endpoint_(host + ":" + std::to_string(port)), timeout_(timeout), max_reply_bytes_(max_reply_bytes) {
   auto tv = to_timeval(timeout);
   context_.reset(redisConnectWithTimeout(host.c_str(), port, tv));
   if (!context_) throw core::transient_error(core::Stage::kRead, "redis " + endpoint_ + ": out of memory");
@@ -28,6 +32,10 @@ Connection::Connection(const std::string& host, int port, std::chrono::milliseco
 
 void Connection::fail(const char* what) {
   std::string reason = context_ ? context_->errstr : "no connection";
+  // hiredis reports a socket timeout as the errno it saw, EAGAIN: say what it means.
+  if (context_ && context_->err == REDIS_ERR_IO && reason == std::strerror(EAGAIN)) {
+    reason = "timed out after " + std::to_string(timeout_.count()) + " ms";
+  }
   context_.reset();
   throw core::transient_error(core::Stage::kUnknown,
                               std::string("redis ") + endpoint_ + ": " + what + ": " + reason);
@@ -67,12 +75,31 @@ std::vector<Reply> Connection::pipeline(const std::vector<Command>& commands) {
   ++round_trips_;
   std::vector<Reply> replies;
   replies.reserve(commands.size());
-  for (std::size_t i = 0; i < commands.size(); ++i) {
-    void* raw = nullptr;
-    if (redisGetReply(context_.get(), &raw) != REDIS_OK || raw == nullptr) fail("lost connection");
-    replies.emplace_back(static_cast<redisReply*>(raw));
+  // Everything written first (as redisGetReply would), then each reply read by hand so its size
+  // can be bounded while it arrives.
+  int done = 0;
+  while (done == 0) {
+    if (redisBufferWrite(context_.get(), &done) != REDIS_OK) fail("lost connection");
   }
+  for (std::size_t i = 0; i < commands.size(); ++i)
+    replies.emplace_back(static_cast<redisReply*>(read_reply()));
   return replies;
+}
+
+void* Connection::read_reply() {
+  for (;;) {
+    void* raw = nullptr;
+    if (redisGetReplyFromReader(context_.get(), &raw) != REDIS_OK) fail("bad reply");
+    if (raw != nullptr) return raw;
+    const redisReader* reader = context_->reader;
+    if (reader->len - reader->pos > max_reply_bytes_) {
+      const std::string limit = std::to_string(max_reply_bytes_);
+      context_.reset();
+      throw core::transient_error(core::Stage::kUnknown, "redis " + endpoint_ + ": a reply larger than " +
+                                                             limit + " bytes; connection dropped");
+    }
+    if (redisBufferRead(context_.get()) != REDIS_OK) fail("lost connection");
+  }
 }
 
 Reply Connection::command(const Command& args) {

@@ -23,7 +23,11 @@ using Command = std::vector<std::string>;
 
 class Connection {
  public:
-  Connection(const std::string& host, int port, std::chrono::milliseconds timeout);
+  // A reply whose unread part grows past `max_reply_bytes` (a broken or hostile server
+  // streaming an endless value) fails the call instead of growing the loader's memory.
+  static constexpr std::size_t kDefaultMaxReplyBytes = std::size_t{64} << 20;
+  Connection(const std::string& host, int port, std::chrono::milliseconds timeout,
+             std::size_t max_reply_bytes = kDefaultMaxReplyBytes);
 
   Connection(Connection&&) noexcept = default;
   Connection& operator=(Connection&&) noexcept = default;
@@ -41,9 +45,12 @@ class Connection {
     void operator()(redisContext* context) const noexcept { redisFree(context); }
   };
   [[noreturn]] void fail(const char* what);
+  void* read_reply();
 
   std::unique_ptr<redisContext, ContextDeleter> context_;
   std::string endpoint_;
+  std::chrono::milliseconds timeout_;
+  std::size_t max_reply_bytes_;
   std::uint64_t round_trips_ = 0;
 };
 

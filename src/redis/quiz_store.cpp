@@ -1,5 +1,6 @@
 #include "redis/quiz_store.h"
 
+#include <algorithm>
 #include <string_view>
 
 #include "core/error.h"
@@ -58,8 +59,8 @@ std::vector<std::string> as_list(const redisReply& reply, const std::string& key
 
 }  // namespace
 
-QuizStore::QuizStore(config::Redis settings, std::chrono::milliseconds timeout)
-    : settings_(std::move(settings)), timeout_(timeout) {}
+QuizStore::QuizStore(config::Redis settings, std::chrono::milliseconds timeout, std::int64_t max_answers)
+    : settings_(std::move(settings)), timeout_(timeout), max_answers_(max_answers) {}
 
 void QuizStore::connect() {
   if (!connection_) connection_.emplace(settings_.host, settings_.port, timeout_);
@@ -87,13 +88,15 @@ core::LiveQuiz QuizStore::read(const std::string& quiz_id) {
                     indexes = quiz(quiz_id, "selectedQuestionIndexes"), start = quiz(quiz_id, "startTime"),
                     stop = quiz(quiz_id, "stopTime"), leaderboard = quiz(quiz_id, "leaderboard"),
                     users = quiz(quiz_id, "userIds");
+  // Lists read up to one element past the cap: enough to know a quiz is over it.
+  const std::string last = std::to_string(max_answers_);
   auto first = run({{"GET", name},
                     {"GET", duration},
-                    {"LRANGE", indexes, "0", "-1"},
+                    {"LRANGE", indexes, "0", last},
                     {"GET", start},
                     {"GET", stop},
-                    {"ZRANGE", leaderboard, "0", "-1", "WITHSCORES"},
-                    {"LRANGE", users, "0", "-1"}});
+                    {"ZRANGE", leaderboard, "0", last, "WITHSCORES"},
+                    {"LRANGE", users, "0", last}});
   header.name = as_string(*first[0], name);
   header.question_duration = as_string(*first[1], duration);
   header.selected_indexes = as_list(*first[2], indexes);
@@ -104,6 +107,23 @@ core::LiveQuiz QuizStore::read(const std::string& quiz_id) {
     header.leaderboard.emplace_back(std::move(ranked[i]), std::move(ranked[i + 1]));
   }
   header.user_ids = as_list(*first[6], users);
+
+  // Refused before a single participant key is read: the size says it all.
+  const auto questions = static_cast<std::int64_t>(header.selected_indexes.size());
+  const auto participants =
+      static_cast<std::int64_t>(std::max(header.leaderboard.size(), header.user_ids.size()));
+  if (questions > max_answers_ || participants > max_answers_ ||
+      (questions > 0 && participants > max_answers_ / questions)) {
+    // A list read to its cap says only that it is longer.
+    auto count = [&](std::int64_t n) {
+      return n > max_answers_ ? "more than " + std::to_string(max_answers_) : std::to_string(n);
+    };
+    throw core::invalid_data(core::Stage::kRead,
+                             "quiz too large: " + count(participants) + " participants x " +
+                                 count(questions) + " questions is over the limit of " +
+                                 std::to_string(max_answers_) + " answers (loader.max_answers)",
+                             leaderboard);
+  }
 
   // Validates every user id and index before any of them becomes part of a key.
   auto keys = core::keys::participant_keys(quiz_id, header);
@@ -125,13 +145,12 @@ core::LiveQuiz QuizStore::read(const std::string& quiz_id) {
     live.participant_values.push_back(as_string(*values.element[i], keys[i]));
     if (!live.participant_values.back()) absent.push_back(i);
   }
-  // MGET answers nil for a key of the wrong type too; only then is a TYPE asked, so a wrong
-  // type is reported as such and a complete quiz still costs two round trips.
+  // MGET answers nil for a key of the wrong type too; only then is a TYPE asked, of the first
+  // such key only (the quiz cannot be loaded either way), so a wrong type is reported as such,
+  // a complete quiz still costs two round trips, and a broken one at most three.
   if (!absent.empty()) {
-    std::vector<Command> types;
-    types.reserve(absent.size());
-    for (auto i : absent) types.push_back({"TYPE", keys[i]});
-    auto replies = run(types);
+    absent.resize(1);
+    auto replies = run({{"TYPE", keys[absent.front()]}});
     for (std::size_t j = 0; j < absent.size(); ++j) {
       const redisReply& type = *replies[j];
       if (type.type == REDIS_REPLY_ERROR) reply_error(type, keys[absent[j]]);

@@ -1,6 +1,8 @@
 #pragma once
 // The quiz in Redis (contract section 2), read in two pipelined round trips whatever its size:
 // the quiz-level keys first, then every participant key at once. Deleted with one DEL.
+// What a server sends is bounded: the lists are read up to the answer cap (a quiz over it is
+// refused before its participant keys are read), and each reply is capped in bytes.
 
 #include <chrono>
 #include <optional>
@@ -15,7 +17,7 @@ namespace qrl::redis {
 
 class QuizStore final : public pipeline::LiveStore {
  public:
-  QuizStore(config::Redis settings, std::chrono::milliseconds timeout);
+  QuizStore(config::Redis settings, std::chrono::milliseconds timeout, std::int64_t max_answers = 2'000'000);
 
   core::LiveQuiz read(const std::string& quiz_id) override;
   void remove(const std::vector<std::string>& keys) override;
@@ -30,6 +32,7 @@ class QuizStore final : public pipeline::LiveStore {
 
   config::Redis settings_;
   std::chrono::milliseconds timeout_;
+  std::int64_t max_answers_;
   std::optional<Connection> connection_;
   std::uint64_t retired_round_trips_ = 0;
 };

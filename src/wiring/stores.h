@@ -12,8 +12,8 @@ namespace qrl::wiring {
 
 struct Stores {
   Stores(const config::Config& config, std::shared_ptr<credentials::Provider> aws)
-      : live(config.redis, config.loader.request_timeout),
-        questions(config.question_set_path),
+      : live(config.redis, config.loader.request_timeout, config.loader.max_answers),
+        questions(config.question_set_path, config.question_set_max_bytes),
         items(config.dynamo, std::move(aws), config.loader.request_timeout),
         pipeline(live, questions, items) {}
   Stores(const Stores&) = delete;

@@ -1,0 +1,33 @@
+// The question-set file under a fixed, valid quiz: any file either becomes a quiz whose item
+// passes check_item, or a permanent core::Error naming the file (or, for an index the file
+// does not have, the list of selected indexes).
+#include <cstdint>
+#include <cstdlib>
+#include <string_view>
+
+#include "core/error.h"
+#include "core/keys.h"
+#include "core/transform.h"
+#include "fuzz_common.h"
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  std::string_view file(reinterpret_cast<const char*>(data), size);
+  qrl::core::QuizHeader header;
+  header.name = "quiz";
+  header.question_duration = "10";
+  header.start_time = "1643273678";
+  header.stop_time = "1643273701";
+  header.selected_indexes = {"0", "2"};
+  header.leaderboard = {{"a1", "35"}};
+  std::vector<std::optional<std::string>> values = {
+      "user1", "1643273706", R"({"selectedOptionIndexes":[1],"answeredInDuration":8})",
+      R"({"selectedOptionIndexes":[],"answeredInDuration":11})"};
+  try {
+    auto quiz = qrl::core::build_quiz("qs", header, values, file);
+    check_item(quiz);
+  } catch (const qrl::core::Error& e) {
+    if (e.kind() != qrl::core::FailureKind::kPermanent) std::abort();
+    if (e.key() != "qs.json" && e.key() != "qs:selectedQuestionIndexes") std::abort();
+  }
+  return 0;
+}
