@@ -93,7 +93,15 @@ void write(Level level, std::string_view message, std::initializer_list<Field> f
     line += "ts=" + timestamp() + " level=" + std::string(level_name(level)) + " msg=";
     append_text_value(line, message);
   }
-  for (const auto& [k, v] : t_context) append_field(line, format, k, v);
+  // A key set again (by an inner context, or by the line itself) is written once: the
+  // innermost value.
+  for (std::size_t i = 0; i < t_context.size(); ++i) {
+    const auto& key = t_context[i].first;
+    bool again = false;
+    for (std::size_t j = i + 1; j < t_context.size() && !again; ++j) again = t_context[j].first == key;
+    for (const auto& field : fields) again = again || (field.first == key && !field.second.empty());
+    if (!again) append_field(line, format, key, t_context[i].second);
+  }
   for (const auto& [k, v] : fields) {
     if (!v.empty()) append_field(line, format, k, v);
   }

@@ -15,6 +15,7 @@
 #include <atomic>
 #include <fstream>
 #include <random>
+#include <sstream>
 #include <thread>
 
 #include "core/error.h"
@@ -230,6 +231,14 @@ TEST_F(Hostile, ALambdaDeadlineFarInTheFutureStillRunsTheBatch) {
   ASSERT_TRUE(answer) << lambda.stderr_text();
   EXPECT_EQ(answer->body, R"({"batchItemFailures":[]})") << lambda.stderr_text();
   expect_loaded_exactly(f);
+  // Each line names its invocation once, even where a record's context repeats it.
+  std::istringstream lines(lambda.stderr_text());
+  std::size_t with_request = 0;
+  for (std::string line; std::getline(lines, line);) {
+    EXPECT_LE(count(line, "request_id="), 1u) << line;
+    with_request += count(line, "request_id=");
+  }
+  EXPECT_GE(with_request, 2u);
 }
 
 }  // namespace
