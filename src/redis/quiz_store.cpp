@@ -128,39 +128,51 @@ core::LiveQuiz QuizStore::read(const std::string& quiz_id) {
   // Validates every user id and index before any of them becomes part of a key.
   auto keys = core::keys::participant_keys(quiz_id, header);
   if (keys.empty()) return live;
-  // One MGET for every participant key: one command and one reply, however many there are.
-  Command mget;
-  mget.reserve(keys.size() + 1);
-  mget.push_back("MGET");
-  mget.insert(mget.end(), keys.begin(), keys.end());
-  auto second = run({mget});
-  const redisReply& values = *second.front();
-  if (values.type == REDIS_REPLY_ERROR) reply_error(values, keys.front());
-  if (values.type != REDIS_REPLY_ARRAY || values.elements != keys.size()) {
-    throw core::transient_error(core::Stage::kRead, "redis MGET answered with an unexpected reply");
-  }
+  // MGETs of at most kSlice keys, kWindow of them per round trip: no single command holds the
+  // shared Redis for long, a quiz of up to kSlice x kWindow keys still costs one round trip, and
+  // reading stops at the first window with a missing key (the quiz cannot load then), so a
+  // hostile leaderboard of absent users costs neither round trips nor memory.
+  constexpr std::size_t kSlice = 1000;
+  constexpr std::size_t kWindow = 16;
   live.participant_values.reserve(keys.size());
-  std::vector<std::size_t> absent;
-  for (std::size_t i = 0; i < keys.size(); ++i) {
-    live.participant_values.push_back(as_string(*values.element[i], keys[i]));
-    if (!live.participant_values.back()) absent.push_back(i);
-  }
-  // MGET answers nil for a key of the wrong type too; only then is a TYPE asked, of the first
-  // such key only (the quiz cannot be loaded either way), so a wrong type is reported as such,
-  // a complete quiz still costs two round trips, and a broken one at most three.
-  if (!absent.empty()) {
-    absent.resize(1);
-    auto replies = run({{"TYPE", keys[absent.front()]}});
-    for (std::size_t j = 0; j < absent.size(); ++j) {
-      const redisReply& type = *replies[j];
-      if (type.type == REDIS_REPLY_ERROR) reply_error(type, keys[absent[j]]);
-      bool none = type.type == REDIS_REPLY_STATUS && std::string_view(type.str, type.len) == "none";
-      if (!none) {
-        const auto& key = keys[absent[j]];
-        throw core::invalid_data(core::Stage::kRead, "key '" + key + "' has the wrong Redis type", key);
+  std::optional<std::size_t> absent;
+  for (std::size_t window = 0; window < keys.size() && !absent; window += kSlice * kWindow) {
+    const std::size_t window_end = std::min(keys.size(), window + kSlice * kWindow);
+    std::vector<Command> mgets;
+    for (std::size_t slice = window; slice < window_end; slice += kSlice) {
+      Command mget;
+      mget.reserve(kSlice + 1);
+      mget.push_back("MGET");
+      mget.insert(mget.end(), keys.begin() + static_cast<std::ptrdiff_t>(slice),
+                  keys.begin() + static_cast<std::ptrdiff_t>(std::min(window_end, slice + kSlice)));
+      mgets.push_back(std::move(mget));
+    }
+    auto replies = run(mgets);
+    std::size_t at = window;
+    for (std::size_t r = 0; r < replies.size(); ++r) {
+      const redisReply& values = *replies[r];
+      const std::size_t expected = mgets[r].size() - 1;
+      if (values.type == REDIS_REPLY_ERROR) reply_error(values, keys[at]);
+      if (values.type != REDIS_REPLY_ARRAY || values.elements != expected) {
+        throw core::transient_error(core::Stage::kRead, "redis MGET answered with an unexpected reply");
+      }
+      for (std::size_t i = 0; i < expected; ++i, ++at) {
+        live.participant_values.push_back(as_string(*values.element[i], keys[at]));
+        if (!live.participant_values.back() && !absent) absent = at;
       }
     }
   }
+  if (!absent) return live;
+  // Not read: as good as absent, since the quiz is incomplete either way.
+  live.participant_values.resize(keys.size());
+  // MGET answers nil for a key of the wrong type too; so a TYPE of the first such key, and only
+  // it, tells a wrong type from a missing key: a broken quiz costs at most one round trip more.
+  const auto& key = keys[*absent];
+  auto replies = run({{"TYPE", key}});
+  const redisReply& type = *replies.front();
+  if (type.type == REDIS_REPLY_ERROR) reply_error(type, key);
+  bool none = type.type == REDIS_REPLY_STATUS && std::string_view(type.str, type.len) == "none";
+  if (!none) throw core::invalid_data(core::Stage::kRead, "key '" + key + "' has the wrong Redis type", key);
   return live;
 }
 

@@ -1,6 +1,7 @@
 #pragma once
-// The quiz in Redis (contract section 2), read in two pipelined round trips whatever its size:
-// the quiz-level keys first, then every participant key at once. Deleted with one DEL.
+// The quiz in Redis (contract section 2), read in two pipelined round trips up to 16,000
+// participant keys: the quiz-level keys first, then the participant keys in MGETs of 1,000,
+// sixteen per round trip. Deleted with one DEL.
 // What a server sends is bounded: the lists are read up to the answer cap (a quiz over it is
 // refused before its participant keys are read), and each reply is capped in bytes.
 

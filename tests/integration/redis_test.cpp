@@ -105,3 +105,24 @@ TEST(RedisStore, AnUnreachableServerIsTransient) {
 
 }  // namespace
 }  // namespace qrl::testing
+
+namespace qrl::testing {
+namespace {
+
+TEST(RedisStore, ABigQuizIsReadInMgetsOfAThousandKeysSixteenPerRoundTrip) {
+  Stack stack;
+  redis::QuizStore store(stack.config().redis, 10000ms);
+  auto quiz =
+      core::make_sample_quiz(static_cast<std::uint64_t>(::getpid()) + 7, 1, {1000, 20});  // 22,000 keys
+  stack.write_sample(quiz);
+  const auto mgets_before = command_calls(stack.redis(), "mget");
+  auto live = store.read(quiz.id);
+  EXPECT_EQ(store.round_trips(), 3u);  // the header, then 16 + 6 MGETs in two windows
+  EXPECT_EQ(command_calls(stack.redis(), "mget") - mgets_before, 22u);
+  ASSERT_EQ(live.participant_values.size(), 22000u);
+  for (const auto& value : live.participant_values) EXPECT_TRUE(value.has_value());
+  store.remove(core::keys::source_keys(quiz.id, live.header));
+}
+
+}  // namespace
+}  // namespace qrl::testing
