@@ -104,6 +104,13 @@ std::uint32_t Connection::declare_queue(const std::string& queue) {
   return ok == nullptr ? 0 : ok->message_count;
 }
 
+std::uint32_t Connection::inspect_queue(const std::string& queue) {
+  auto* ok = amqp_queue_declare(state_.get(), kChannel, bytes(queue), /*passive=*/1, /*durable=*/0,
+                                /*exclusive=*/0, /*auto_delete=*/0, amqp_empty_table);
+  check_reply(("queue '" + queue + "'").c_str());
+  return ok == nullptr ? 0 : ok->message_count;
+}
+
 void Connection::declare_delay_queue(const std::string& queue, const std::string& target) {
   amqp_table_entry_t entries[2] = {};
   entries[0].key = amqp_cstring_bytes("x-dead-letter-exchange");

@@ -37,6 +37,9 @@ class Connection {
   // Declares the queue exactly as the producer does: durable, not exclusive, not auto-delete,
   // no arguments. Returns its ready message count.
   std::uint32_t declare_queue(const std::string& queue);
+  // Ready messages of an existing queue, declaring nothing (a passive declare). A queue that does
+  // not exist throws, and the broker closes the channel: use it last.
+  std::uint32_t inspect_queue(const std::string& queue);
   // Declares the loader's own holding queue: a message expiring there goes back to `target`
   // (dead-lettered through the default exchange). A delayed requeue without a plugin.
   void declare_delay_queue(const std::string& queue, const std::string& target);

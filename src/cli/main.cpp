@@ -8,6 +8,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "check/check.h"
 #include "config/config.h"
 #include "core/error.h"
 #include "daemon/serve.h"
@@ -141,6 +142,12 @@ int main(int argc, char** argv) {
   list->add_option("--limit", list_limit, "At most this many (without QUIZ_IDs)")->capture_default_str();
   list->add_option("QUIZ_ID", list_ids, "Only these quizzes (default: any, from a table scan)");
 
+  auto* check = app.add_subcommand(
+      "check",
+      "Validate the configuration and reach every server as serve would (log in, authenticate, describe the "
+      "table), declaring nothing; one line per server; exit 1 if any failed");
+  config_option.add_to(*check);
+
   auto* dlq = app.add_subcommand("dlq", "The dead-letter queue: what failed for good, and why");
   dlq->require_subcommand(1);
   auto* dlq_list =
@@ -173,6 +180,8 @@ int main(int argc, char** argv) {
                    no_publish ? "" : " and published their events");
       return 0;
     }
+    if (check->parsed())
+      return check::run(config_option.load(config::kNeedAll), config::process_env(), stdout);
     if (dlq_list->parsed()) {
       auto n = dlq::list(config_option.load(config::kNeedRabbit), stdout);
       std::fprintf(stderr, "%zu dead letters\n", n);

@@ -11,6 +11,7 @@ namespace qrl::testing {
 namespace {
 
 using ::testing::HasSubstr;
+using ::testing::Not;
 
 TEST(Commands, LoadProcessesTheNamedQuizzesAndRejectsHostileIds) {
   Stack stack;
@@ -80,6 +81,7 @@ TEST(Commands, EveryCommandHasHelp) {
                                                                                        {"seed"},
                                                                                        {"show"},
                                                                                        {"list"},
+                                                                                       {"check"},
                                                                                        {"dlq"},
                                                                                        {"dlq", "list"},
                                                                                        {"dlq", "replay"}}) {
@@ -93,6 +95,29 @@ TEST(Commands, EveryCommandHasHelp) {
   EXPECT_EQ(result.code, 0);
   EXPECT_THAT(result.out, HasSubstr("serve"));
   EXPECT_NE(run({"frobnicate"}, {}).code, 0);
+}
+
+TEST(Commands, CheckReachesEveryServerAndSaysWhichFailed) {
+  Stack stack;
+  stack.dynamo().ensure_table();
+  auto good = run({"check"}, stack.env());
+  EXPECT_EQ(good.code, 0) << good.out << good.err;
+  EXPECT_EQ(count(good.out, " ok "), 4u) << good.out;
+  EXPECT_THAT(good.out, HasSubstr("credentials from loader settings"));
+  EXPECT_THAT(good.out, HasSubstr("is ACTIVE"));
+  EXPECT_THAT(good.out, HasSubstr("answered PING"));
+  // It declares nothing: the test's queue does not exist before, nor after.
+  EXPECT_THAT(good.out, HasSubstr("does not exist yet"));
+  EXPECT_THAT(run({"check"}, stack.env()).out, HasSubstr("does not exist yet"));
+  auto env = stack.env();
+  env["REDIS_PORT"] = "1";
+  env["DYNAMODB_SECRET_ACCESS_KEY"] = "wrong-secret";
+  auto bad = run({"check"}, env);
+  EXPECT_EQ(bad.code, 1);
+  EXPECT_EQ(count(bad.out, " ok "), 2u) << bad.out;
+  EXPECT_THAT(bad.out, HasSubstr("redis         FAILED"));
+  EXPECT_THAT(bad.out, HasSubstr("InvalidSignatureException"));
+  EXPECT_THAT(bad.out + bad.err, Not(HasSubstr("wrong-secret")));
 }
 
 TEST(Commands, AnExplicitConfigFileIsRead) {

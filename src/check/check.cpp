@@ -1,0 +1,85 @@
+#include "check/check.h"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <functional>
+#include <string>
+
+#include "amqp/connection.h"
+#include "core/error.h"
+#include "dynamodb/client.h"
+#include "redis/connection.h"
+#include "wiring/aws.h"
+
+namespace qrl::check {
+
+namespace {
+
+// Runs one probe; prints "NAME ok|FAILED WHAT (N ms)".
+bool probe(std::FILE* out, const char* name, const std::function<std::string()>& what) {
+  auto started = std::chrono::steady_clock::now();
+  std::string found;
+  bool ok = true;
+  try {
+    found = what();
+  } catch (const std::exception& e) {
+    found = e.what();
+    ok = false;
+  }
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started);
+  std::fprintf(out, "%-13s %-7s %s (%lld ms)\n", name, ok ? "ok" : "FAILED", found.c_str(),
+               static_cast<long long>(ms.count()));
+  std::fflush(out);
+  return ok;
+}
+
+}  // namespace
+
+int run(config::Config config, const config::Env& env, std::FILE* out) {
+  const auto timeout = config.loader.request_timeout;
+  bool ok = true;
+  ok &= probe(out, "rabbitmq", [&] {
+    amqp::Connection connection(config.rabbit);
+    const auto& queue = config.rabbit.queue_name;
+    std::string found = "logged in to " + connection.endpoint() + " as '" + config.rabbit.username + "'";
+    try {
+      found += ", queue '" + queue + "' has " + std::to_string(connection.inspect_queue(queue)) + " ready";
+    } catch (const core::Error&) {
+      // The producer declares it, and `serve` would: its absence is news, not a failure.
+      found += ", queue '" + queue + "' does not exist yet (serve declares it)";
+    }
+    connection.close();
+    return found;
+  });
+  ok &= probe(out, "redis", [&] {
+    redis::Connection connection(config.redis.host, config.redis.port, timeout);
+    auto reply = connection.command({"PING"});
+    std::string answer(reply->str == nullptr ? "" : reply->str, reply->str == nullptr ? 0 : reply->len);
+    if (answer != "PONG")
+      throw core::environment_error(core::Stage::kSetup, "PING answered '" + answer + "'");
+    return config.redis.host + ":" + std::to_string(config.redis.port) + " answered PING";
+  });
+  ok &= probe(out, "dynamodb", [&] {
+    auto aws = wiring::resolve_aws(config, env);
+    dynamodb::Client client(config.dynamo, aws, timeout);
+    auto table = client.call("DescribeTable", nlohmann::json{{"TableName", config.dynamo.table}}.dump());
+    return config.dynamo.endpoint_url + " region " + config.dynamo.region + ", credentials from " +
+           aws->source_name() + ", table '" + config.dynamo.table + "' is " +
+           table["Table"].value("TableStatus", "?");
+  });
+  ok &= probe(out, "question-set", [&] {
+    const auto& path = config.question_set_path;
+    struct stat info {};
+    if (::stat(path.c_str(), &info) != 0 || !S_ISDIR(info.st_mode))
+      throw core::environment_error(core::Stage::kSetup, "'" + path + "' is not a directory");
+    // The loader reads the files and deletes them once loaded.
+    if (::access(path.c_str(), R_OK | W_OK | X_OK) != 0)
+      throw core::environment_error(core::Stage::kSetup, "'" + path + "' is not readable and writable");
+    return "'" + path + "' is a readable and writable directory";
+  });
+  return ok ? 0 : 1;
+}
+
+}  // namespace qrl::check
