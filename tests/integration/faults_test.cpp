@@ -147,6 +147,11 @@ TEST_F(Faults, RedisRefusingTheLoaderPausesItWithoutARequeueLoopAndItResumesByIt
   auto daemon = start();
   // A password set on the server and every connection dropped: the loader's reconnect is now
   // refused with NOAUTH, the environment's fault, not the message's.
+  // Restored whatever happens: every later test shares this Redis.
+  struct Restore {
+    Stack& stack;
+    ~Restore() { stack.redis().command({"CONFIG", "SET", "requirepass", ""}); }
+  } restore{stack};
   stack.redis().command({"CONFIG", "SET", "requirepass", "rotated-password-do-not-log"});
   stack.redis().command({"CLIENT", "KILL", "TYPE", "normal", "SKIPME", "yes"});
   stack.publish_event(f.quiz_id);
