@@ -6,6 +6,7 @@
 
 #include "core/error.h"
 #include "core/ids.h"
+#include "core/json.h"
 
 namespace qrl::core {
 
@@ -130,12 +131,15 @@ std::optional<ParticipantAnswer> parse_answer_json(std::string_view text, std::s
     if (problem != nullptr) *problem = what;
     return std::nullopt;
   };
-  // nlohmann's parser stops at a NUL byte as if the text ended there.
-  if (text.find('\0') != std::string_view::npos)
-    return fail("a text with a NUL byte, expected an answer object");
-  auto json = nlohmann::json::parse(text, nullptr, false);
-  if (json.is_discarded() || !json.is_object())
-    return fail("expected an answer object {\"selectedOptionIndexes\":[...],\"answeredInDuration\":N}");
+  std::string not_json;
+  auto json = parse_json(text, &not_json);
+  if (json.is_discarded() || !json.is_object()) {
+    if (problem != nullptr) {
+      *problem = (json.is_discarded() ? "the text " + not_json + "; " : std::string()) +
+                 "expected an answer object {\"selectedOptionIndexes\":[...],\"answeredInDuration\":N}";
+    }
+    return std::nullopt;
+  }
   ParticipantAnswer answer;
   auto options = json.find("selectedOptionIndexes");
   if (options == json.end() || !options->is_array())

@@ -4,6 +4,7 @@
 
 #include "core/error.h"
 #include "core/ids.h"
+#include "core/json.h"
 
 namespace qrl::core {
 
@@ -22,10 +23,9 @@ std::string optional_string(const nlohmann::json& object, const char* name) {
 }  // namespace
 
 Event parse_event(std::string_view body) {
-  // nlohmann's parser takes a NUL byte for the end of the text: JSON has none, so none passes.
-  if (body.find('\0') != std::string_view::npos) throw bad_event("body holds a NUL byte: not JSON text");
-  auto json = nlohmann::json::parse(body, nullptr, /*allow_exceptions=*/false);
-  if (json.is_discarded()) throw bad_event("body is not JSON");
+  std::string not_json;
+  auto json = parse_json(body, &not_json);
+  if (json.is_discarded()) throw bad_event("body " + not_json);
   if (!json.is_object()) throw bad_event("body is not a JSON object");
 
   auto type = json.find("type");

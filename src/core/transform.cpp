@@ -11,6 +11,7 @@
 #include "core/answer.h"
 #include "core/error.h"
 #include "core/ids.h"
+#include "core/json.h"
 #include "core/keys.h"
 #include "core/utf8.h"
 
@@ -156,14 +157,13 @@ Quiz build_quiz(std::string_view quiz_id, const QuizHeader& header,
 
   // The question set: one parse, then only the selected entries are looked at.
   const std::string file_name = id + ".json";
-  // nlohmann's parser stops at a NUL byte as if the text ended there; JSON text has none.
-  if (question_file.find('\0') != std::string_view::npos) {
-    throw invalid_data(Stage::kBuild, "question set " + file_name + " holds a NUL byte: not JSON text",
-                       file_name);
-  }
-  auto questions = nlohmann::json::parse(question_file, nullptr, false);
+  std::string not_json;
+  auto questions = parse_json(question_file, &not_json);
   if (questions.is_discarded() || !questions.is_array()) {
-    throw invalid_data(Stage::kBuild, "question set " + file_name + " is not a JSON array", file_name);
+    throw invalid_data(Stage::kBuild,
+                       "question set " + file_name + " is not a JSON array" +
+                           (questions.is_discarded() ? " (it " + not_json + ")" : ""),
+                       file_name);
   }
 
   // Participants, with the position of each one's values so answers can follow the sort.

@@ -95,8 +95,9 @@ http::Response get_checked(http::Client& http, const http::Request& request, con
   http::Response response;
   try {
     response = http.send(request);
-  } catch (core::Error& e) {
-    throw core::transient_error(Stage::kSetup, source + ": " + e.what());
+  } catch (const core::Error& e) {
+    // Unreachable is transient; a certificate that fails verification stays the environment's.
+    throw core::Error(e.kind(), Stage::kSetup, source + ": " + e.what());
   }
   if (response.status == 401 || response.status == 403) {
     throw environment_error(Stage::kSetup, source + " answered HTTP " + std::to_string(response.status));
@@ -134,8 +135,8 @@ class WebIdentity final : public Source {
     http::Response response;
     try {
       response = http_.send(request);
-    } catch (core::Error& e) {
-      throw core::transient_error(Stage::kSetup, "STS " + sts_url_ + ": " + e.what());
+    } catch (const core::Error& e) {
+      throw core::Error(e.kind(), Stage::kSetup, "STS " + sts_url_ + ": " + e.what());
     }
     if (response.status != 200) {
       auto code = xml_text(response.body, "Code");
@@ -246,13 +247,9 @@ Profile load_profile(const config::Env& env) {
     }
     auto value = [&](const char* key) {
       auto it = values.find(section + "." + key);
-      if (it == values.end()) return std::string();
-      profile.found = true;
-      return it->second;
+      return it == values.end() ? std::string() : it->second;
     };
-    for (const auto& [k, v] : values) {
-      if (k.rfind(section + ".", 0) == 0) profile.found = true;
-    }
+    for (const auto& [k, v] : values) profile.found = profile.found || k.rfind(section + ".", 0) == 0;
     if (auto v = value("aws_access_key_id"); !v.empty() && profile.access_key_id.empty()) {
       profile.access_key_id = v;
       profile.secret_access_key = value("aws_secret_access_key");

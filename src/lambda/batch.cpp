@@ -6,13 +6,14 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/json.h"
 namespace qrl::lambda {
 
 Batch parse_batch(std::string_view event) {
-  if (event.find('\0') != std::string_view::npos)
-    throw NotABatch("the event holds a NUL byte: not JSON text");
-  auto json = nlohmann::json::parse(event, nullptr, false);
-  if (json.is_discarded() || !json.is_object()) throw NotABatch("the event is not a JSON object");
+  std::string not_json;
+  auto json = core::parse_json(event, &not_json);
+  if (json.is_discarded()) throw NotABatch("the event " + not_json);
+  if (!json.is_object()) throw NotABatch("the event is not a JSON object");
   auto records = json.find("Records");
   if (records == json.end() || !records->is_array()) throw NotABatch("the event has no 'Records' list");
   Batch batch;
