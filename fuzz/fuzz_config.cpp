@@ -14,6 +14,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   try {
     auto file = qrl::config::parse_ini(text, "fuzz.ini");
     file["rabbit-mq.password"] = std::string(kSecret);
+    file["redis.password"] = std::string(kSecret);
     auto config = qrl::config::resolve(
         file, [](const std::string&) { return std::optional<std::string>(); }, qrl::config::kNeedAll);
     // The secret may show only where the input itself wrote it into a field that is not one.

@@ -1,6 +1,7 @@
 #include "amqp/connection.h"
 
 #include <amqp_framing.h>
+#include <amqp_ssl_socket.h>
 #include <amqp_tcp_socket.h>
 #include <poll.h>
 #include <sys/time.h>
@@ -8,6 +9,7 @@
 #include <vector>
 
 #include "core/error.h"
+#include "tls/stream.h"
 
 namespace qrl::amqp {
 
@@ -51,26 +53,96 @@ Headers read_headers(const amqp_basic_properties_t& properties) {
 
 }  // namespace
 
+namespace {
+
+constexpr std::chrono::milliseconds kConnectTimeout{10000};
+
+bool tls_failure(int status) {
+  switch (status) {
+    case AMQP_STATUS_SSL_ERROR:
+    case AMQP_STATUS_SSL_HOSTNAME_VERIFY_FAILED:
+    case AMQP_STATUS_SSL_PEER_VERIFY_FAILED:
+    case AMQP_STATUS_SSL_CONNECTION_FAILED:
+    case AMQP_STATUS_SSL_SET_ENGINE_FAILED: return true;
+    default: return false;
+  }
+}
+
+}  // namespace
+
+Connection::Connection(const config::Rabbit& settings) : Connection(settings, settings.heartbeat) {}
+
 Connection::Connection(const config::Rabbit& settings, std::chrono::seconds heartbeat)
     : state_(amqp_new_connection()), endpoint_(settings.host + ":" + std::to_string(settings.port)) {
   if (!state_) fail("out of memory");
-  amqp_socket_t* socket = amqp_tcp_socket_new(state_.get());  // owned by the connection state
+  amqp_socket_t* socket = settings.tls.enabled ? open_tls_socket(settings.tls)
+                                               : amqp_tcp_socket_new(state_.get());  // owned by the state
   if (socket == nullptr) fail("cannot create socket");
-  auto tv = to_timeval(std::chrono::milliseconds(10000));
+  auto tv = to_timeval(kConnectTimeout);
   int status = amqp_socket_open_noblock(socket, settings.host.c_str(), settings.port, &tv);
+  if (status != AMQP_STATUS_OK && settings.tls.enabled && tls_failure(status)) {
+    // rabbitmq-c says only that the handshake failed; a handshake of our own says why.
+    state_.reset();
+    std::string why = tls::diagnose(settings.host, settings.port, settings.tls, kConnectTimeout);
+    if (why.empty()) why = std::string("TLS handshake failed: ") + amqp_error_string2(status);
+    throw core::environment_error(core::Stage::kUnknown, "rabbitmq " + endpoint_ + ": " + why);
+  }
   if (status != AMQP_STATUS_OK) fail(std::string("cannot connect: ") + amqp_error_string2(status));
-  auto login = amqp_login(state_.get(), "/", 0, 131072, static_cast<int>(heartbeat.count()),
-                          AMQP_SASL_METHOD_PLAIN, settings.username.c_str(), settings.password.c_str());
+  auto login =
+      amqp_login(state_.get(), settings.vhost.c_str(), 0, 131072, static_cast<int>(heartbeat.count()),
+                 AMQP_SASL_METHOD_PLAIN, settings.username.c_str(), settings.password.c_str());
   if (login.reply_type != AMQP_RESPONSE_NORMAL) {
-    // Never echo the credentials; the broker's reply names the user at most.
+    // Never echo the credentials; the broker's reply names the user at most. A refused login
+    // or vhost is the deployment's to fix: an environment failure, not a retry.
+    std::string detail;
+    if (login.reply_type == AMQP_RESPONSE_SERVER_EXCEPTION &&
+        login.reply.id == AMQP_CONNECTION_CLOSE_METHOD) {
+      auto* close = static_cast<amqp_connection_close_t*>(login.reply.decoded);
+      detail = std::to_string(close->reply_code) + " " + text(close->reply_text);
+    }
     if (login.reply_type == AMQP_RESPONSE_SERVER_EXCEPTION ||
         login.library_error == AMQP_STATUS_CONNECTION_CLOSED) {
-      fail("login refused for user '" + settings.username + "'");
+      const bool vhost = detail.find("vhost") != std::string::npos;
+      state_.reset();
+      throw core::environment_error(
+          core::Stage::kUnknown,
+          "rabbitmq " + endpoint_ + ": " +
+              (vhost ? "access to vhost '" + settings.vhost + "' refused for user '" + settings.username + "'"
+                     : "login refused for user '" + settings.username + "' (wrong user or password?)") +
+              (detail.empty() ? "" : ": " + detail));
     }
-    fail(std::string("login failed: ") + amqp_error_string2(login.library_error));
+    std::string hint;
+    if (!settings.tls.enabled && login.library_error == AMQP_STATUS_SOCKET_ERROR) {
+      hint =
+          " (if port " + std::to_string(settings.port) + " is a TLS port, set rabbit-mq.tls / RABBITMQ_TLS)";
+    }
+    fail(std::string("login failed: ") + amqp_error_string2(login.library_error) + hint);
   }
   amqp_channel_open(state_.get(), kChannel);
   check_reply("cannot open channel");
+}
+
+// A TLS socket that verifies the broker's certificate chain and host name, always.
+amqp_socket_t* Connection::open_tls_socket(const config::Tls& tls) {
+  amqp_socket_t* socket = amqp_ssl_socket_new(state_.get());
+  if (socket == nullptr) fail("cannot create TLS socket");
+  amqp_ssl_socket_set_verify_peer(socket, 1);
+  amqp_ssl_socket_set_verify_hostname(socket, 1);
+  amqp_ssl_socket_set_ssl_versions(socket, AMQP_TLSv1_2, AMQP_TLSvLATEST);
+  const std::string ca = tls.ca_file.empty() ? tls::system_ca_file() : tls.ca_file;
+  if (!ca.empty() && amqp_ssl_socket_set_cacert(socket, ca.c_str()) != AMQP_STATUS_OK) {
+    state_.reset();
+    throw core::environment_error(core::Stage::kUnknown,
+                                  "rabbitmq " + endpoint_ + ": TLS: cannot use CA file '" + ca + "'");
+  }
+  if (!tls.cert_file.empty() &&
+      amqp_ssl_socket_set_key(socket, tls.cert_file.c_str(), tls.key_file.c_str()) != AMQP_STATUS_OK) {
+    state_.reset();
+    throw core::environment_error(core::Stage::kUnknown,
+                                  "rabbitmq " + endpoint_ + ": TLS: cannot use client certificate '" +
+                                      tls.cert_file + "' and key '" + tls.key_file + "'");
+  }
+  return socket;
 }
 
 void Connection::fail(const std::string& what) {

@@ -1,8 +1,8 @@
 #pragma once
 // A rabbitmq-c connection with one channel, owned by one thread. rabbitmq-c does no I/O of its
 // own between calls (heartbeats are serviced only inside them), so the owner polls next() with
-// a short timeout and never blocks on anything else. Failures are transient core::Errors that
-// say which broker and what happened; after one the connection is dead.
+// a short timeout and never blocks on anything else. Failures are core::Errors that say which
+// broker and what happened; after one the connection is dead.
 
 #include <chrono>
 #include <cstdint>
@@ -29,8 +29,11 @@ struct Message {
 
 class Connection {
  public:
-  // Connects, logs in and opens channel 1. `heartbeat` 0 disables heartbeats.
-  Connection(const config::Rabbit& settings, std::chrono::seconds heartbeat = std::chrono::seconds(30));
+  // Connects (over TLS if the settings say so), logs in to the settings' vhost and opens
+  // channel 1, with the settings' heartbeat or `heartbeat` (0 disables heartbeats). A refused
+  // login, vhost or certificate is an environment core::Error; a lost connection a transient one.
+  explicit Connection(const config::Rabbit& settings);
+  Connection(const config::Rabbit& settings, std::chrono::seconds heartbeat);
   Connection(Connection&&) noexcept = default;
   Connection& operator=(Connection&&) noexcept = default;
 
@@ -73,6 +76,7 @@ class Connection {
   struct StateDeleter {
     void operator()(amqp_connection_state_t state) const noexcept { amqp_destroy_connection(state); }
   };
+  amqp_socket_t* open_tls_socket(const config::Tls& tls);
   void check_reply(const char* what);
   [[noreturn]] void fail(const std::string& what);
   void wait_confirm();

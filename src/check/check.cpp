@@ -43,7 +43,9 @@ int run(config::Config config, const config::Env& env, std::FILE* out) {
   ok &= probe(out, "rabbitmq", [&] {
     amqp::Connection connection(config.rabbit);
     const auto& queue = config.rabbit.queue_name;
-    std::string found = "logged in to " + connection.endpoint() + " as '" + config.rabbit.username + "'";
+    std::string found = "logged in to " + connection.endpoint() +
+                        (config.rabbit.tls.enabled ? " over TLS" : "") + " as '" + config.rabbit.username +
+                        "' in vhost '" + config.rabbit.vhost + "'";
     try {
       found += ", queue '" + queue + "' has " + std::to_string(connection.inspect_queue(queue)) + " ready";
     } catch (const core::Error&) {
@@ -54,12 +56,14 @@ int run(config::Config config, const config::Env& env, std::FILE* out) {
     return found;
   });
   ok &= probe(out, "redis", [&] {
-    redis::Connection connection(config.redis.host, config.redis.port, timeout);
-    auto reply = connection.command({"PING"});
-    std::string answer(reply->str == nullptr ? "" : reply->str, reply->str == nullptr ? 0 : reply->len);
-    if (answer != "PONG")
-      throw core::environment_error(core::Stage::kSetup, "PING answered '" + answer + "'");
-    return config.redis.host + ":" + std::to_string(config.redis.port) + " answered PING";
+    // Opening the connection logs in, selects the database and PINGs, as serve does.
+    redis::Connection connection(config.redis, timeout);
+    const auto& redis = config.redis;
+    return connection.endpoint() + (redis.tls.enabled ? " over TLS" : "") + ", logged in as " +
+           (redis.username.empty()
+                ? (redis.password.empty() ? "the default user (no password)" : "the default user")
+                : "'" + redis.username + "'") +
+           ", database " + std::to_string(redis.db) + ", answered PING";
   });
   ok &= probe(out, "dynamodb", [&] {
     auto aws = wiring::resolve_aws(config, env);

@@ -1,5 +1,6 @@
 // quiz-result-loader: one binary, one subcommand per way of running the loader.
 
+#include <csignal>
 #include <cstdio>
 #include <iostream>
 #include <string>
@@ -86,6 +87,9 @@ std::size_t attribute_list_size(const nlohmann::json& item, const char* name) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // A server closing a TLS connection must be an error on that connection, not the end of the
+  // process: OpenSSL writes with write(), which raises SIGPIPE.
+  std::signal(SIGPIPE, SIG_IGN);
   http::global_init();
   // In the Lambda zip this binary is `bootstrap`, which Lambda starts without arguments.
   if (argc == 1 && std::string_view(argv[0]).ends_with("bootstrap"))

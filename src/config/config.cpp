@@ -37,8 +37,21 @@ constexpr Key kKeys[] = {
     {"rabbit-mq.queue_name", "RABBITMQ_QUEUE_NAME", 0},
     {"rabbit-mq.dead_letter_queue", "RABBITMQ_DEAD_LETTER_QUEUE", 0},
     {"rabbit-mq.retry_queue", "RABBITMQ_RETRY_QUEUE", 0},
+    {"rabbit-mq.vhost", "RABBITMQ_VHOST", 0},
+    {"rabbit-mq.tls", "RABBITMQ_TLS", 0},
+    {"rabbit-mq.ca_file", "RABBITMQ_CA_FILE", 0},
+    {"rabbit-mq.cert_file", "RABBITMQ_CERT_FILE", 0},
+    {"rabbit-mq.key_file", "RABBITMQ_KEY_FILE", 0},
+    {"rabbit-mq.heartbeat_s", "RABBITMQ_HEARTBEAT_S", 0},
     {"redis.host", "REDIS_HOST", kNeedRedis},
     {"redis.port", "REDIS_PORT", kNeedRedis},
+    {"redis.username", "REDIS_USERNAME", 0},
+    {"redis.password", "REDIS_PASSWORD", 0},
+    {"redis.db", "REDIS_DB", 0},
+    {"redis.tls", "REDIS_TLS", 0},
+    {"redis.ca_file", "REDIS_CA_FILE", 0},
+    {"redis.cert_file", "REDIS_CERT_FILE", 0},
+    {"redis.key_file", "REDIS_KEY_FILE", 0},
     {"question-set.path", "QUESTION_SET_PATH", kNeedQuestions},
     {"question-set.max_bytes", "QUESTION_SET_MAX_BYTES", 0},
     // Region and keys are optional here: the AWS chain (credentials/sources.h) supplies them.
@@ -146,6 +159,25 @@ std::string one_of(const Named& k, const std::string& value, std::initializer_li
                     list);
 }
 
+// The TLS settings of one server's section: `<section>.tls`, `.ca_file`, `.cert_file`, `.key_file`.
+void tls(const Lookup& lookup, const std::string& section, Tls& out) {
+  auto get = [&](const char* name) { return lookup.get(key(section + "." + name)); };
+  if (auto value = get("tls")) out.enabled = boolean(lookup.named(key(section + ".tls")), *value);
+  out.ca_file = get("ca_file").value_or("");
+  out.cert_file = get("cert_file").value_or("");
+  out.key_file = get("key_file").value_or("");
+  if (out.cert_file.empty() != out.key_file.empty()) {
+    const auto& given = key(section + (out.cert_file.empty() ? ".key_file" : ".cert_file"));
+    const auto& absent = key(section + (out.cert_file.empty() ? ".cert_file" : ".key_file"));
+    throw ConfigError("config item " + origin_of(lookup.named(given)) + " is set but " +
+                      origin_of(lookup.named(absent)) + " is not: a client certificate needs both");
+  }
+  if (!out.enabled && !(out.ca_file.empty() && out.cert_file.empty())) {
+    throw ConfigError("config item " + origin_of(lookup.named(key(section + ".tls"))) +
+                      " is off but TLS files are set: turn TLS on, or remove them");
+  }
+}
+
 }  // namespace
 
 Env process_env() {
@@ -226,8 +258,22 @@ Config resolve(const std::map<std::string, std::string>& file, const Env& env, u
   with("rabbit-mq.dead_letter_queue", [&](K, S v) { config.rabbit.dead_letter_queue = v; });
   config.rabbit.retry_queue = config.rabbit.queue_name + ".retry";
   with("rabbit-mq.retry_queue", [&](K, S v) { config.rabbit.retry_queue = v; });
+  with("rabbit-mq.vhost", [&](K, S v) { config.rabbit.vhost = v; });
+  with("rabbit-mq.heartbeat_s", [&](K k, S v) {
+    config.rabbit.heartbeat = std::chrono::seconds(integer(k, v, 0, 3600, "seconds (0: none)"));
+  });
+  tls(lookup, "rabbit-mq", config.rabbit.tls);
   with("redis.host", [&](K, S v) { config.redis.host = v; });
   with("redis.port", [&](K k, S v) { config.redis.port = port(k, v); });
+  with("redis.username", [&](K, S v) { config.redis.username = v; });
+  with("redis.password", [&](K, S v) { config.redis.password = v; });
+  with("redis.db", [&](K k, S v) { config.redis.db = integer(k, v, 0, 1'000'000, "a database number"); });
+  if (!config.redis.username.empty() && config.redis.password.empty()) {
+    throw ConfigError(
+        "config item 'redis.username' (REDIS_USERNAME) is set but 'redis.password' "
+        "(REDIS_PASSWORD) is not: an ACL user logs in with a password");
+  }
+  tls(lookup, "redis", config.redis.tls);
   with("question-set.path", [&](K, S v) { config.question_set_path = v; });
   with("question-set.max_bytes", [&](K k, S v) {
     config.question_set_max_bytes = static_cast<std::size_t>(integer(k, v, 1024, 1 << 30, "a size in bytes"));
@@ -290,7 +336,10 @@ std::string describe(const Config& config) {
   std::ostringstream out;
   out << "rabbitmq=" << config.rabbit.host << ":" << config.rabbit.port
       << " queue=" << config.rabbit.queue_name << " dlq=" << config.rabbit.dead_letter_queue
-      << " redis=" << config.redis.host << ":" << config.redis.port
+      << " vhost=" << config.rabbit.vhost << " rabbitmq_tls=" << (config.rabbit.tls.enabled ? "yes" : "no")
+      << " redis=" << config.redis.host << ":" << config.redis.port << " redis_db=" << config.redis.db
+      << " redis_user=" << (config.redis.username.empty() ? "default" : config.redis.username)
+      << " redis_tls=" << (config.redis.tls.enabled ? "yes" : "no")
       << " question_set_path=" << config.question_set_path << " dynamodb=" << config.dynamo.endpoint_url
       << " region=" << config.dynamo.region << " table=" << config.dynamo.table
       << " create_table=" << (config.dynamo.create_table.value_or(true) ? "yes" : "no")

@@ -1,8 +1,8 @@
 #pragma once
 // Settings of the loader. Container mode reads an INI file whose every key can be overridden by
 // an environment variable (the names of the replaced loader, so deployments keep working);
-// Lambda mode reads the environment only. Secrets (the RabbitMQ password, the AWS secret key and
-// session token) are held here and nowhere is there a function that prints them.
+// Lambda mode reads the environment only. Secrets (the RabbitMQ and Redis passwords, the AWS secret key
+// and session token) are held here and nowhere is there a function that prints them.
 
 #include <chrono>
 #include <cstdint>
@@ -20,6 +20,15 @@ class ConfigError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// TLS towards a server. The server's certificate and host name are always verified; the CA
+// file defaults to the system trust store. A client certificate is optional (both files or none).
+struct Tls {
+  bool enabled = false;
+  std::string ca_file;
+  std::string cert_file;
+  std::string key_file;
+};
+
 struct Rabbit {
   std::string host;
   int port = 5672;
@@ -28,11 +37,18 @@ struct Rabbit {
   std::string queue_name = "quiz-complete";
   std::string dead_letter_queue;  // default: <queue_name>.dlq
   std::string retry_queue;        // default: <queue_name>.retry (holds requeued messages a while)
+  std::string vhost = "/";
+  Tls tls;
+  std::chrono::seconds heartbeat{30};  // 0: none
 };
 
 struct Redis {
   std::string host;
   int port = 6379;
+  std::string username;  // ACL user; empty: the default user
+  std::string password;  // secret; empty: no AUTH
+  int db = 0;
+  Tls tls;
 };
 
 struct Dynamo {
@@ -52,8 +68,8 @@ struct Loader {
   std::chrono::milliseconds request_timeout{10000};
   int retry_attempts = 5;
   int max_deliveries = 10;
-  std::int64_t max_answers = 2'000'000;  // participants x questions; a larger quiz is refused unread //
-                                         // deliveries of a message failing transiently, then the DLQ
+  std::int64_t max_answers = 2'000'000;    // participants x questions; a larger quiz is refused unread //
+                                           // deliveries of a message failing transiently, then the DLQ
   std::chrono::seconds requeue_delay{30};  // how long a requeued message waits before coming back
   // Lambda: a record is started only with at least this much time left before the deadline.
   std::chrono::milliseconds deadline_margin{1000};

@@ -26,8 +26,11 @@ std::string remedy(const Error& failure) {
       says("credentials"))
     return "check the AWS credentials the loader uses (README: credentials) and the machine's clock";
   if (says("NOAUTH") || says("WRONGPASS") || says("NOPERM"))
-    return "check the Redis user, password and ACL (README: Redis)";
-  if (says("certificate")) return "check the server's certificate and the CA file";
+    return "check the Redis user, password and ACL (README: Managed RabbitMQ and Redis)";
+  if (says("cannot select database")) return "check redis.db against the server's databases";
+  if (says("certificate") || says("CA file") || says("client key"))
+    return "check the server's certificate, the host name used and the CA file";
+  if (says("TLS handshake")) return "check the tls setting against the port (TLS on one side only?)";
   return "fix the deployment; the loader resumes by itself";
 }
 

@@ -1,45 +1,10 @@
 #include "redis/connection.h"
 
-#include <sys/time.h>
-
-#include <cerrno>
-#include <cstring>
+#include <string_view>
 
 #include "core/error.h"
 
 namespace qrl::redis {
-
-namespace {
-
-timeval to_timeval(std::chrono::milliseconds timeout) {
-  timeval tv{};
-  tv.tv_sec = static_cast<time_t>(timeout.count() / 1000);
-  tv.tv_usec = static_cast<suseconds_t>((timeout.count() % 1000) * 1000);
-  return tv;
-}
-
-}  // namespace
-
-Connection::Connection(const std::string& host, int port, std::chrono::milliseconds timeout,
-                       std::size_t max_reply_bytes)
-    : endpoint_(host + ":" + std::to_string(port)), timeout_(timeout), max_reply_bytes_(max_reply_bytes) {
-  auto tv = to_timeval(timeout);
-  context_.reset(redisConnectWithTimeout(host.c_str(), port, tv));
-  if (!context_) throw core::transient_error(core::Stage::kRead, "redis " + endpoint_ + ": out of memory");
-  if (context_->err != 0) fail("cannot connect");
-  if (redisSetTimeout(context_.get(), tv) != REDIS_OK) fail("cannot set timeout");
-}
-
-void Connection::fail(const char* what) {
-  std::string reason = context_ ? context_->errstr : "no connection";
-  // hiredis reports a socket timeout as the errno it saw, EAGAIN: say what it means.
-  if (context_ && context_->err == REDIS_ERR_IO && reason == std::strerror(EAGAIN)) {
-    reason = "timed out after " + std::to_string(timeout_.count()) + " ms";
-  }
-  context_.reset();
-  throw core::transient_error(core::Stage::kUnknown,
-                              std::string("redis ") + endpoint_ + ": " + what + ": " + reason);
-}
 
 namespace {
 
@@ -58,10 +23,77 @@ void append_resp(std::string& out, const Command& command) {
   }
 }
 
+std::string_view text_of(const redisReply& reply) {
+  return reply.str == nullptr ? std::string_view() : std::string_view(reply.str, reply.len);
+}
+
 }  // namespace
 
+Connection::Connection(const config::Redis& settings, std::chrono::milliseconds timeout,
+                       std::size_t max_reply_bytes)
+    : endpoint_(settings.host + ":" + std::to_string(settings.port)), max_reply_bytes_(max_reply_bytes) {
+  stream_ = std::make_unique<tls::Stream>(
+      tls::Stream::open("redis " + endpoint_, settings.host, settings.port, settings.tls, timeout));
+  reader_.reset(redisReaderCreate());
+  if (!reader_) throw core::transient_error(core::Stage::kUnknown, "redis " + endpoint_ + ": out of memory");
+  try {
+    log_in(settings);
+  } catch (const core::Error& e) {
+    // A TLS port drops a plain client at its first bytes: say what that most likely means.
+    if (settings.tls.enabled || !e.transient() ||
+        std::string_view(e.what()).find("lost connection") == std::string_view::npos)
+      throw;
+    throw core::transient_error(core::Stage::kUnknown, std::string(e.what()) + " (if port " +
+                                                           std::to_string(settings.port) +
+                                                           " is a TLS port, set redis.tls / REDIS_TLS)");
+  }
+}
+
+void Connection::log_in(const config::Redis& settings) {
+  std::vector<Command> commands;
+  if (!settings.password.empty()) {
+    if (settings.username.empty()) {
+      commands.push_back({"AUTH", settings.password});
+    } else {
+      commands.push_back({"AUTH", settings.username, settings.password});
+    }
+  }
+  if (settings.db != 0) commands.push_back({"SELECT", std::to_string(settings.db)});
+  commands.push_back({"PING"});
+  auto replies = pipeline(commands);
+  round_trips_ = 0;
+  const std::string user =
+      settings.username.empty() ? "the default user" : "user '" + settings.username + "'";
+  for (std::size_t i = 0; i < replies.size(); ++i) {
+    const redisReply& reply = *replies[i];
+    if (reply.type != REDIS_REPLY_ERROR) continue;
+    // The reply never contains the password; the command's name and the user are safe to say.
+    const auto& name = commands[i].front();
+    std::string message = "redis " + endpoint_ + ": ";
+    if (name == "AUTH") {
+      message += "login refused for " + user + ": " + std::string(text_of(reply));
+    } else if (name == "SELECT") {
+      message += "cannot select database " + std::to_string(settings.db) + ": " + std::string(text_of(reply));
+    } else if (text_of(reply).substr(0, 6) == "NOAUTH") {
+      message += "the server requires a password (set redis.password / REDIS_PASSWORD): " +
+                 std::string(text_of(reply));
+    } else {
+      message += name + " refused: " + std::string(text_of(reply));
+    }
+    stream_.reset();
+    // LOADING (a server restarting) passes; everything else is the deployment's to fix.
+    if (text_of(reply).substr(0, 7) == "LOADING") throw core::transient_error(core::Stage::kUnknown, message);
+    throw core::environment_error(core::Stage::kUnknown, message);
+  }
+}
+
+void Connection::fail(const std::string& what) {
+  stream_.reset();
+  throw core::transient_error(core::Stage::kUnknown, "redis " + endpoint_ + ": " + what);
+}
+
 std::vector<Reply> Connection::pipeline(const std::vector<Command>& commands) {
-  if (!context_) fail("connection is closed");
+  if (!stream_) fail("connection is closed");
   std::string buffer;
   std::size_t bytes = 0;
   for (const auto& command : commands) {
@@ -69,36 +101,40 @@ std::vector<Reply> Connection::pipeline(const std::vector<Command>& commands) {
   }
   buffer.reserve(bytes + 16 * commands.size());
   for (const auto& command : commands) append_resp(buffer, command);
-  if (redisAppendFormattedCommand(context_.get(), buffer.data(), buffer.size()) != REDIS_OK) {
-    fail("cannot queue commands");
-  }
   ++round_trips_;
+  try {
+    stream_->write_all(buffer);
+  } catch (const core::Error&) {
+    stream_.reset();
+    throw;
+  }
+  buffer = std::string();
   std::vector<Reply> replies;
   replies.reserve(commands.size());
-  // Everything written first (as redisGetReply would), then each reply read by hand so its size
-  // can be bounded while it arrives.
-  int done = 0;
-  while (done == 0) {
-    if (redisBufferWrite(context_.get(), &done) != REDIS_OK) fail("lost connection");
-  }
-  for (std::size_t i = 0; i < commands.size(); ++i)
-    replies.emplace_back(static_cast<redisReply*>(read_reply()));
+  for (std::size_t i = 0; i < commands.size(); ++i) replies.emplace_back(read_reply());
   return replies;
 }
 
-void* Connection::read_reply() {
+// One reply, read in chunks so its size can be bounded while it arrives.
+redisReply* Connection::read_reply() {
+  char chunk[64 * 1024];
   for (;;) {
     void* raw = nullptr;
-    if (redisGetReplyFromReader(context_.get(), &raw) != REDIS_OK) fail("bad reply");
-    if (raw != nullptr) return raw;
-    const redisReader* reader = context_->reader;
-    if (reader->len - reader->pos > max_reply_bytes_) {
-      const std::string limit = std::to_string(max_reply_bytes_);
-      context_.reset();
-      throw core::transient_error(core::Stage::kUnknown, "redis " + endpoint_ + ": a reply larger than " +
-                                                             limit + " bytes; connection dropped");
+    if (redisReaderGetReply(reader_.get(), &raw) != REDIS_OK) {
+      fail(std::string("bad reply: ") + reader_->errstr);
     }
-    if (redisBufferRead(context_.get()) != REDIS_OK) fail("lost connection");
+    if (raw != nullptr) return static_cast<redisReply*>(raw);
+    if (reader_->len - reader_->pos > max_reply_bytes_) {
+      fail("a reply larger than " + std::to_string(max_reply_bytes_) + " bytes; connection dropped");
+    }
+    std::size_t n = 0;
+    try {
+      n = stream_->read_some(chunk, sizeof chunk);
+    } catch (const core::Error&) {
+      stream_.reset();
+      throw;
+    }
+    if (redisReaderFeed(reader_.get(), chunk, n) != REDIS_OK) fail("out of memory reading a reply");
   }
 }
 

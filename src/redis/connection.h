@@ -1,8 +1,13 @@
 #pragma once
-// A blocking hiredis connection owned by one thread. Every command goes out in a pipeline:
-// the caller hands over all the commands of one step and gets all the replies back in a
-// single round trip. Connection-level failures (refused, reset, timeout, EOF) are transient
-// core::Errors; after one, the connection is dead and the owner makes a new one.
+// A blocking Redis connection owned by one thread: hiredis's RESP reader over a tls::Stream
+// (plain TCP or TLS). Every command goes out in a pipeline: the caller hands over all the
+// commands of one step and gets all the replies back in a single round trip.
+//
+// Opening a connection logs in before anything else: AUTH (with the ACL user if one is set),
+// SELECT of the database, and a PING, in one round trip. A refused login is an environment
+// failure (no quiz can be read until an operator fixes the password or the ACL); a lost,
+// refused or timed-out connection is transient. After a failure the connection is dead and the
+// owner makes a new one, which logs in again.
 
 #include <chrono>
 #include <cstdint>
@@ -11,6 +16,9 @@
 #include <vector>
 
 #include <hiredis/hiredis.h>
+
+#include "config/config.h"
+#include "tls/stream.h"
 
 namespace qrl::redis {
 
@@ -26,7 +34,7 @@ class Connection {
   // A reply whose unread part grows past `max_reply_bytes` (a broken or hostile server
   // streaming an endless value) fails the call instead of growing the loader's memory.
   static constexpr std::size_t kDefaultMaxReplyBytes = std::size_t{64} << 20;
-  Connection(const std::string& host, int port, std::chrono::milliseconds timeout,
+  Connection(const config::Redis& settings, std::chrono::milliseconds timeout,
              std::size_t max_reply_bytes = kDefaultMaxReplyBytes);
 
   Connection(Connection&&) noexcept = default;
@@ -37,19 +45,23 @@ class Connection {
   std::vector<Reply> pipeline(const std::vector<Command>& commands);
   Reply command(const Command& args);
 
-  // Round trips made so far; the tests use it to prove a quiz costs a fixed number of them.
+  // Round trips made so far for the caller (the login is not counted); the tests use it to
+  // prove a quiz costs a fixed number of them.
   std::uint64_t round_trips() const noexcept { return round_trips_; }
 
- private:
-  struct ContextDeleter {
-    void operator()(redisContext* context) const noexcept { redisFree(context); }
-  };
-  [[noreturn]] void fail(const char* what);
-  void* read_reply();
+  const std::string& endpoint() const noexcept { return endpoint_; }
 
-  std::unique_ptr<redisContext, ContextDeleter> context_;
+ private:
+  struct ReaderDeleter {
+    void operator()(redisReader* reader) const noexcept { redisReaderFree(reader); }
+  };
+  void log_in(const config::Redis& settings);
+  redisReply* read_reply();
+  [[noreturn]] void fail(const std::string& what);
+
   std::string endpoint_;
-  std::chrono::milliseconds timeout_;
+  std::unique_ptr<tls::Stream> stream_;
+  std::unique_ptr<redisReader, ReaderDeleter> reader_;
   std::size_t max_reply_bytes_;
   std::uint64_t round_trips_ = 0;
 };

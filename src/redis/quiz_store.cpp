@@ -63,7 +63,7 @@ QuizStore::QuizStore(config::Redis settings, std::chrono::milliseconds timeout, 
     : settings_(std::move(settings)), timeout_(timeout), max_answers_(max_answers) {}
 
 void QuizStore::connect() {
-  if (!connection_) connection_.emplace(settings_.host, settings_.port, timeout_);
+  if (!connection_) connection_.emplace(settings_, timeout_);
 }
 
 std::uint64_t QuizStore::round_trips() const noexcept {

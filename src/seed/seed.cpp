@@ -46,7 +46,7 @@ std::vector<std::string> seed(const config::Config& config, const Options& optio
       options.seed != 0
           ? options.seed
           : static_cast<std::uint64_t>(std::chrono::system_clock::now().time_since_epoch().count());
-  redis::Connection redis(config.redis.host, config.redis.port, config.loader.request_timeout);
+  redis::Connection redis(config.redis, config.loader.request_timeout);
   files::QuestionFiles files(config.question_set_path);
   std::optional<amqp::Connection> rabbit;
   if (options.publish) {
