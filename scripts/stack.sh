@@ -8,13 +8,20 @@
 # With QRL_VERIFIER_PORT set (the tests set it), a SigV4-verifying front (tests/support/
 # aws_standin.py, on botocore) stands before dynalite on that port, with its admin endpoint on
 # the next one, and DYNAMODB_ENDPOINT_URL points at it: every request is then signature-checked.
+# With QRL_AMQPS_PORT set (the tests set it), certificates are made with openssl under
+# $dir/tls (a CA, a server certificate for DNS name localhost only, a client certificate, and a
+# second CA nobody trusts), and a second RabbitMQ node listens there with TLS only, no plain
+# listener, holding user 'loader' with rights in vhost 'quiz' only.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 redis_port="${QRL_REDIS_PORT:-16379}"
 amqp_port="${QRL_AMQP_PORT:-15673}"
 dynamo_port="${QRL_DYNAMO_PORT:-18000}"
 verifier_port="${QRL_VERIFIER_PORT:-}"
+amqps_port="${QRL_AMQPS_PORT:-}"
 dist_port="${QRL_AMQP_DIST_PORT:-$((amqp_port + 10000))}"
+amqps_user=loader
+amqps_password=loader-secret-do-not-log
 # The keys the test suite signs with; the verifier knows no others.
 test_keys=(--key test-key:test-secret-do-not-log --key ASIAEXAMPLE:lambda-secret-do-not-log:lambda-token-do-not-log)
 dir="${QRL_STACK_DIR:-$root/.local/stack-$redis_port}"
@@ -22,18 +29,85 @@ dir="${QRL_STACK_DIR:-$root/.local/stack-$redis_port}"
 # (under /root, say): its data and logs live where any user can.
 rabbit_dir="${QRL_RABBITMQ_DIR:-/var/tmp/quiz-result-loader/rabbitmq-$amqp_port}"
 node_name="qrl-$amqp_port@localhost"
+tls_dir="$dir/tls"
+tls_rabbit_dir="$(dirname "$rabbit_dir")/rabbitmq-tls-${amqps_port:-none}"
+tls_node_name="qrl-tls-${amqps_port:-none}@localhost"
 
-rabbit_env() {
-  echo RABBITMQ_NODENAME="$node_name" RABBITMQ_NODE_IP_ADDRESS=127.0.0.1 \
-    RABBITMQ_NODE_PORT="$amqp_port" RABBITMQ_DIST_PORT="$dist_port" \
-    RABBITMQ_MNESIA_BASE="$rabbit_dir/mnesia" RABBITMQ_LOG_BASE="$rabbit_dir/log" \
-    RABBITMQ_CONFIG_FILE="$rabbit_dir/rabbitmq" RABBITMQ_ENABLED_PLUGINS_FILE="$rabbit_dir/enabled_plugins" \
-    RABBITMQ_PID_FILE="$rabbit_dir/pid" HOME=/var/lib/rabbitmq
+# The environment of a node: its name, directory, distribution port and (plain nodes only) its
+# AMQP port; a TLS node's listeners are in its rabbitmq.conf.
+node_env() { # name dir dist_port [amqp_port]
+  echo RABBITMQ_NODENAME="$1" RABBITMQ_DIST_PORT="$3" \
+    ${4:+RABBITMQ_NODE_IP_ADDRESS=127.0.0.1 RABBITMQ_NODE_PORT=$4} \
+    RABBITMQ_MNESIA_BASE="$2/mnesia" RABBITMQ_LOG_BASE="$2/log" \
+    RABBITMQ_CONFIG_FILE="$2/rabbitmq" RABBITMQ_ENABLED_PLUGINS_FILE="$2/enabled_plugins" \
+    RABBITMQ_PID_FILE="$2/pid" HOME=/var/lib/rabbitmq
 }
+rabbit_env() { node_env "$node_name" "$rabbit_dir" "$dist_port" "$amqp_port"; }
+tls_rabbit_env() { node_env "$tls_node_name" "$tls_rabbit_dir" "$((amqps_port + 10000))"; }
 
 # rabbitmqctl must run as the rabbitmq user with the same environment as the node.
 rabbitmqctl_() {
   runuser -u rabbitmq -- env $(rabbit_env) /usr/lib/rabbitmq/bin/rabbitmqctl -n "$node_name" "$@"
+}
+
+# Test certificates, made once per stack directory; no private key is ever committed.
+make_certs() {
+  # Made again when they would expire within a day (they live 30).
+  if [ -f "$tls_dir/client.pem" ] && openssl x509 -checkend 86400 -noout -in "$tls_dir/server.pem" >/dev/null; then
+    return 0
+  fi
+  rm -rf "$tls_dir"
+  mkdir -p "$tls_dir"
+  (
+    cd "$tls_dir"
+    key() { openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:prime256v1 -out "$1" 2>/dev/null; }
+    key ca.key && openssl req -x509 -new -key ca.key -out ca.pem -days 30 -subj "/CN=quiz-result-loader test CA"
+    key other-ca.key && openssl req -x509 -new -key other-ca.key -out other-ca.pem -days 30 -subj "/CN=a CA nobody trusts"
+    for who in server client; do
+      key "$who.key"
+      openssl req -new -key "$who.key" -out "$who.csr" -subj "/CN=${who/server/localhost}"
+      if [ "$who" = server ]; then ext="subjectAltName=DNS:localhost\nextendedKeyUsage=serverAuth"
+      else ext="extendedKeyUsage=clientAuth"; fi
+      openssl x509 -req -in "$who.csr" -CA ca.pem -CAkey ca.key -CAcreateserial -out "$who.pem" -days 30 \
+        -extfile <(printf "$ext") 2>/dev/null
+    done
+    chmod 644 ./*.pem ./*.key
+  )
+}
+
+# A RabbitMQ node with only a TLS listener, for the tests of TLS, login and vhosts.
+start_tls_rabbit() {
+  mkdir -p "$tls_rabbit_dir/mnesia" "$tls_rabbit_dir/log"
+  cp "$tls_dir/ca.pem" "$tls_dir/server.pem" "$tls_dir/server.key" "$tls_rabbit_dir/"
+  cat >"$tls_rabbit_dir/rabbitmq.conf" <<CONF
+listeners.tcp = none
+listeners.ssl.default = 127.0.0.1:$amqps_port
+ssl_options.cacertfile = $tls_rabbit_dir/ca.pem
+ssl_options.certfile = $tls_rabbit_dir/server.pem
+ssl_options.keyfile = $tls_rabbit_dir/server.key
+ssl_options.verify = verify_peer
+ssl_options.fail_if_no_peer_cert = false
+loopback_users = none
+definitions.import_backend = local_filesystem
+definitions.local.path = $tls_rabbit_dir/definitions.json
+CONF
+  # The user's password as RabbitMQ stores it: base64(salt + sha256(salt + password)).
+  AMQPS_PASSWORD="$amqps_password" /usr/bin/python3 - "$amqps_user" >"$tls_rabbit_dir/definitions.json" <<'PY'
+import base64, hashlib, json, os, sys
+salt = os.urandom(4)
+digest = hashlib.sha256(salt + os.environ["AMQPS_PASSWORD"].encode()).digest()
+user = sys.argv[1]
+print(json.dumps({
+    "users": [{"name": user, "password_hash": base64.b64encode(salt + digest).decode(),
+               "hashing_algorithm": "rabbit_password_hashing_sha256", "tags": []}],
+    "vhosts": [{"name": "/"}, {"name": "quiz"}],
+    "permissions": [{"user": user, "vhost": "quiz", "configure": ".*", "write": ".*", "read": ".*"}],
+}))
+PY
+  echo "[]." >"$tls_rabbit_dir/enabled_plugins"
+  chown -R rabbitmq:rabbitmq "$tls_rabbit_dir"
+  nohup runuser -u rabbitmq -- env $(tls_rabbit_env) /usr/lib/rabbitmq/bin/rabbitmq-server \
+    >"$tls_rabbit_dir/log/stdout" 2>&1 &
 }
 
 node_bin() {
@@ -72,6 +146,10 @@ start() {
       >"$dir/verifier/log" 2>&1 &
     echo $! >"$dir/verifier/pid"
   fi
+  if [ -n "$amqps_port" ]; then
+    make_certs
+    if ! port_open "$amqps_port"; then start_tls_rabbit; fi
+  fi
   if ! port_open "$amqp_port"; then
     # rabbitmq-server drops to its own user: it must own its data and log directories.
     echo "loopback_users = none" >"$rabbit_dir/rabbitmq.conf"
@@ -84,6 +162,7 @@ start() {
   wait_for 20 "dynalite on $dynamo_port" port_open "$dynamo_port"
   if [ -n "$verifier_port" ]; then wait_for 20 "the SigV4 verifier on $verifier_port" port_open "$verifier_port"; fi
   wait_for 60 "rabbitmq-server on $amqp_port" port_open "$amqp_port"
+  if [ -n "$amqps_port" ]; then wait_for 60 "the TLS rabbitmq-server on $amqps_port" port_open "$amqps_port"; fi
   echo "stack up: redis 127.0.0.1:$redis_port, rabbitmq 127.0.0.1:$amqp_port, dynamodb http://127.0.0.1:$dynamo_port"
 }
 
@@ -93,6 +172,10 @@ stop() {
     if [ -f "$pidfile" ]; then kill "$(cat "$pidfile")" 2>/dev/null || true; rm -f "$pidfile"; fi
   done
   if port_open "$amqp_port"; then rabbitmqctl_ stop >/dev/null 2>&1 || true; fi
+  if [ -n "$amqps_port" ] && port_open "$amqps_port"; then
+    runuser -u rabbitmq -- env $(tls_rabbit_env) /usr/lib/rabbitmq/bin/rabbitmqctl -n "$tls_node_name" stop \
+      >/dev/null 2>&1 || true
+  fi
   echo "stack stopped"
 }
 
@@ -105,13 +188,17 @@ export DYNAMODB_ACCESS_KEY_ID=local DYNAMODB_SECRET_ACCESS_KEY=local
 export QRL_DYNALITE_URL=http://127.0.0.1:$dynamo_port${verifier_port:+ QRL_VERIFIER_ADMIN=http://127.0.0.1:$((verifier_port + 1))}
 export QRL_RABBITMQCTL="QRL_AMQP_PORT=$amqp_port $root/scripts/stack.sh rabbitmqctl"
 ENV
+  if [ -n "$amqps_port" ]; then
+    echo "export QRL_TLS_DIR=$tls_dir QRL_AMQPS_PORT=$amqps_port QRL_AMQPS_USERNAME=$amqps_user QRL_AMQPS_PASSWORD=$amqps_password"
+  fi
 }
 
 case "${1:-}" in
   start) start ;;
   stop) stop ;;
   status)
-    for p in "redis:$redis_port" "rabbitmq:$amqp_port" "dynalite:$dynamo_port" ${verifier_port:+"verifier:$verifier_port"}; do
+    for p in "redis:$redis_port" "rabbitmq:$amqp_port" "dynalite:$dynamo_port" ${verifier_port:+"verifier:$verifier_port"} \
+      ${amqps_port:+"rabbitmq-tls:$amqps_port"}; do
       if port_open "${p#*:}"; then echo "${p%%:*} up on ${p#*:}"; else echo "${p%%:*} down"; fi
     done ;;
   env) env_ ;;

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The test command: installs what is missing, builds, starts a private stack (redis-server,
-# rabbitmq-server, dynalite behind a SigV4 verifier, on loopback, on ports apart from the
-# demo's), and runs, in order:
+# rabbitmq-server, dynalite behind a SigV4 verifier, a second rabbitmq-server with TLS only and
+# the test certificates, on loopback, on ports apart from the demo's), and runs, in order:
 #   1. every test (unit and integration) on the normal build;
 #   2. the same tests on a build with AddressSanitizer and UndefinedBehaviorSanitizer
 #      (QRL_SANITIZE_TESTS=0 skips it);
@@ -14,7 +14,7 @@ scripts/install-deps.sh
 cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build build -j"$(nproc)"
 
-export QRL_REDIS_PORT=26379 QRL_AMQP_PORT=25680 QRL_DYNAMO_PORT=28000 QRL_VERIFIER_PORT=28010
+export QRL_REDIS_PORT=26379 QRL_AMQP_PORT=25680 QRL_DYNAMO_PORT=28000 QRL_VERIFIER_PORT=28010 QRL_AMQPS_PORT=25671
 # The trap first: a start that fails half-way must not leave servers running.
 trap 'scripts/stack.sh stop >/dev/null' EXIT
 scripts/stack.sh start

@@ -163,5 +163,68 @@ TEST(Config, AnExplicitConfigFileMustExist) {
   EXPECT_NO_THROW(load("/nonexistent/config.ini", false, env_of({}), 0));
 }
 
+TEST(Config, ManagedServiceSettingsHaveSafeDefaults) {
+  auto config = resolve(parse_ini(kIni, "config.ini"), env_of({}), kNeedAll);
+  EXPECT_EQ(config.rabbit.vhost, "/");
+  EXPECT_FALSE(config.rabbit.tls.enabled);
+  EXPECT_EQ(config.rabbit.heartbeat, std::chrono::seconds(30));
+  EXPECT_TRUE(config.redis.username.empty());
+  EXPECT_TRUE(config.redis.password.empty());
+  EXPECT_EQ(config.redis.db, 0);
+  EXPECT_FALSE(config.redis.tls.enabled);
+}
+
+TEST(Config, ManagedServiceSettingsFromTheFileAndTheEnvironment) {
+  std::string ini = std::string(kIni) + R"(
+[rabbit-mq]
+vhost = quiz
+tls = true
+ca_file = /etc/ca.pem
+heartbeat_s = 10
+)";
+  auto config = resolve(parse_ini(ini, "config.ini"),
+                        env_of({{"REDIS_USERNAME", "loader"},
+                                {"REDIS_PASSWORD", "s3cret-redis"},
+                                {"REDIS_DB", "2"},
+                                {"REDIS_TLS", "yes"},
+                                {"REDIS_CERT_FILE", "/c.pem"},
+                                {"REDIS_KEY_FILE", "/c.key"}}),
+                        kNeedAll);
+  EXPECT_EQ(config.rabbit.vhost, "quiz");
+  EXPECT_TRUE(config.rabbit.tls.enabled);
+  EXPECT_EQ(config.rabbit.tls.ca_file, "/etc/ca.pem");
+  EXPECT_EQ(config.rabbit.heartbeat, std::chrono::seconds(10));
+  EXPECT_EQ(config.redis.username, "loader");
+  EXPECT_EQ(config.redis.password, "s3cret-redis");
+  EXPECT_EQ(config.redis.db, 2);
+  EXPECT_TRUE(config.redis.tls.enabled);
+  EXPECT_EQ(config.redis.tls.cert_file, "/c.pem");
+  EXPECT_EQ(config.redis.tls.key_file, "/c.key");
+  auto described = describe(config);
+  EXPECT_THAT(described, HasSubstr("vhost=quiz"));
+  EXPECT_THAT(described, HasSubstr("redis_user=loader"));
+  EXPECT_THAT(described, HasSubstr("redis_tls=yes"));
+  EXPECT_THAT(described, Not(HasSubstr("s3cret-redis")));
+}
+
+TEST(Config, ManagedServiceMistakesAreNamed) {
+  auto fails = [](std::map<std::string, std::string> env, const std::string& says) {
+    try {
+      resolve(parse_ini(kIni, "config.ini"), env_of(std::move(env)), kNeedAll);
+      ADD_FAILURE() << "accepted; expected: " << says;
+    } catch (const ConfigError& e) {
+      EXPECT_THAT(e.what(), HasSubstr(says));
+    }
+  };
+  fails({{"REDIS_TLS", "maybe"}}, "'redis.tls' (REDIS_TLS) is 'maybe': expected true or false");
+  fails({{"RABBITMQ_TLS", "true"}, {"RABBITMQ_CERT_FILE", "/c.pem"}},
+        "'rabbit-mq.cert_file' (RABBITMQ_CERT_FILE) is set but 'rabbit-mq.key_file' (RABBITMQ_KEY_FILE) is "
+        "not");
+  fails({{"REDIS_CA_FILE", "/ca.pem"}}, "'redis.tls' (REDIS_TLS) is off but TLS files are set");
+  fails({{"REDIS_USERNAME", "loader"}}, "an ACL user logs in with a password");
+  fails({{"REDIS_DB", "-1"}}, "'redis.db' (REDIS_DB)");
+  fails({{"RABBITMQ_HEARTBEAT_S", "forever"}}, "'rabbit-mq.heartbeat_s' (RABBITMQ_HEARTBEAT_S)");
+}
+
 }  // namespace
 }  // namespace qrl::config

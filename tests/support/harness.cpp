@@ -1,8 +1,11 @@
 #include "support/harness.h"
 
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -177,15 +180,55 @@ Stack::~Stack() {
   std::filesystem::remove_all(root_, ec);
 }
 
+namespace {
+
+void add_tls_env(std::map<std::string, std::string>& env, const std::string& prefix, const config::Tls& tls) {
+  if (!tls.enabled) return;
+  env[prefix + "_TLS"] = "true";
+  if (!tls.ca_file.empty()) env[prefix + "_CA_FILE"] = tls.ca_file;
+  if (!tls.cert_file.empty()) env[prefix + "_CERT_FILE"] = tls.cert_file;
+  if (!tls.key_file.empty()) env[prefix + "_KEY_FILE"] = tls.key_file;
+}
+
+}  // namespace
+
+std::map<std::string, std::string> redis_env(const config::Redis& settings) {
+  std::map<std::string, std::string> env = {{"REDIS_HOST", settings.host},
+                                            {"REDIS_PORT", std::to_string(settings.port)}};
+  if (!settings.username.empty()) env["REDIS_USERNAME"] = settings.username;
+  if (!settings.password.empty()) env["REDIS_PASSWORD"] = settings.password;
+  if (settings.db != 0) env["REDIS_DB"] = std::to_string(settings.db);
+  add_tls_env(env, "REDIS", settings.tls);
+  return env;
+}
+
+std::map<std::string, std::string> rabbit_env(const config::Rabbit& settings) {
+  std::map<std::string, std::string> env = {{"RABBITMQ_HOST", settings.host},
+                                            {"RABBITMQ_PORT", std::to_string(settings.port)},
+                                            {"RABBITMQ_USERNAME", settings.username},
+                                            {"RABBITMQ_PASSWORD", settings.password},
+                                            {"RABBITMQ_QUEUE_NAME", settings.queue_name}};
+  if (settings.vhost != "/") env["RABBITMQ_VHOST"] = settings.vhost;
+  add_tls_env(env, "RABBITMQ", settings.tls);
+  return env;
+}
+
+void Stack::use_redis(const config::Redis& settings) {
+  config_.redis = settings;
+  redis_.reset();
+}
+
+void Stack::use_rabbit(const config::Rabbit& settings) {
+  auto queues = config_.rabbit;
+  config_.rabbit = settings;
+  config_.rabbit.queue_name = queues.queue_name;
+  config_.rabbit.dead_letter_queue = queues.dead_letter_queue;
+  config_.rabbit.retry_queue = queues.retry_queue;
+  rabbit_.reset();
+}
+
 std::map<std::string, std::string> Stack::env() const {
-  return {
-      {"RABBITMQ_HOST", config_.rabbit.host},
-      {"RABBITMQ_PORT", std::to_string(config_.rabbit.port)},
-      {"RABBITMQ_USERNAME", config_.rabbit.username},
-      {"RABBITMQ_PASSWORD", config_.rabbit.password},
-      {"RABBITMQ_QUEUE_NAME", config_.rabbit.queue_name},
-      {"REDIS_HOST", config_.redis.host},
-      {"REDIS_PORT", std::to_string(config_.redis.port)},
+  auto env = std::map<std::string, std::string>{
       {"QUESTION_SET_PATH", config_.question_set_path},
       {"DYNAMODB_REGION", config_.dynamo.region},
       {"DYNAMODB_ENDPOINT_URL", config_.dynamo.endpoint_url},
@@ -197,26 +240,94 @@ std::map<std::string, std::string> Stack::env() const {
       {"LOADER_REQUEUE_DELAY_S", "1"},
       {"AWS_EC2_METADATA_DISABLED", "true"},  // never the real instance metadata address
   };
+  env.merge(redis_env(config_.redis));
+  env.merge(rabbit_env(config_.rabbit));
+  return env;
 }
 
 std::map<std::string, std::string> Stack::lambda_env(const std::string& runtime_api) const {
-  return {{"AWS_LAMBDA_RUNTIME_API", runtime_api},
-          {"REDIS_HOST", config_.redis.host},
-          {"REDIS_PORT", std::to_string(config_.redis.port)},
-          {"QUESTION_SET_PATH", config_.question_set_path},
-          {"AWS_REGION", "us-east-1"},
-          {"AWS_ACCESS_KEY_ID", "ASIAEXAMPLE"},
-          {"AWS_SECRET_ACCESS_KEY", "lambda-secret-do-not-log"},
-          {"AWS_SESSION_TOKEN", "lambda-token-do-not-log"},
-          {"DYNAMODB_ENDPOINT_URL", config_.dynamo.endpoint_url},
-          {"DYNAMODB_TABLE", config_.dynamo.table},
-          {"DYNAMODB_CREATE_TABLE", "true"},
-          {"AWS_EC2_METADATA_DISABLED", "true"},
-          {"LOADER_WORKERS", "4"}};
+  auto env = std::map<std::string, std::string>{{"AWS_LAMBDA_RUNTIME_API", runtime_api},
+                                                {"QUESTION_SET_PATH", config_.question_set_path},
+                                                {"AWS_REGION", "us-east-1"},
+                                                {"AWS_ACCESS_KEY_ID", "ASIAEXAMPLE"},
+                                                {"AWS_SECRET_ACCESS_KEY", "lambda-secret-do-not-log"},
+                                                {"AWS_SESSION_TOKEN", "lambda-token-do-not-log"},
+                                                {"DYNAMODB_ENDPOINT_URL", config_.dynamo.endpoint_url},
+                                                {"DYNAMODB_TABLE", config_.dynamo.table},
+                                                {"DYNAMODB_CREATE_TABLE", "true"},
+                                                {"AWS_EC2_METADATA_DISABLED", "true"},
+                                                {"LOADER_WORKERS", "4"}};
+  env.merge(redis_env(config_.redis));
+  return env;
+}
+
+std::string tls_file(const std::string& name) {
+  return required_env("QRL_TLS_DIR") + "/" + name;
+}
+
+int free_port() {
+  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t length = sizeof address;
+  if (fd < 0 || ::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0 ||
+      ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) != 0) {
+    throw std::runtime_error("cannot find a free port");
+  }
+  ::close(fd);
+  return ntohs(address.sin_port);
+}
+
+RedisServer::RedisServer(const std::vector<std::string>& args, bool tls) : port_(free_port()), tls_(tls) {
+  dir_ = std::filesystem::temp_directory_path() / ("qrl-redis-" + random_id());
+  std::filesystem::create_directories(dir_);
+  std::vector<std::string> line = {"--bind", "127.0.0.1",    "--dir", dir_.string(), "--save",
+                                   "",       "--appendonly", "no",    "--logfile",   (dir_ / "log").string()};
+  if (tls) {
+    for (const auto& a :
+         {std::string("--port"), std::string("0"), std::string("--tls-port"), std::to_string(port_),
+          std::string("--tls-cert-file"), tls_file("server.pem"), std::string("--tls-key-file"),
+          tls_file("server.key"), std::string("--tls-ca-cert-file"), tls_file("ca.pem"),
+          std::string("--tls-auth-clients"), std::string("optional")})
+      line.push_back(a);
+  } else {
+    line.push_back("--port");
+    line.push_back(std::to_string(port_));
+  }
+  line.insert(line.end(), args.begin(), args.end());
+  process_ = std::make_unique<Process>(line, std::map<std::string, std::string>{}, "/usr/bin/redis-server");
+  const bool up = eventually(
+      [&] {
+        int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        sockaddr_in address{};
+        address.sin_family = AF_INET;
+        address.sin_port = htons(static_cast<std::uint16_t>(port_));
+        address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        bool open = ::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0;
+        ::close(fd);
+        return open || !process_->running();
+      },
+      10s);
+  if (!up || !process_->running()) throw std::runtime_error("redis-server did not start: " + log());
+}
+
+RedisServer::~RedisServer() {
+  process_->signal(SIGKILL);
+  process_->wait(5s);
+  std::error_code ec;
+  std::filesystem::remove_all(dir_, ec);
+}
+
+std::string RedisServer::log() const {
+  std::ifstream in(dir_ / "log");
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str() + process_->stderr_text();
 }
 
 redis::Connection& Stack::redis() {
-  if (!redis_) redis_ = std::make_unique<redis::Connection>(config_.redis.host, config_.redis.port, 5000ms);
+  if (!redis_) redis_ = std::make_unique<redis::Connection>(config_.redis, 5000ms);
   return *redis_;
 }
 

@@ -73,6 +73,11 @@ class Stack {
   ~Stack();
 
   const config::Config& config() const { return config_; }
+  // Other servers or logins for this test, before the first use of redis() or rabbit(): the
+  // harness's own clients and the binary's environment both follow. use_rabbit() keeps this
+  // test's queue names.
+  void use_redis(const config::Redis& settings);
+  void use_rabbit(const config::Rabbit& settings);
   // The environment for the binary: every setting, pointing at this test's resources.
   std::map<std::string, std::string> env() const;
   // The environment of `lambda` under the Runtime API at `runtime_api`, with Lambda's own
@@ -110,6 +115,34 @@ class Stack {
   std::unique_ptr<dynamodb::Client> dynamo_;
   std::unique_ptr<amqp::Connection> rabbit_;
 };
+
+// The environment variables that give the binary these Redis and RabbitMQ settings.
+std::map<std::string, std::string> redis_env(const config::Redis& settings);
+std::map<std::string, std::string> rabbit_env(const config::Rabbit& settings);
+
+// A redis-server of the test's own on a free loopback port, with `args` added to its command
+// line; with `tls`, it listens with TLS only, with the stack's test certificates (QRL_TLS_DIR).
+class RedisServer {
+ public:
+  explicit RedisServer(const std::vector<std::string>& args = {}, bool tls = false);
+  ~RedisServer();
+  int port() const { return port_; }
+  bool tls() const { return tls_; }
+  std::string log() const;
+
+ private:
+  int port_;
+  bool tls_;
+  std::filesystem::path dir_;
+  std::unique_ptr<Process> process_;
+};
+
+// The stack's test certificates (scripts/stack.sh, QRL_TLS_DIR): ca.pem, other-ca.pem,
+// server.pem (DNS name localhost only), client.pem and their keys.
+std::string tls_file(const std::string& name);
+
+// A free TCP port on loopback, as the kernel hands them out.
+int free_port();
 
 // A credentials provider for the keys in `settings` (the tests' own clients).
 std::shared_ptr<credentials::Provider> keys_of(const config::Dynamo& settings);
