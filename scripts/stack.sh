@@ -9,8 +9,8 @@
 # aws_standin.py, on botocore) stands before dynalite on that port, with its admin endpoint on
 # the next one, and DYNAMODB_ENDPOINT_URL points at it: every request is then signature-checked.
 # With QRL_AMQPS_PORT set (the tests set it), certificates are made with openssl under
-# $dir/tls (a CA, a server certificate for DNS name localhost only, a client certificate, and a
-# second CA nobody trusts), and a second RabbitMQ node listens there with TLS only, no plain
+# $dir/tls (a CA, a server certificate for DNS name localhost only, an expired one, a client
+# certificate, and a second CA nobody trusts), and a second RabbitMQ node listens there with TLS only, no plain
 # listener, holding user 'loader' with rights in vhost 'quiz' only.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -53,7 +53,7 @@ rabbitmqctl_() {
 # Test certificates, made once per stack directory; no private key is ever committed.
 make_certs() {
   # Made again when they would expire within a day (they live 30).
-  if [ -f "$tls_dir/client.pem" ] && openssl x509 -checkend 86400 -noout -in "$tls_dir/server.pem" >/dev/null; then
+  if [ -f "$tls_dir/expired.pem" ] && openssl x509 -checkend 86400 -noout -in "$tls_dir/server.pem" >/dev/null; then
     return 0
   fi
   rm -rf "$tls_dir"
@@ -63,12 +63,14 @@ make_certs() {
     key() { openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:prime256v1 -out "$1" 2>/dev/null; }
     key ca.key && openssl req -x509 -new -key ca.key -out ca.pem -days 30 -subj "/CN=quiz-result-loader test CA"
     key other-ca.key && openssl req -x509 -new -key other-ca.key -out other-ca.pem -days 30 -subj "/CN=a CA nobody trusts"
-    for who in server client; do
+    # expired: a server certificate whose life ended the second it began (-days 0).
+    for who in server expired client; do
       key "$who.key"
-      openssl req -new -key "$who.key" -out "$who.csr" -subj "/CN=${who/server/localhost}"
-      if [ "$who" = server ]; then ext="subjectAltName=DNS:localhost\nextendedKeyUsage=serverAuth"
-      else ext="extendedKeyUsage=clientAuth"; fi
-      openssl x509 -req -in "$who.csr" -CA ca.pem -CAkey ca.key -CAcreateserial -out "$who.pem" -days 30 \
+      openssl req -new -key "$who.key" -out "$who.csr" -subj "/CN=${who/client/loader}"
+      days=30 ext="subjectAltName=DNS:localhost\nextendedKeyUsage=serverAuth"
+      if [ "$who" = expired ]; then days=0; fi
+      if [ "$who" = client ]; then ext="extendedKeyUsage=clientAuth"; fi
+      openssl x509 -req -in "$who.csr" -CA ca.pem -CAkey ca.key -CAcreateserial -out "$who.pem" -days "$days" \
         -extfile <(printf "$ext") 2>/dev/null
     done
     chmod 644 ./*.pem ./*.key

@@ -199,6 +199,7 @@ using SecureRedisFaults = StackTest;
 TEST_P(SecureRedis, TheContractQuizLoadsInServeAndInLambda) {
   GuardedRedis redis(GetParam());
   stack.use_redis(redis.admin);
+  stack.use_rabbit(amqps());  // and the broker over AMQPS, in vhost "quiz"
   auto by_serve = contract_quiz(random_id());
   auto by_lambda = contract_quiz(random_id());
   stack.write(by_serve);
@@ -253,6 +254,7 @@ TEST_F(SecureRedisFaults, AWrongPasswordOrAWrongCaStopsServeAndLambdaAtStart) {
       {"an unknown user", {{"REDIS_USERNAME", "stranger"}}, "login refused for user 'stranger': WRONGPASS"},
       {"an untrusted CA", {{"REDIS_CA_FILE", tls_file("other-ca.pem")}}, "(unknown CA)"},
       {"a host name the certificate lacks", {{"REDIS_HOST", "127.0.0.1"}}, "(wrong host name)"},
+      {"plain to the TLS port", {{"REDIS_TLS", "false"}, {"REDIS_CA_FILE", ""}}, "is a TLS port"},
   };
   for (const auto& c : cases) {
     auto env = stack.env();
@@ -275,6 +277,23 @@ TEST_F(SecureRedisFaults, AWrongPasswordOrAWrongCaStopsServeAndLambdaAtStart) {
     EXPECT_THAT(error->body, HasSubstr(c.says)) << c.what;
     EXPECT_NE(lambda.wait(10s).value_or(0), 0) << c.what;
   }
+}
+
+TEST_F(SecureRedisFaults, AnExpiredCertificateIsNamedAsSuch) {
+  RedisServer server({}, /*tls=*/true, "expired");
+  config::Redis settings;
+  settings.host = "localhost";
+  settings.port = server.port();
+  settings.tls = {true, tls_file("ca.pem"), "", ""};
+  auto env = stack.env();
+  for (const auto& [k, v] : redis_env(settings)) env[k] = v;
+  auto result = run({"serve"}, env, 60s);
+  EXPECT_EQ(result.code, 1) << result.err;
+  EXPECT_THAT(result.err, HasSubstr("cannot start"));
+  EXPECT_THAT(result.err, HasSubstr("the server's certificate has expired"));
+  auto check = run({"check"}, env, 60s);
+  EXPECT_EQ(check.code, 1);
+  EXPECT_THAT(check.out, HasSubstr("has expired"));
 }
 
 TEST_F(SecureRedisFaults, ConnectionsKilledDuringALoadLogInAgainAndEveryQuizLoads) {

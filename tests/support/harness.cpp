@@ -279,7 +279,8 @@ int free_port() {
   return ntohs(address.sin_port);
 }
 
-RedisServer::RedisServer(const std::vector<std::string>& args, bool tls) : port_(free_port()), tls_(tls) {
+RedisServer::RedisServer(const std::vector<std::string>& args, bool tls, const std::string& certificate)
+    : port_(free_port()), tls_(tls) {
   dir_ = std::filesystem::temp_directory_path() / ("qrl-redis-" + random_id());
   std::filesystem::create_directories(dir_);
   std::vector<std::string> line = {"--bind", "127.0.0.1",    "--dir", dir_.string(), "--save",
@@ -287,8 +288,8 @@ RedisServer::RedisServer(const std::vector<std::string>& args, bool tls) : port_
   if (tls) {
     for (const auto& a :
          {std::string("--port"), std::string("0"), std::string("--tls-port"), std::to_string(port_),
-          std::string("--tls-cert-file"), tls_file("server.pem"), std::string("--tls-key-file"),
-          tls_file("server.key"), std::string("--tls-ca-cert-file"), tls_file("ca.pem"),
+          std::string("--tls-cert-file"), tls_file(certificate + ".pem"), std::string("--tls-key-file"),
+          tls_file(certificate + ".key"), std::string("--tls-ca-cert-file"), tls_file("ca.pem"),
           std::string("--tls-auth-clients"), std::string("optional")})
       line.push_back(a);
   } else {

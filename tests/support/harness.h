@@ -121,10 +121,12 @@ std::map<std::string, std::string> redis_env(const config::Redis& settings);
 std::map<std::string, std::string> rabbit_env(const config::Rabbit& settings);
 
 // A redis-server of the test's own on a free loopback port, with `args` added to its command
-// line; with `tls`, it listens with TLS only, with the stack's test certificates (QRL_TLS_DIR).
+// line; with `tls`, it listens with TLS only, with the stack's test certificate `certificate`
+// (QRL_TLS_DIR/<certificate>.pem and .key).
 class RedisServer {
  public:
-  explicit RedisServer(const std::vector<std::string>& args = {}, bool tls = false);
+  explicit RedisServer(const std::vector<std::string>& args = {}, bool tls = false,
+                       const std::string& certificate = "server");
   ~RedisServer();
   int port() const { return port_; }
   bool tls() const { return tls_; }
@@ -138,7 +140,8 @@ class RedisServer {
 };
 
 // The stack's test certificates (scripts/stack.sh, QRL_TLS_DIR): ca.pem, other-ca.pem,
-// server.pem (DNS name localhost only), client.pem and their keys.
+// server.pem (DNS name localhost only), expired.pem (the same, expired), client.pem and their
+// keys.
 std::string tls_file(const std::string& name);
 
 // A free TCP port on loopback, as the kernel hands them out.
