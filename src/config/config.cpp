@@ -70,6 +70,7 @@ constexpr Key kKeys[] = {
     {"loader.max_answers", "LOADER_MAX_ANSWERS", 0},
     {"loader.requeue_delay_s", "LOADER_REQUEUE_DELAY_S", 0},
     {"loader.deadline_margin_ms", "LOADER_DEADLINE_MARGIN_MS", 0},
+    {"loader.metrics_port", "LOADER_METRICS_PORT", 0},
     {"loader.log_level", "LOADER_LOG_LEVEL", 0},
     {"loader.log_format", "LOADER_LOG_FORMAT", 0},
 };
@@ -304,6 +305,7 @@ Config resolve(const std::map<std::string, std::string>& file, const Env& env, u
   with("loader.deadline_margin_ms", [&](K k, S v) {
     config.loader.deadline_margin = std::chrono::milliseconds(integer(k, v, 0, 900000, "milliseconds"));
   });
+  with("loader.metrics_port", [&](K k, S v) { config.loader.metrics_port = port(k, v); });
   with("loader.log_level", [&](K k, S v) {
     config.loader.log_level = one_of(k, v, {"debug", "info", "warn", "error"});
   });
@@ -343,7 +345,8 @@ std::string describe(const Config& config) {
       << " question_set_path=" << config.question_set_path << " dynamodb=" << config.dynamo.endpoint_url
       << " region=" << config.dynamo.region << " table=" << config.dynamo.table
       << " create_table=" << (config.dynamo.create_table.value_or(true) ? "yes" : "no")
-      << " workers=" << config.loader.workers;
+      << " workers=" << config.loader.workers << " metrics_port="
+      << (config.loader.metrics_port ? std::to_string(*config.loader.metrics_port) : "off");
   return out.str();
 }
 

@@ -73,6 +73,7 @@ struct Loader {
   std::chrono::seconds requeue_delay{30};  // how long a requeued message waits before coming back
   // Lambda: a record is started only with at least this much time left before the deadline.
   std::chrono::milliseconds deadline_margin{1000};
+  std::optional<int> metrics_port;  // serve: /metrics, /healthz, /readyz; empty: none
   std::string log_level = "info";
   std::string log_format = "text";
 };

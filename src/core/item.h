@@ -22,8 +22,8 @@ std::string encode_item(const Quiz& quiz);
 // sending it.
 std::size_t item_size(const Quiz& quiz);
 
-// Throws a permanent Error if the quiz's item would exceed kMaxItemBytes.
-void require_item_fits(const Quiz& quiz);
+// The item's size; throws a permanent Error if it would exceed kMaxItemBytes.
+std::size_t require_item_fits(const Quiz& quiz);
 
 // Appends `text` as a JSON string literal; a byte that is not UTF-8 becomes U+FFFD.
 void append_json_string(std::string& out, std::string_view text);

@@ -34,7 +34,9 @@
 #include "amqp/connection.h"
 #include "core/error.h"
 #include "core/transform.h"
+#include "health/health.h"
 #include "log/log.h"
+#include "metrics/registry.h"
 #include "pipeline/failpoint.h"
 #include "wiring/aws.h"
 #include "wiring/stores.h"
@@ -51,6 +53,7 @@ struct Job {
   std::string body;
   int deliveries;       // this one included
   std::string history;  // x-failure-history of the earlier deliveries
+  Clock::time_point delivered;
 };
 
 struct Done {
@@ -253,24 +256,71 @@ bool republish(std::optional<amqp::Connection>& publisher, const config::Config&
 
 constexpr core::RetryPolicy kReconnect{0, std::chrono::milliseconds(200), std::chrono::milliseconds(10000)};
 
+metrics::Outcome outcome_of(const pipeline::JobResult& result) {
+  switch (result.action) {
+    case core::Action::kAck:
+      return result.outcome == pipeline::Outcome::kAlreadyLoaded ? metrics::Outcome::kAlreadyLoaded
+                                                                 : metrics::Outcome::kLoaded;
+    case core::Action::kReject: return metrics::Outcome::kDeadLettered;
+    case core::Action::kRequeue: return metrics::Outcome::kRequeued;
+    case core::Action::kPause: return metrics::Outcome::kPaused;
+  }
+  return metrics::Outcome::kRequeued;
+}
+
+// Readiness probes of the servers the workers use, with the workers' own settings: a Redis
+// login and PING, and a DescribeTable. Each keeps its connection between probes.
+std::vector<std::pair<std::string, health::Prober::Check>> probes(
+    const config::Config& config, std::shared_ptr<credentials::Provider> aws) {
+  const auto timeout =
+      std::min<std::chrono::milliseconds>(config.loader.request_timeout, std::chrono::seconds(4));
+  auto redis = std::make_shared<std::optional<redis::Connection>>();
+  auto dynamo = std::make_shared<dynamodb::Client>(config.dynamo, std::move(aws), timeout);
+  const std::string describe = nlohmann::json{{"TableName", config.dynamo.table}}.dump();
+  return {
+      {"redis",
+       [redis, settings = config.redis, timeout] {
+         try {
+           if (!*redis) redis->emplace(settings, timeout);
+           auto reply = (*redis)->command({"PING"});
+           if (reply->type == REDIS_REPLY_ERROR) throw core::transient_error(core::Stage::kSetup, reply->str);
+         } catch (...) {
+           redis->reset();
+           throw;
+         }
+       }},
+      {"dynamodb", [dynamo, describe] { dynamo->call("DescribeTable", describe); }},
+  };
+}
+
 }  // namespace
 
 int serve(config::Config config, const config::Env& env) {
   Signals signals;
+  metrics::Registry registry;
+  health::State health;
 
   // Every server is reached once before any message is taken, for one clear error.
   std::vector<std::unique_ptr<wiring::Stores>> stores;
   std::optional<amqp::Connection> consumer;
   std::optional<amqp::Connection> publisher;
+  std::unique_ptr<health::Endpoint> endpoint;
+  std::unique_ptr<health::Prober> prober;
   try {
     auto aws = wiring::resolve_aws(config, env);
     log::info("starting", {{"config", config::describe(config)}});
     for (int i = 0; i < config.loader.workers; ++i)
-      stores.push_back(std::make_unique<wiring::Stores>(config, aws));
+      stores.push_back(std::make_unique<wiring::Stores>(config, aws, registry));
     stores.front()->live.connect();
     stores.front()->items.ensure_table();
     consumer = connect_consumer(config, /*start=*/true);
     publisher = connect_publisher(config);
+    if (config.loader.metrics_port) {
+      endpoint = std::make_unique<health::Endpoint>(*config.loader.metrics_port, health, registry);
+      prober = std::make_unique<health::Prober>(health, probes(config, aws), std::chrono::seconds(5));
+      log::info("serving /metrics, /healthz and /readyz",
+                {{"port", std::to_string(*config.loader.metrics_port)}});
+    }
   } catch (const core::Error& e) {
     log::error("cannot start", {{"reason", e.what()}});
     return 1;
@@ -291,6 +341,7 @@ int serve(config::Config config, const config::Env& env) {
       while (auto job = jobs.pop()) {
         auto result =
             pipeline::process_message(s->pipeline, job->body, policy, sleep, job->deliveries, &quota);
+        registry.quiz(outcome_of(result), Clock::now() - job->delivered);
         Done finished{job->generation, job->tag, result.action, {}, {}, {}};
         if (result.action == core::Action::kReject || result.action == core::Action::kRequeue) {
           finished.headers = failure_headers(config, result, *job);
@@ -315,9 +366,12 @@ int serve(config::Config config, const config::Env& env) {
   bool paused = false;
   int pauses = 0;  // consecutive ones, reset by a success
   Clock::time_point resume_at{};
+  std::string pause_reason;
+  std::string rabbit_problem = "not connected";
   auto pause = [&](const std::string& reason) {
     if (paused) return;
     paused = true;
+    pause_reason = reason;
     ++pauses;
     const auto delay = core::pause_delay(policy, pauses);
     resume_at = Clock::now() + delay;
@@ -337,6 +391,13 @@ int serve(config::Config config, const config::Env& env) {
             {{"queue", config.rabbit.queue_name}, {"workers", std::to_string(config.loader.workers)}});
 
   for (;;) {
+    health.tick();
+    health.set("rabbitmq", consumer.has_value(), rabbit_problem);
+    health.set("consuming", consumer && !paused && !draining,
+               draining ? "draining: stopping"
+               : paused ? "paused: " + pause_reason
+                        : "not connected to RabbitMQ");
+    registry.in_flight(in_flight);
     if (signals.count() >= 2) {
       abandoned = in_flight > 0;
       break;
@@ -371,12 +432,14 @@ int serve(config::Config config, const config::Env& env) {
       }
       try {
         consumer = connect_consumer(config, /*start=*/!paused);
+        registry.reconnect("rabbitmq");
         log::info("reconnected to RabbitMQ", {{"attempt", std::to_string(reconnect_attempt + 1)}});
         reconnect_attempt = 0;
       } catch (const core::Error& e) {
         ++reconnect_attempt;
         next_reconnect = Clock::now() + core::backoff_delay(kReconnect, reconnect_attempt,
                                                             0.5 + pipeline::unit_random() / 2);
+        rabbit_problem = e.what();
         if (reconnect_attempt % 10 == 1) log::warn("cannot reconnect to RabbitMQ", {{"reason", e.what()}});
       }
       continue;
@@ -398,8 +461,8 @@ int serve(config::Config config, const config::Env& env) {
         ++in_flight;
         const int deliveries = deliveries_of(message->headers);
         auto history = message->headers[kHistory];
-        jobs.push(
-            {generation, message->delivery_tag, std::move(message->body), deliveries, std::move(history)});
+        jobs.push({generation, message->delivery_tag, std::move(message->body), deliveries,
+                   std::move(history), Clock::now()});
       }
       wake.clear();
       for (auto& result : done.take_all()) {
@@ -430,6 +493,7 @@ int serve(config::Config config, const config::Env& env) {
       }
     } catch (const core::Error& e) {
       log::warn("lost RabbitMQ connection; unacked messages will be redelivered", {{"reason", e.what()}});
+      rabbit_problem = e.what();
       consumer.reset();
       ++generation;
       in_flight = 0;

@@ -38,6 +38,21 @@ Client::Client(config::Dynamo settings, std::shared_ptr<credentials::Provider> c
     : settings_(std::move(settings)), credentials_(std::move(credentials)), http_(timeout) {}
 
 nlohmann::json Client::call(std::string_view operation, const std::string& body) {
+  try {
+    auto json = call_once(operation, body);
+    recorder_->dynamodb_request(operation, "ok");
+    return json;
+  } catch (const core::Error& e) {
+    const std::string_view what = e.what();
+    const bool throttled = what.find("Throttling") != std::string_view::npos ||
+                           what.find("ProvisionedThroughputExceeded") != std::string_view::npos ||
+                           what.find("RequestLimitExceeded") != std::string_view::npos;
+    recorder_->dynamodb_request(operation, throttled ? "throttled" : e.transient() ? "retried" : "failed");
+    throw;
+  }
+}
+
+nlohmann::json Client::call_once(std::string_view operation, const std::string& body) {
   http::Request request;
   request.method = "POST";
   request.url = settings_.endpoint_url + "/";

@@ -16,6 +16,7 @@
 #include "config/config.h"
 #include "credentials/credentials.h"
 #include "http/client.h"
+#include "metrics/recorder.h"
 #include "pipeline/ports.h"
 
 namespace qrl::dynamodb {
@@ -46,11 +47,16 @@ class Client final : public pipeline::ItemStore {
   void set_deadline(std::optional<std::chrono::steady_clock::time_point> deadline) {
     http_.set_deadline(deadline);
   }
+  // Where each request's operation and outcome are reported (default: nowhere).
+  void set_recorder(metrics::Recorder& recorder) { recorder_ = &recorder; }
 
  private:
   config::Dynamo settings_;
   std::shared_ptr<credentials::Provider> credentials_;
   http::Client http_;
+  metrics::Recorder* recorder_ = &metrics::nothing();
+
+  nlohmann::json call_once(std::string_view operation, const std::string& body);
 };
 
 }  // namespace qrl::dynamodb

@@ -1,6 +1,7 @@
 #include "lambda/runtime.h"
 
 #include <charconv>
+#include <cstdio>
 #include <cstdlib>
 #include <memory>
 #include <thread>
@@ -11,6 +12,7 @@
 #include "http/client.h"
 #include "lambda/batch.h"
 #include "log/log.h"
+#include "metrics/registry.h"
 #include "wiring/aws.h"
 #include "wiring/stores.h"
 
@@ -124,12 +126,15 @@ int run(const config::Env& env) {
 
   config::Config config;
   std::vector<std::unique_ptr<wiring::Stores>> stores;
+  // The adapters report to the relay; each invocation points it at figures of its own.
+  metrics::Relay relay;
+  const std::string function_name = env("AWS_LAMBDA_FUNCTION_NAME").value_or("quiz-result-loader");
   try {
     config = config::load_lambda(env);
     log::configure(config.loader.log_level, config.loader.log_format);
     auto aws = wiring::resolve_aws(config, env);
     for (int i = 0; i < config.loader.workers; ++i)
-      stores.push_back(std::make_unique<wiring::Stores>(config, aws));
+      stores.push_back(std::make_unique<wiring::Stores>(config, aws, relay));
     stores.front()->live.connect();
     stores.front()->items.ensure_table();
   } catch (const config::ConfigError& e) {
@@ -179,6 +184,8 @@ int run(const config::Env& env) {
       }
       continue;
     }
+    metrics::Registry figures;
+    relay.to(figures);
     const auto deadline = invocation.deadline;
     for (auto& s : stores) s->items.set_deadline(deadline);
     auto time_left = [&] { return Clock::now() + margin < deadline; };
@@ -193,8 +200,18 @@ int run(const config::Env& env) {
           log::Context record_context(
               {{"request_id", invocation.request_id}, {"message_id", record.message_id}});
           // SQS counts receives and dead-letters by the queue's redrive policy: deliveries 0.
+          const auto started = Clock::now();
           auto result = pipeline::process_message(stores[static_cast<std::size_t>(worker)]->pipeline,
                                                   record.body, policy, sleep, 0, &quota);
+          // A record that fails goes back to SQS, whose redrive policy dead-letters it.
+          auto outcome = metrics::Outcome::kRequeued;
+          if (result.action == core::Action::kAck) {
+            outcome = result.outcome == pipeline::Outcome::kAlreadyLoaded ? metrics::Outcome::kAlreadyLoaded
+                                                                          : metrics::Outcome::kLoaded;
+          } else if (result.action == core::Action::kPause) {
+            outcome = metrics::Outcome::kPaused;
+          }
+          figures.quiz(outcome, Clock::now() - started);
           if (result.action == core::Action::kPause)
             log::error("record failed: the environment is wrong",
                        {{"remedy", core::remedy(*result.failure)}});
@@ -213,6 +230,13 @@ int run(const config::Env& env) {
     }
     log::info("batch done", {{"records", std::to_string(batch.records.size())},
                              {"failed", std::to_string(failed + skipped)}});
+    // The invocation's figures, once, as a CloudWatch Embedded Metric Format line of its own.
+    relay.to(metrics::nothing());
+    const auto now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                            std::chrono::system_clock::now().time_since_epoch())
+                            .count();
+    std::fprintf(stdout, "%s\n", figures.emf("QuizResultLoader", function_name, now_ms).c_str());
+    std::fflush(stdout);
     try {
       runtime.respond(invocation.request_id, batch_response(batch, results));
     } catch (const core::Error& e) {

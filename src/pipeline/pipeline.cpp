@@ -31,11 +31,31 @@ double unit_random() {
   return std::uniform_real_distribution<double>(0.0, 1.0)(rng);
 }
 
-Pipeline::Pipeline(LiveStore& live, QuestionStore& questions, ItemStore& items)
-    : live_(live), questions_(questions), items_(items) {}
+Pipeline::Pipeline(LiveStore& live, QuestionStore& questions, ItemStore& items, metrics::Recorder& recorder)
+    : live_(live), questions_(questions), items_(items), recorder_(recorder) {}
+
+namespace {
+
+// Times a stage for the recorder, whether it succeeds or throws.
+class StageTimer {
+ public:
+  StageTimer(metrics::Recorder& recorder, core::Stage stage)
+      : recorder_(recorder), stage_(stage), started_(std::chrono::steady_clock::now()) {}
+  ~StageTimer() { recorder_.stage(stage_, std::chrono::steady_clock::now() - started_); }
+  StageTimer(const StageTimer&) = delete;
+  StageTimer& operator=(const StageTimer&) = delete;
+
+ private:
+  metrics::Recorder& recorder_;
+  core::Stage stage_;
+  std::chrono::steady_clock::time_point started_;
+};
+
+}  // namespace
 
 Outcome Pipeline::load(const std::string& quiz_id) {
   core::require_valid_id(quiz_id, "quiz id");
+  std::optional<StageTimer> timer(std::in_place, recorder_, core::Stage::kRead);
   auto live = at_stage(core::Stage::kRead, [&] { return live_.read(quiz_id); });
   failpoint("after-read");
   std::string item;
@@ -45,18 +65,24 @@ Outcome Pipeline::load(const std::string& quiz_id) {
       throw core::missing_data("quiz data incomplete: question set file '" + quiz_id + ".json' not found",
                                quiz_id + ".json");
     }
+    timer.emplace(recorder_, core::Stage::kBuild);
     auto quiz = core::build_quiz(quiz_id, live.header, live.participant_values, *file);
     for (const auto& warning : quiz.warnings) log::warn("quiz data repaired", {{"reason", warning}});
-    core::require_item_fits(quiz);
+    const auto size = core::require_item_fits(quiz);
     item = core::encode_item(quiz);
+    timer.reset();
+    recorder_.item(size);
   } catch (const core::Error& e) {
+    timer.reset();
     // Sources gone or partly gone: loaded before, if the item is there.
     if (e.problem() != core::DataProblem::kMissing) throw;
     if (!at_stage(core::Stage::kRead, [&] { return items_.exists(quiz_id); })) throw;
     remove_sources(quiz_id, live.header);
     return Outcome::kAlreadyLoaded;
   }
+  timer.emplace(recorder_, core::Stage::kWrite);
   at_stage(core::Stage::kWrite, [&] { items_.put(quiz_id, item); });
+  timer.reset();
   failpoint("after-write");
   remove_sources(quiz_id, live.header);  // only now that the item is durable
   return Outcome::kLoaded;
@@ -65,6 +91,7 @@ Outcome Pipeline::load(const std::string& quiz_id) {
 void Pipeline::remove_sources(const std::string& quiz_id, const core::QuizHeader& header) {
   // Redis first, in one DEL: a crash after it leaves only the file, which a retry removes once
   // it sees the item.
+  StageTimer timer(recorder_, core::Stage::kDelete);
   at_stage(core::Stage::kDelete, [&] {
     live_.remove(core::keys::source_keys(quiz_id, header));
     failpoint("after-redis-delete");

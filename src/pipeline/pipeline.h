@@ -17,6 +17,7 @@
 #include "core/error.h"
 #include "core/event.h"
 #include "core/retry.h"
+#include "metrics/recorder.h"
 #include "pipeline/ports.h"
 
 namespace qrl::pipeline {
@@ -25,7 +26,8 @@ enum class Outcome { kLoaded, kAlreadyLoaded };
 
 class Pipeline {
  public:
-  Pipeline(LiveStore& live, QuestionStore& questions, ItemStore& items);
+  Pipeline(LiveStore& live, QuestionStore& questions, ItemStore& items,
+           metrics::Recorder& recorder = metrics::nothing());
 
   // One attempt. Throws core::Error, classified.
   Outcome load(const std::string& quiz_id);
@@ -36,6 +38,7 @@ class Pipeline {
   LiveStore& live_;
   QuestionStore& questions_;
   ItemStore& items_;
+  metrics::Recorder& recorder_;
 };
 
 // Waits before the next attempt; returns false when there is no time for one (shutdown or a

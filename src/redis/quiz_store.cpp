@@ -59,11 +59,14 @@ std::vector<std::string> as_list(const redisReply& reply, const std::string& key
 
 }  // namespace
 
-QuizStore::QuizStore(config::Redis settings, std::chrono::milliseconds timeout, std::int64_t max_answers)
-    : settings_(std::move(settings)), timeout_(timeout), max_answers_(max_answers) {}
+QuizStore::QuizStore(config::Redis settings, std::chrono::milliseconds timeout, std::int64_t max_answers,
+                     metrics::Recorder& recorder)
+    : settings_(std::move(settings)), timeout_(timeout), max_answers_(max_answers), recorder_(recorder) {}
 
 void QuizStore::connect() {
-  if (!connection_) connection_.emplace(settings_, timeout_);
+  if (connection_) return;
+  connection_.emplace(settings_, timeout_);
+  if (connections_made_++ > 0) recorder_.reconnect("redis");
 }
 
 std::uint64_t QuizStore::round_trips() const noexcept {
@@ -73,6 +76,7 @@ std::uint64_t QuizStore::round_trips() const noexcept {
 std::vector<Reply> QuizStore::run(const std::vector<Command>& commands) {
   try {
     connect();
+    recorder_.redis_round_trips(1);
     return connection_->pipeline(commands);
   } catch (const core::Error&) {
     if (connection_) retired_round_trips_ += connection_->round_trips();

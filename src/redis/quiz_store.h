@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "config/config.h"
+#include "metrics/recorder.h"
 #include "pipeline/ports.h"
 #include "redis/connection.h"
 
@@ -18,7 +19,8 @@ namespace qrl::redis {
 
 class QuizStore final : public pipeline::LiveStore {
  public:
-  QuizStore(config::Redis settings, std::chrono::milliseconds timeout, std::int64_t max_answers = 2'000'000);
+  QuizStore(config::Redis settings, std::chrono::milliseconds timeout, std::int64_t max_answers = 2'000'000,
+            metrics::Recorder& recorder = metrics::nothing());
 
   core::LiveQuiz read(const std::string& quiz_id) override;
   void remove(const std::vector<std::string>& keys) override;
@@ -34,8 +36,10 @@ class QuizStore final : public pipeline::LiveStore {
   config::Redis settings_;
   std::chrono::milliseconds timeout_;
   std::int64_t max_answers_;
+  metrics::Recorder& recorder_;
   std::optional<Connection> connection_;
   std::uint64_t retired_round_trips_ = 0;
+  std::uint64_t connections_made_ = 0;
 };
 
 }  // namespace qrl::redis

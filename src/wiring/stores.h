@@ -11,11 +11,14 @@
 namespace qrl::wiring {
 
 struct Stores {
-  Stores(const config::Config& config, std::shared_ptr<credentials::Provider> aws)
-      : live(config.redis, config.loader.request_timeout, config.loader.max_answers),
+  Stores(const config::Config& config, std::shared_ptr<credentials::Provider> aws,
+         metrics::Recorder& recorder = metrics::nothing())
+      : live(config.redis, config.loader.request_timeout, config.loader.max_answers, recorder),
         questions(config.question_set_path, config.question_set_max_bytes),
         items(config.dynamo, std::move(aws), config.loader.request_timeout),
-        pipeline(live, questions, items) {}
+        pipeline(live, questions, items, recorder) {
+    items.set_recorder(recorder);
+  }
   Stores(const Stores&) = delete;
   Stores& operator=(const Stores&) = delete;
 
