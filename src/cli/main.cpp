@@ -152,6 +152,15 @@ int main(int argc, char** argv) {
       "table), declaring nothing; one line per server; exit 1 if any failed");
   config_option.add_to(*check);
 
+  std::string probe_path = "/healthz";
+  auto* probe = app.add_subcommand(
+      "probe",
+      "Ask a running serve (on this machine, at LOADER_METRICS_PORT) whether it is alive (/healthz) or ready "
+      "(--ready: /readyz); exit 0 if so, 1 if not. For container HEALTHCHECKs, which have no curl");
+  config_option.add_to(*probe);
+  probe->add_flag_callback(
+      "--ready", [&] { probe_path = "/readyz"; }, "Ask /readyz instead of /healthz");
+
   auto* dlq = app.add_subcommand("dlq", "The dead-letter queue: what failed for good, and why");
   dlq->require_subcommand(1);
   auto* dlq_list =
@@ -186,6 +195,26 @@ int main(int argc, char** argv) {
     }
     if (check->parsed())
       return check::run(config_option.load(config::kNeedAll), config::process_env(), stdout);
+    if (probe->parsed()) {
+      auto config = config_option.load(0);
+      if (!config.loader.metrics_port) {
+        std::fprintf(stderr,
+                     "probe: loader.metrics_port (LOADER_METRICS_PORT) is not set: serve has no endpoint\n");
+        return kExitFailure;
+      }
+      const auto url = "http://127.0.0.1:" + std::to_string(*config.loader.metrics_port) + probe_path;
+      try {
+        http::Client client(std::chrono::seconds(5));
+        http::Request request;
+        request.url = url;
+        auto response = client.send(request);
+        std::printf("%s: %ld\n%s", url.c_str(), response.status, response.body.c_str());
+        return response.status == 200 ? 0 : kExitFailure;
+      } catch (const core::Error& e) {
+        std::printf("%s: %s\n", url.c_str(), e.what());
+        return kExitFailure;
+      }
+    }
     if (dlq_list->parsed()) {
       auto n = dlq::list(config_option.load(config::kNeedRabbit), stdout);
       std::fprintf(stderr, "%zu dead letters\n", n);

@@ -82,6 +82,7 @@ TEST(Commands, EveryCommandHasHelp) {
                                                                                        {"show"},
                                                                                        {"list"},
                                                                                        {"check"},
+                                                                                       {"probe"},
                                                                                        {"dlq"},
                                                                                        {"dlq", "list"},
                                                                                        {"dlq", "replay"}}) {
