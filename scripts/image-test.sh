@@ -94,7 +94,10 @@ export QRL_REDIS_PORT="${QRL_REDIS_PORT:-26379}" QRL_AMQP_PORT="${QRL_AMQP_PORT:
   QRL_DYNAMO_PORT="${QRL_DYNAMO_PORT:-28000}" QRL_VERIFIER_PORT="${QRL_VERIFIER_PORT:-28010}"
 container=qrl-image-test
 cleanup() { pod rm -f "$container" >/dev/null 2>&1 || true; }
-if ! scripts/stack.sh status | grep -q "^rabbitmq up"; then
+# (The status is read whole first: grep -q leaving early would fail the pipe under pipefail, and
+# a running stack would look stopped, and be stopped at the end.)
+status=$(scripts/stack.sh status)
+if ! grep -q "^rabbitmq up" <<<"$status"; then
   trap 'cleanup; scripts/stack.sh stop >/dev/null' EXIT
   scripts/stack.sh start >/dev/null
 else
