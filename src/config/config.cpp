@@ -48,6 +48,7 @@ constexpr Key kKeys[] = {
     {"redis.username", "REDIS_USERNAME", 0},
     {"redis.password", "REDIS_PASSWORD", 0},
     {"redis.db", "REDIS_DB", 0},
+    {"redis.max_keys_per_command", "REDIS_MAX_KEYS_PER_COMMAND", 0},
     {"redis.tls", "REDIS_TLS", 0},
     {"redis.ca_file", "REDIS_CA_FILE", 0},
     {"redis.cert_file", "REDIS_CERT_FILE", 0},
@@ -269,6 +270,8 @@ Config resolve(const std::map<std::string, std::string>& file, const Env& env, u
   with("redis.username", [&](K, S v) { config.redis.username = v; });
   with("redis.password", [&](K, S v) { config.redis.password = v; });
   with("redis.db", [&](K k, S v) { config.redis.db = integer(k, v, 0, 1'000'000, "a database number"); });
+  with("redis.max_keys_per_command",
+       [&](K k, S v) { config.redis.max_keys_per_command = integer(k, v, 1, 100'000, "a key count"); });
   if (!config.redis.username.empty() && config.redis.password.empty()) {
     throw ConfigError(
         "config item 'redis.username' (REDIS_USERNAME) is set but 'redis.password' "

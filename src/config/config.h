@@ -49,6 +49,9 @@ struct Redis {
   std::string password;  // secret; empty: no AUTH
   int db = 0;
   Tls tls;
+  // No command the loader sends touches more keys or members than this (MGET, UNLINK, the
+  // ranges of LRANGE and ZRANGE): the live quizzes share this Redis.
+  int max_keys_per_command = 1000;
 };
 
 struct Dynamo {

@@ -66,8 +66,6 @@ std::vector<std::string> source_keys(std::string_view quiz_id, const QuizHeader&
       "selectedCategories", "startTime",        "stopTime",
       "leaderboard",        "userIds"};
   std::vector<std::string> out;
-  for (auto field : kQuizFields) out.push_back(quiz(quiz_id, field));
-
   std::set<std::string_view> users;
   for (const auto& entry : header.leaderboard) users.insert(entry.first);
   for (const auto& user_id : header.user_ids) users.insert(user_id);
@@ -80,6 +78,8 @@ std::vector<std::string> source_keys(std::string_view quiz_id, const QuizHeader&
       if (is_valid_index(index)) out.push_back(answer(quiz_id, user_id, index));
     }
   }
+  // Last: a delete interrupted before them leaves what tells the next delivery the rest.
+  for (auto field : kQuizFields) out.push_back(quiz(quiz_id, field));
   return out;
 }
 

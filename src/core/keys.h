@@ -22,8 +22,9 @@ inline std::size_t participant_stride(const QuizHeader& header) {
   return 2 + header.selected_indexes.size();
 }
 
-// Every key of the quiz (section 5): quiz-level keys, and the per-user keys of the union of
-// leaderboard members and userIds. Never throws: ids or indexes that are not valid are
+// Every key of the quiz (section 5): the per-user keys of the union of leaderboard members and
+// userIds, then the quiz-level keys, last, so that a delete done in order and interrupted still
+// leaves the keys that name the rest. Never throws: ids or indexes that are not valid are
 // skipped, so cleanup of a damaged quiz can never turn into a pattern or a foreign key.
 std::vector<std::string> source_keys(std::string_view quiz_id, const QuizHeader& header);
 

@@ -5,6 +5,7 @@
 
 #include "core/error.h"
 #include "core/keys.h"
+#include "pipeline/failpoint.h"
 
 namespace qrl::redis {
 
@@ -42,6 +43,18 @@ std::optional<std::string> as_string(const redisReply& reply, const std::string&
       throw core::invalid_data(core::Stage::kRead, "key '" + key + "' has an unexpected reply type", key);
   }
 }
+
+std::int64_t as_count(const redisReply& reply, const std::string& key) {
+  if (reply.type == REDIS_REPLY_ERROR) reply_error(reply, key);
+  if (reply.type != REDIS_REPLY_INTEGER) {
+    throw core::transient_error(core::Stage::kRead,
+                                "redis answered a size of '" + key + "' with an unexpected reply");
+  }
+  return reply.integer;
+}
+
+// Ranges per round trip: MGETs, UNLINKs, LRANGEs, ZRANGEs.
+constexpr std::size_t kWindow = 16;
 
 std::vector<std::string> as_list(const redisReply& reply, const std::string& key) {
   if (reply.type == REDIS_REPLY_ERROR) reply_error(reply, key);
@@ -92,63 +105,90 @@ core::LiveQuiz QuizStore::read(const std::string& quiz_id) {
                     indexes = quiz(quiz_id, "selectedQuestionIndexes"), start = quiz(quiz_id, "startTime"),
                     stop = quiz(quiz_id, "stopTime"), leaderboard = quiz(quiz_id, "leaderboard"),
                     users = quiz(quiz_id, "userIds");
-  // Lists read up to one element past the cap: enough to know a quiz is over it.
-  const std::string last = std::to_string(max_answers_);
+  // The sizes and the first range of each collection in one round trip: a quiz of up to
+  // `slice` participants costs no more. No command touches more than `slice` members.
+  const std::size_t slice = static_cast<std::size_t>(std::max(settings_.max_keys_per_command, 1));
+  const std::string first_last = std::to_string(slice - 1);
   auto first = run({{"GET", name},
                     {"GET", duration},
-                    {"LRANGE", indexes, "0", last},
                     {"GET", start},
                     {"GET", stop},
-                    {"ZRANGE", leaderboard, "0", last, "WITHSCORES"},
-                    {"LRANGE", users, "0", last}});
+                    {"LLEN", indexes},
+                    {"ZCARD", leaderboard},
+                    {"LLEN", users},
+                    {"LRANGE", indexes, "0", first_last},
+                    {"ZRANGE", leaderboard, "0", first_last, "WITHSCORES"},
+                    {"LRANGE", users, "0", first_last}});
   header.name = as_string(*first[0], name);
   header.question_duration = as_string(*first[1], duration);
-  header.selected_indexes = as_list(*first[2], indexes);
-  header.start_time = as_string(*first[3], start);
-  header.stop_time = as_string(*first[4], stop);
-  auto ranked = as_list(*first[5], leaderboard);
-  for (std::size_t i = 0; i + 1 < ranked.size(); i += 2) {
-    header.leaderboard.emplace_back(std::move(ranked[i]), std::move(ranked[i + 1]));
-  }
-  header.user_ids = as_list(*first[6], users);
+  header.start_time = as_string(*first[2], start);
+  header.stop_time = as_string(*first[3], stop);
+  const std::int64_t sizes[3] = {as_count(*first[4], indexes), as_count(*first[5], leaderboard),
+                                 as_count(*first[6], users)};
 
-  // Refused before a single participant key is read: the size says it all.
-  const auto questions = static_cast<std::int64_t>(header.selected_indexes.size());
-  const auto participants =
-      static_cast<std::int64_t>(std::max(header.leaderboard.size(), header.user_ids.size()));
+  // Refused before anything more is read: the sizes say it all.
+  const auto questions = sizes[0];
+  const auto participants = std::max(sizes[1], sizes[2]);
   if (questions > max_answers_ || participants > max_answers_ ||
       (questions > 0 && participants > max_answers_ / questions)) {
-    // A list read to its cap says only that it is longer.
-    auto count = [&](std::int64_t n) {
-      return n > max_answers_ ? "more than " + std::to_string(max_answers_) : std::to_string(n);
-    };
     throw core::invalid_data(core::Stage::kRead,
-                             "quiz too large: " + count(participants) + " participants x " +
-                                 count(questions) + " questions is over the limit of " +
+                             "quiz too large: " + std::to_string(participants) + " participants x " +
+                                 std::to_string(questions) + " questions is over the limit of " +
                                  std::to_string(max_answers_) + " answers (loader.max_answers)",
                              leaderboard);
   }
 
+  // The rest of each collection in ranges of `slice`, kWindow ranges per round trip.
+  std::vector<std::string> lists[3] = {as_list(*first[7], indexes), as_list(*first[8], leaderboard),
+                                       as_list(*first[9], users)};
+  const std::string* names[3] = {&indexes, &leaderboard, &users};
+  std::vector<Command> ranges;
+  std::vector<int> owners;
+  for (int c = 0; c < 3; ++c) {
+    for (auto from = static_cast<std::int64_t>(slice); from < sizes[c];
+         from += static_cast<std::int64_t>(slice)) {
+      Command range = {c == 1 ? "ZRANGE" : "LRANGE", *names[c], std::to_string(from),
+                       std::to_string(from + static_cast<std::int64_t>(slice) - 1)};
+      if (c == 1) range.push_back("WITHSCORES");
+      ranges.push_back(std::move(range));
+      owners.push_back(c);
+    }
+  }
+  for (std::size_t window = 0; window < ranges.size(); window += kWindow) {
+    const auto end = std::min(ranges.size(), window + kWindow);
+    auto replies = run(std::vector<Command>(ranges.begin() + static_cast<std::ptrdiff_t>(window),
+                                            ranges.begin() + static_cast<std::ptrdiff_t>(end)));
+    for (std::size_t r = 0; r < replies.size(); ++r) {
+      const int c = owners[window + r];
+      auto more = as_list(*replies[r], *names[c]);
+      lists[c].insert(lists[c].end(), std::make_move_iterator(more.begin()),
+                      std::make_move_iterator(more.end()));
+    }
+  }
+  header.selected_indexes = std::move(lists[0]);
+  for (std::size_t i = 0; i + 1 < lists[1].size(); i += 2) {
+    header.leaderboard.emplace_back(std::move(lists[1][i]), std::move(lists[1][i + 1]));
+  }
+  header.user_ids = std::move(lists[2]);
+
   // Validates every user id and index before any of them becomes part of a key.
   auto keys = core::keys::participant_keys(quiz_id, header);
   if (keys.empty()) return live;
-  // MGETs of at most kSlice keys, kWindow of them per round trip: no single command holds the
-  // shared Redis for long, a quiz of up to kSlice x kWindow keys still costs one round trip, and
+  // MGETs of at most `slice` keys, kWindow of them per round trip: no single command holds the
+  // shared Redis for long, a quiz of up to slice x kWindow keys still costs one round trip, and
   // reading stops at the first window with a missing key (the quiz cannot load then), so a
   // hostile leaderboard of absent users costs neither round trips nor memory.
-  constexpr std::size_t kSlice = 1000;
-  constexpr std::size_t kWindow = 16;
   live.participant_values.reserve(keys.size());
   std::optional<std::size_t> absent;
-  for (std::size_t window = 0; window < keys.size() && !absent; window += kSlice * kWindow) {
-    const std::size_t window_end = std::min(keys.size(), window + kSlice * kWindow);
+  for (std::size_t window = 0; window < keys.size() && !absent; window += slice * kWindow) {
+    const std::size_t window_end = std::min(keys.size(), window + slice * kWindow);
     std::vector<Command> mgets;
-    for (std::size_t slice = window; slice < window_end; slice += kSlice) {
+    for (std::size_t from = window; from < window_end; from += slice) {
       Command mget;
-      mget.reserve(kSlice + 1);
+      mget.reserve(slice + 1);
       mget.push_back("MGET");
-      mget.insert(mget.end(), keys.begin() + static_cast<std::ptrdiff_t>(slice),
-                  keys.begin() + static_cast<std::ptrdiff_t>(std::min(window_end, slice + kSlice)));
+      mget.insert(mget.end(), keys.begin() + static_cast<std::ptrdiff_t>(from),
+                  keys.begin() + static_cast<std::ptrdiff_t>(std::min(window_end, from + slice)));
       mgets.push_back(std::move(mget));
     }
     auto replies = run(mgets);
@@ -181,13 +221,28 @@ core::LiveQuiz QuizStore::read(const std::string& quiz_id) {
 }
 
 void QuizStore::remove(const std::vector<std::string>& keys) {
-  if (keys.empty()) return;
-  Command del;
-  del.reserve(keys.size() + 1);
-  del.push_back("DEL");
-  del.insert(del.end(), keys.begin(), keys.end());
-  auto reply = std::move(run({del}).front());
-  if (reply->type == REDIS_REPLY_ERROR) reply_error(*reply, keys.front(), core::Stage::kDelete);
+  // UNLINK (Redis frees big values off its main thread) of at most `slice` keys, kWindow per
+  // round trip, in the order given. Windows are counted from the end, so the last round trip
+  // holds the last kWindow keys at least: keys::source_keys puts the quiz-level keys there, and a
+  // crash between two round trips leaves all of them, which name the rest to the next delivery.
+  const std::size_t slice = static_cast<std::size_t>(std::max(settings_.max_keys_per_command, 1));
+  const std::size_t full = slice * kWindow;
+  std::size_t window_end = keys.size() % full == 0 ? std::min(full, keys.size()) : keys.size() % full;
+  for (std::size_t window = 0; window < keys.size(); window = window_end, window_end += full) {
+    if (window > 0) pipeline::failpoint("mid-delete");
+    std::vector<Command> unlinks;
+    for (std::size_t from = window; from < window_end; from += slice) {
+      Command unlink = {"UNLINK"};
+      unlink.insert(unlink.end(), keys.begin() + static_cast<std::ptrdiff_t>(from),
+                    keys.begin() + static_cast<std::ptrdiff_t>(std::min(window_end, from + slice)));
+      unlinks.push_back(std::move(unlink));
+    }
+    auto replies = run(unlinks);
+    for (std::size_t r = 0; r < replies.size(); ++r) {
+      if (replies[r]->type == REDIS_REPLY_ERROR)
+        reply_error(*replies[r], unlinks[r][1], core::Stage::kDelete);
+    }
+  }
 }
 
 }  // namespace qrl::redis

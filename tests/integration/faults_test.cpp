@@ -84,6 +84,35 @@ TEST_F(Faults, ACrashAtEveryStepConvergesOnRestart) {
   }
 }
 
+TEST_F(Faults, ACrashInTheMiddleOfAChunkedDeleteConvergesOnRestart) {
+  auto f = contract_quiz(random_id());
+  stack.write(f);
+  stack.publish_event(f.quiz_id);
+  // One key per UNLINK, sixteen per round trip: the contract quiz takes two round trips.
+  auto env = stack.env();
+  env["REDIS_MAX_KEYS_PER_COMMAND"] = "1";
+  env["LOADER_WORKERS"] = "1";
+  auto crash_env = env;
+  crash_env["QRL_FAILPOINT"] = "mid-delete";
+  Process crashing({"serve"}, crash_env);
+  EXPECT_EQ(crashing.wait(30s), std::optional<int>(128 + SIGKILL)) << crashing.stderr_text();
+  EXPECT_TRUE(stack.item(f.quiz_id).has_value());
+  std::vector<std::string> quiz_level;
+  for (const auto& key : f.keys) {
+    if (std::count(key.begin(), key.end(), ':') == 1) quiz_level.push_back(key);
+  }
+  const auto left = stack.redis_count(f.keys);
+  EXPECT_GT(left, 0u) << "the delete had not started";
+  EXPECT_LT(left, f.keys.size()) << "the delete had not started";
+  EXPECT_EQ(stack.redis_count(quiz_level), quiz_level.size()) << "the keys naming the rest go last";
+
+  auto daemon = start_env(env);
+  ASSERT_TRUE(eventually([&] { return stack.redis_count(f.keys) == 0 && stack.queue_depth() == 0; }));
+  auto log = stop(*daemon);
+  EXPECT_THAT(log, HasSubstr("quiz already loaded, sources cleaned up"));
+  expect_all_loaded_exactly({f});
+}
+
 TEST_F(Faults, TheSameQuizThreeTimesToTwoDaemonsEndsAsOneItemAndEveryMessageAcked) {
   auto fs = quizzes(40);
   std::vector<std::string> bodies;

@@ -1,5 +1,5 @@
-// The Redis adapter against a real server: round trips per quiz, one DEL, no scans, and
-// wrong types classified.
+// The Redis adapter against a real server: round trips per quiz, commands of at most
+// max_keys_per_command keys or members, no scans, and wrong types classified.
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -40,6 +40,37 @@ TEST(RedisStore, AQuizCostsTwoRoundTripsToReadAndOneToDeleteWhateverItsSize) {
     EXPECT_EQ(store.round_trips() - before, 1u);
     EXPECT_EQ(stack.redis().command({"EXISTS", quiz.id + ":quizName"})->integer, 0);
   }
+}
+
+TEST(RedisStore, NoCommandTouchesMoreKeysOrMembersThanTheSetting) {
+  Stack stack;
+  auto settings = stack.config().redis;
+  settings.max_keys_per_command = 100;
+  redis::QuizStore store(settings, 10000ms);
+  // 250 participants x 2 questions: 1,000 participant keys.
+  auto quiz = core::make_sample_quiz(static_cast<std::uint64_t>(::getpid()) + 11, 3, {250, 2});
+  stack.write_sample(quiz);
+  auto calls = [&] {
+    std::map<std::string, std::size_t> out;
+    for (const char* c : {"zrange", "lrange", "mget", "unlink", "del"})
+      out[c] = command_calls(stack.redis(), c);
+    return out;
+  };
+  auto before = calls();
+  auto live = store.read(quiz.id);
+  EXPECT_EQ(live.header.leaderboard.size(), 250u);
+  EXPECT_EQ(live.participant_values.size(), 1000u);
+  auto keys = core::keys::source_keys(quiz.id, live.header);
+  store.remove(keys);
+  auto after = calls();
+  EXPECT_EQ(after["zrange"] - before["zrange"], 3u);  // ranks 0-99, 100-199, 200-249
+  EXPECT_EQ(after["mget"] - before["mget"], 10u);
+  EXPECT_EQ(after["unlink"] - before["unlink"], (keys.size() + 99) / 100);
+  EXPECT_EQ(after["del"] - before["del"], 0u);
+  // Read: sizes and first ranges; then 2 ZRANGEs and the userIds' ranges; then 10 MGETs.
+  // Deleted: the UNLINKs, 16 per round trip.
+  EXPECT_EQ(store.round_trips(), 3u + (keys.size() + 1599) / 1600);
+  EXPECT_EQ(stack.redis().command({"EXISTS", quiz.id + ":quizName"})->integer, 0);
 }
 
 TEST(RedisStore, DeletingAQuizNeverScansAndLeavesOtherKeysAlone) {
