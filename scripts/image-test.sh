@@ -47,45 +47,15 @@ print("\n".join(problems), file=sys.stderr)
 sys.exit(1 if problems else 0)
 PY
 
-# This machine kind's root lacks CAP_SYS_RESOURCE (so explicit ulimits) and has hybrid cgroups
-# that crun does not handle (so runc). No registry: short names are not searched anywhere.
-state=/var/tmp/quiz-result-loader/podman
-mkdir -p "$state/conf"
-cat >"$state/conf/containers.conf" <<CONF
-[containers]
-default_ulimits = ["nofile=20000:20000", "nproc=32768:32768"]
-[engine]
-runtime = "runc"
-CONF
-cat >"$state/conf/storage.conf" <<CONF
-[storage]
-driver = "overlay"
-runroot = "$state/run"
-graphroot = "$state/storage"
-CONF
-cat >"$state/conf/registries.conf" <<CONF
-unqualified-search-registries = []
-short-name-mode = "disabled"
-CONF
-export CONTAINERS_CONF="$state/conf/containers.conf" CONTAINERS_STORAGE_CONF="$state/conf/storage.conf" \
-  CONTAINERS_REGISTRIES_CONF="$state/conf/registries.conf"
+. scripts/podman-env.sh
 pod() { podman --log-level=error "$@"; }
-
-base=docker.io/library/debian:bookworm
-if ! pod image exists "$base"; then
-  echo "== making $base from Debian's archive (debootstrap)"
-  rm -rf "$state/rootfs"
-  debootstrap --variant=minbase bookworm "$state/rootfs" http://deb.debian.org/debian >"$state/debootstrap.log" 2>&1 ||
-    { tail -20 "$state/debootstrap.log"; fail "debootstrap"; }
-  tar -C "$state/rootfs" -c . | pod import - "$base" >/dev/null
-  rm -rf "$state/rootfs"
-fi
+podman_base_image || fail "debootstrap"
 
 echo "== building the image from the Dockerfile"
 image=quiz-result-loader:test
 started=$(now)
-pod build --network host --pull=never --format docker -t "$image" . >"$state/build.log" 2>&1 ||
-  { tail -30 "$state/build.log"; fail "podman build"; }
+pod build --network host --pull=never --format docker -t "$image" . >"$podman_state/build.log" 2>&1 ||
+  { tail -30 "$podman_state/build.log"; fail "podman build"; }
 build_s=$(since "$started")
 size=$(pod image inspect --format '{{.Size}}' "$image")
 
@@ -107,7 +77,7 @@ eval "$(scripts/stack.sh env)"
 # The keys the stack's SigV4 verifier knows.
 export DYNAMODB_ACCESS_KEY_ID=test-key DYNAMODB_SECRET_ACCESS_KEY=test-secret-do-not-log
 run=image-$(date +%s)
-questions="$state/question-sets-$run"
+questions="$podman_state/question-sets-$run"
 mkdir -p "$questions" && chmod 777 "$questions"
 common=(--network host -v "$questions:/data/question-sets" -e RABBITMQ_HOST -e RABBITMQ_PORT -e RABBITMQ_USERNAME
   -e RABBITMQ_PASSWORD -e REDIS_HOST -e REDIS_PORT -e DYNAMODB_REGION -e DYNAMODB_ENDPOINT_URL
@@ -117,8 +87,8 @@ in_image() { pod run --rm "${common[@]}" "$image" "$@"; }
 
 echo "== seed, serve, stop mid-work, serve again, load, list, dlq list: all from the image"
 count=150
-in_image seed -n "$count" -p 100 -q 20 --print-ids 2>/dev/null >"$state/$run.ids"
-[ "$(wc -l <"$state/$run.ids")" = "$count" ] || fail "seed printed $(wc -l <"$state/$run.ids") ids, not $count"
+in_image seed -n "$count" -p 100 -q 20 --print-ids 2>/dev/null >"$podman_state/$run.ids"
+[ "$(wc -l <"$podman_state/$run.ids")" = "$count" ] || fail "seed printed $(wc -l <"$podman_state/$run.ids") ids, not $count"
 loaded() { pod logs "$container" 2>&1 | grep -c 'msg="quiz loaded"' || true; }
 
 started=$(now)
@@ -152,15 +122,17 @@ listed=$(in_image list --limit 1000 2>/dev/null)
 while read -r id; do
   grep -q "^$id" <<<"$listed" || fail "quiz $id was lost"
   [ "$(redis-cli -p "$QRL_REDIS_PORT" exists "$id:quizName")" = 0 ] || fail "quiz $id's sources are still in Redis"
-done <"$state/$run.ids"
+done <"$podman_state/$run.ids"
 [ -z "$(ls -A "$questions")" ] || fail "question files left: $(ls "$questions" | head -3)"
 
-in_image seed -n 2 --no-publish --print-ids 2>/dev/null >"$state/$run.unannounced"
-mapfile -t unannounced <"$state/$run.unannounced"
+in_image seed -n 2 --no-publish --print-ids 2>/dev/null >"$podman_state/$run.unannounced"
+mapfile -t unannounced <"$podman_state/$run.unannounced"
 in_image load "${unannounced[@]}" 2>/dev/null | grep -c $'\tloaded$' | grep -qx 2 || fail "load"
 letters=$(in_image dlq list 2>&1) || fail "dlq list: $letters"
 grep -q "^0 dead letters" <<<"$letters" || fail "dead letters: $letters"
 
 printf 'image test: passed: image %s MB, built in %.0f s, consuming %.2f s after podman run; %d of %d quizzes loaded before podman stop, the rest after the restart\n' \
   "$(echo "scale=1; $size / 1000000" | bc)" "$build_s" "$consuming_s" "$at_stop" "$count"
-rm -rf "$questions"
+rm -rf "$questions" "$podman_state/$run".*
+# Earlier builds' layers (the 800 MB build stage among them) would pile up run after run.
+pod image prune -f >/dev/null
