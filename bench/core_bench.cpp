@@ -15,15 +15,17 @@ void BM_BuildAndEncode(benchmark::State& state) {
   qrl::testing::MemoryRedis redis;
   redis.apply(sample.redis_commands);
   auto live = redis.read(sample.id);
-  std::size_t bytes = 0;
+  std::size_t json_bytes = 0, size = 0;
   for (auto _ : state) {
     auto quiz = qrl::core::build_quiz(sample.id, live.header, live.participant_values, sample.question_file);
-    qrl::core::require_item_fits(quiz);
+    size = qrl::core::require_item_fits(quiz);
     auto item = qrl::core::encode_item(quiz);
-    bytes = item.size();
+    json_bytes = item.size();
     benchmark::DoNotOptimize(item);
   }
-  state.counters["item_bytes"] = static_cast<double>(bytes);
+  // The item's size by DynamoDB's rules (what its 400 KB limit counts), and the JSON sent.
+  state.counters["item_size"] = static_cast<double>(size);
+  state.counters["json_bytes"] = static_cast<double>(json_bytes);
 }
 BENCHMARK(BM_BuildAndEncode)->Args({2, 3})->Args({20, 10})->Args({100, 30})->Unit(benchmark::kMicrosecond);
 
