@@ -89,8 +89,9 @@ Outcome Pipeline::load(const std::string& quiz_id) {
 }
 
 void Pipeline::remove_sources(const std::string& quiz_id, const core::QuizHeader& header) {
-  // Redis first, in one DEL: a crash after it leaves only the file, which a retry removes once
-  // it sees the item.
+  // Redis first, the quiz-level keys last (see QuizStore::remove): a crash in the middle leaves
+  // the keys that name the rest, and a crash after it only the file; a retry that sees the item
+  // removes what is left.
   StageTimer timer(recorder_, core::Stage::kDelete);
   at_stage(core::Stage::kDelete, [&] {
     live_.remove(core::keys::source_keys(quiz_id, header));

@@ -4,7 +4,8 @@
 // process_message(); neither has logic of its own about quizzes.
 //
 // Idempotence: the item is a pure function of the sources, so writing it twice is harmless;
-// the sources are deleted only after the write succeeded, Redis keys with one DEL. A quiz whose
+// the sources are deleted only after the write succeeded, the Redis keys that name the others
+// last. A quiz whose
 // sources are gone (or partly gone) while its item exists has been loaded before (a duplicate
 // event, or a crash between write and delete): the pipeline finishes the cleanup and succeeds.
 

@@ -16,7 +16,8 @@ class LiveStore {
   virtual ~LiveStore() = default;
   // Everything Redis holds for the quiz, in a fixed number of round trips.
   virtual core::LiveQuiz read(const std::string& quiz_id) = 0;
-  // Deletes all the keys at once.
+  // Deletes the keys in the order given (keys::source_keys puts the quiz-level keys last), at
+  // most a few round trips; a crash part-way leaves the last ones.
   virtual void remove(const std::vector<std::string>& keys) = 0;
 };
 

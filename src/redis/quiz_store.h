@@ -1,9 +1,11 @@
 #pragma once
-// The quiz in Redis (contract section 2), read in two pipelined round trips up to 16,000
-// participant keys: the quiz-level keys first, then the participant keys in MGETs of 1,000,
-// sixteen per round trip. Deleted with one DEL.
-// What a server sends is bounded: the lists are read up to the answer cap (a quiz over it is
-// refused before its participant keys are read), and each reply is capped in bytes.
+// The quiz in Redis (contract section 2). No command touches more than max_keys_per_command
+// (1,000) keys or members, and commands go sixteen per round trip: the quiz-level keys with the
+// sizes (LLEN, ZCARD) and first range of each list, then the rest in rank ranges, then the
+// participant keys in MGETs; two round trips up to 1,000 participants and 16,000 keys. Deleted
+// by UNLINKs in the same slices, the quiz-level keys in the last round trip.
+// What a server sends is bounded: a quiz over the answer cap is refused from its sizes, before
+// any list is read, and each reply is capped in bytes.
 
 #include <chrono>
 #include <optional>
