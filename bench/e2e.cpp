@@ -67,7 +67,7 @@ int main(int argc, char** argv) {
   {
     redis::QuizStore store(config.redis, 10s);
     for (const auto& q : quizzes) {
-      auto live = store.read(q.id);
+      auto live = pipeline::read_whole(store, q.id);
       auto quiz = core::build_quiz(q.id, live.header, live.participant_values, q.question_file);
       mean_size += static_cast<double>(core::item_size(quiz));
       items.push_back(core::encode_item(quiz));

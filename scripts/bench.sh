@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
-# Benchmarks (not tests): the core's CPU per quiz, then the end-to-end run on the local stack.
+# Benchmarks (not tests): the core's CPU per quiz, then the end-to-end run on the local stack,
+# Lambda's cold start, and big quizzes (20 x 10 ... 10000 x 50; in serve and in lambda).
 #   scripts/bench.sh [bench_e2e options: -n QUIZZES -p PARTICIPANTS -q QUESTIONS -w WORKERS]
-# Defaults: 1000 quizzes of 20 x 10, 4 workers.
+# Defaults: 1000 quizzes of 20 x 10, 4 workers. QRL_BENCH_BIG=0 skips bench_big (minutes).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
 cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-cmake --build build -j"$(nproc)" --target quiz-result-loader bench_core bench_e2e bench_lambda
+cmake --build build -j"$(nproc)" --target quiz-result-loader bench_core bench_e2e bench_lambda bench_big
 build/bench/bench_core
 scripts/stack.sh start
 eval "$(scripts/stack.sh env)"
 build/bench/bench_e2e "$@"
 build/bench/bench_lambda
+if [ "${QRL_BENCH_BIG:-1}" != 0 ]; then build/bench/bench_big --serve --lambda; fi

@@ -19,6 +19,7 @@
 #include "lambda/runtime.h"
 #include "log/log.h"
 #include "seed/seed.h"
+#include "split/reassemble.h"
 #include "wiring/aws.h"
 #include "wiring/stores.h"
 
@@ -78,12 +79,6 @@ std::string attribute_string(const nlohmann::json& item, const char* name) {
   return (*it)["S"].get<std::string>();
 }
 
-std::size_t attribute_list_size(const nlohmann::json& item, const char* name) {
-  auto it = item.find(name);
-  if (it == item.end() || !it->contains("L")) return 0;
-  return (*it)["L"].size();
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -141,7 +136,8 @@ int main(int argc, char** argv) {
 
   std::size_t list_limit = 50;
   std::vector<std::string> list_ids;
-  auto* list = app.add_subcommand("list", "List loaded quizzes: id, name, participants, questions");
+  auto* list =
+      app.add_subcommand("list", "List loaded quizzes: id, name, participants, questions, items used");
   config_option.add_to(*list);
   list->add_option("--limit", list_limit, "At most this many (without QUIZ_IDs)")->capture_default_str();
   list->add_option("QUIZ_ID", list_ids, "Only these quizzes (default: any, from a table scan)");
@@ -237,7 +233,9 @@ int main(int argc, char** argv) {
                        client.table().c_str());
           return kExitFailure;
         }
-        std::printf("%s\n", item->dump(1).c_str());
+        // A split quiz is printed as the single item it stands for.
+        auto whole = split::reassemble(*item, [&](const std::string& id) { return client.get(id); });
+        std::printf("%s\n", whole.dump(1).c_str());
         return 0;
       }
       std::vector<nlohmann::json> items;
@@ -252,9 +250,10 @@ int main(int argc, char** argv) {
         }
       }
       for (const auto& item : items) {
-        std::printf("%s\t%s\t%zu participants\t%zu questions\n", attribute_string(item, "id").c_str(),
-                    attribute_string(item, "Name").c_str(), attribute_list_size(item, "Participants"),
-                    attribute_list_size(item, "Questions"));
+        const auto summary = split::summarize(item);
+        std::printf("%s\t%s\t%zu participants\t%zu questions\t%zu %s\n", attribute_string(item, "id").c_str(),
+                    attribute_string(item, "Name").c_str(), summary.participants, summary.questions,
+                    summary.items, summary.items == 1 ? "item" : "items");
       }
       return 0;
     }
@@ -262,6 +261,9 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "quiz-result-loader: %s\n", e.what());
     return kExitUsage;
   } catch (const core::Error& e) {
+    std::fprintf(stderr, "quiz-result-loader: %s\n", e.what());
+    return kExitFailure;
+  } catch (const std::exception& e) {  // a damaged split quiz, for `show`
     std::fprintf(stderr, "quiz-result-loader: %s\n", e.what());
     return kExitFailure;
   }

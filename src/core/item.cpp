@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <string>
 
+#include "core/dynamo_size.h"
 #include "core/error.h"
 #include "core/utf8.h"
 
@@ -14,7 +15,7 @@ namespace {
 // through a DOM would double the loader's CPU per quiz for nothing.
 class Writer {
  public:
-  explicit Writer(std::string& out) : out_(out) {}
+  explicit Writer(std::string& out, bool first = true) : out_(out), first_(first) {}
 
   void s(std::string_view name, std::string_view value) {
     key(name);
@@ -77,35 +78,30 @@ class Writer {
 
  private:
   std::string& out_;
-  bool first_ = true;
+  bool first_;
 };
 
-// DynamoDB stores a number as base-100 digits from its exponent: 1 byte, plus one per pair of
-// significant digits, plus one when an even count of them starts at an even exponent (the pairs
-// then straddle), plus one for a minus sign; zero is 1 byte. The same rule as dynalite's.
-std::size_t number_size(std::int64_t value) {
-  if (value == 0) return 1;
-  auto magnitude = value < 0 ? 0 - static_cast<std::uint64_t>(value) : static_cast<std::uint64_t>(value);
-  std::string digits = std::to_string(magnitude);
-  const std::size_t exponent = digits.size() - 1;
-  while (digits.size() > 1 && digits.back() == '0') digits.pop_back();
-  const std::size_t significant = digits.size();
-  return 1 + (significant + 1) / 2 + (significant % 2 == 0 && exponent % 2 == 0 ? 1 : 0) +
-         (value < 0 ? 1 : 0);
-}
-
-constexpr std::size_t kContainer = 3;  // per list or map
-constexpr std::size_t kElement = 1;    // per list element and per map entry
+using dynamo::kContainer;
+using dynamo::kEntry;
+using dynamo::number_size;
+using dynamo::string_size;
 
 std::size_t numbers_size(const std::vector<std::int64_t>& values) {
   std::size_t size = kContainer;
-  for (auto v : values) size += kElement + number_size(v);
+  for (auto v : values) size += kEntry + number_size(v);
   return size;
 }
 
 // A map of `entries` attributes, before their names and values.
 constexpr std::size_t map_overhead(std::size_t entries) {
-  return kContainer + entries * kElement;
+  return kContainer + entries * kEntry;
+}
+
+std::size_t str(std::string_view name, std::string_view value) {
+  return name.size() + string_size(value);
+}
+std::size_t num(std::string_view name, std::int64_t value) {
+  return name.size() + number_size(value);
 }
 
 }  // namespace
@@ -148,71 +144,93 @@ void append_json_string(std::string& out, std::string_view text) {
   out += '"';
 }
 
-std::string encode_item(const Quiz& quiz) {
-  std::string out;
-  out.reserve(1024 + quiz.questions.size() * (256 + quiz.participants.size() * 140) +
-              quiz.participants.size() * 160);
+void append_participant(std::string& out, const Participant& p) {
   Writer w(out);
-  out += '{';
+  w.open_map();
+  w.s("UserId", p.user_id);
+  w.s("Name", p.name);
+  w.n("Score", p.score);
+  w.s("StopTime", p.stop_time);
+  w.close_map();
+}
+
+std::size_t participant_size(const Participant& p) {
+  return map_overhead(4) + str("UserId", p.user_id) + str("Name", p.name) + num("Score", p.score) +
+         str("StopTime", p.stop_time);
+}
+
+void append_answer(std::string& out, const ParticipantAnswer& a) {
+  Writer w(out);
+  w.open_map();
+  w.s("UserId", a.user_id);
+  w.numbers("ParticipantOptions", a.options);
+  w.n("AnsweredInDuration", a.answered_in_ns);
+  w.close_map();
+}
+
+std::size_t answer_size(const ParticipantAnswer& a) {
+  return map_overhead(3) + str("UserId", a.user_id) + std::string_view("ParticipantOptions").size() +
+         numbers_size(a.options) + num("AnsweredInDuration", a.answered_in_ns);
+}
+
+void append_question_header(std::string& out, const Question& q) {
+  Writer w(out);
+  w.s("Question", q.text);
+  w.list("Options", q.options, [&](const std::string& o) { w.string_value(o); });
+  w.numbers("CorrectOptions", q.correct_options);
+}
+
+std::size_t question_header_size(const Question& q) {
+  std::size_t size = str("Question", q.text) + std::string_view("Options").size() + kContainer;
+  for (const auto& o : q.options) size += kEntry + string_size(o);
+  return size + std::string_view("CorrectOptions").size() + numbers_size(q.correct_options);
+}
+
+void append_quiz_scalars(std::string& out, const Quiz& quiz) {
+  Writer w(out);
   w.s("id", quiz.id);
   w.s("Name", quiz.name);
   w.n("QuestionDuration", quiz.question_duration_ns);
   w.s("StartTime", quiz.start_time);
   w.s("StopTime", quiz.stop_time);
+}
+
+std::size_t quiz_scalars_size(const Quiz& quiz) {
+  return str("id", quiz.id) + str("Name", quiz.name) + num("QuestionDuration", quiz.question_duration_ns) +
+         str("StartTime", quiz.start_time) + str("StopTime", quiz.stop_time);
+}
+
+std::string encode_item(const Quiz& quiz) {
+  std::string out;
+  out.reserve(1024 + quiz.questions.size() * (256 + quiz.participants.size() * 140) +
+              quiz.participants.size() * 160);
+  out += '{';
+  append_quiz_scalars(out, quiz);
+  Writer w(out, /*first=*/false);  // after the scalars
   w.list("Questions", quiz.questions, [&](const Question& q) {
-    w.open_map();
-    w.s("Question", q.text);
-    w.list("Options", q.options, [&](const std::string& o) { w.string_value(o); });
-    w.numbers("CorrectOptions", q.correct_options);
-    w.list("ParticipantAnswers", q.answers, [&](const ParticipantAnswer& a) {
-      w.open_map();
-      w.s("UserId", a.user_id);
-      w.numbers("ParticipantOptions", a.options);
-      w.n("AnsweredInDuration", a.answered_in_ns);
-      w.close_map();
-    });
-    w.close_map();
+    out += "{\"M\":{";
+    append_question_header(out, q);
+    out += ",\"ParticipantAnswers\":{\"L\":[";
+    for (std::size_t i = 0; i < q.answers.size(); ++i) {
+      if (i > 0) out += ',';
+      append_answer(out, q.answers[i]);
+    }
+    out += "]}}}";
   });
-  w.list("Participants", quiz.participants, [&](const Participant& p) {
-    w.open_map();
-    w.s("UserId", p.user_id);
-    w.s("Name", p.name);
-    w.n("Score", p.score);
-    w.s("StopTime", p.stop_time);
-    w.close_map();
-  });
+  w.list("Participants", quiz.participants, [&](const Participant& p) { append_participant(out, p); });
   out += '}';
   return out;
 }
 
 std::size_t item_size(const Quiz& quiz) {
-  // Strings as they will be sent: a byte that is not UTF-8 goes as U+FFFD, 3 bytes.
-  auto str = [](std::string_view name, std::string_view value) {
-    return name.size() + valid_utf8_size(value);
-  };
-  auto num = [](std::string_view name, std::int64_t value) { return name.size() + number_size(value); };
-  std::size_t size = str("id", quiz.id) + str("Name", quiz.name) +
-                     num("QuestionDuration", quiz.question_duration_ns) + str("StartTime", quiz.start_time) +
-                     str("StopTime", quiz.stop_time);
-
-  size += std::string_view("Questions").size() + kContainer;
+  std::size_t size = quiz_scalars_size(quiz) + std::string_view("Questions").size() + kContainer;
   for (const auto& q : quiz.questions) {
-    size += kElement + map_overhead(4) + str("Question", q.text);
-    size += std::string_view("Options").size() + kContainer;
-    for (const auto& o : q.options) size += kElement + valid_utf8_size(o);
-    size += std::string_view("CorrectOptions").size() + numbers_size(q.correct_options);
-    size += std::string_view("ParticipantAnswers").size() + kContainer;
-    for (const auto& a : q.answers) {
-      size += kElement + map_overhead(3) + str("UserId", a.user_id) +
-              std::string_view("ParticipantOptions").size() + numbers_size(a.options) +
-              num("AnsweredInDuration", a.answered_in_ns);
-    }
+    size += kEntry + map_overhead(4) + question_header_size(q) +
+            std::string_view("ParticipantAnswers").size() + kContainer;
+    for (const auto& a : q.answers) size += kEntry + answer_size(a);
   }
   size += std::string_view("Participants").size() + kContainer;
-  for (const auto& p : quiz.participants) {
-    size += kElement + map_overhead(4) + str("UserId", p.user_id) + str("Name", p.name) +
-            num("Score", p.score) + str("StopTime", p.stop_time);
-  }
+  for (const auto& p : quiz.participants) size += kEntry + participant_size(p);
   return size;
 }
 

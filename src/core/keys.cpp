@@ -60,26 +60,48 @@ std::vector<std::string> participant_keys(std::string_view quiz_id, const QuizHe
   return out;
 }
 
-std::vector<std::string> source_keys(std::string_view quiz_id, const QuizHeader& header) {
-  static constexpr std::string_view kQuizFields[] = {
-      "quizName",           "questionDuration", "selectedQuestionIndexes",
-      "selectedCategories", "startTime",        "stopTime",
-      "leaderboard",        "userIds"};
-  std::vector<std::string> out;
+namespace {
+
+constexpr std::string_view kQuizFields[] = {
+    "quizName",           "questionDuration", "selectedQuestionIndexes",
+    "selectedCategories", "startTime",        "stopTime",
+    "leaderboard",        "userIds"};
+
+}  // namespace
+
+SourceKeys::SourceKeys(std::string_view quiz_id, const QuizHeader& header) : quiz_id_(quiz_id) {
   std::set<std::string_view> users;
   for (const auto& entry : header.leaderboard) users.insert(entry.first);
   for (const auto& user_id : header.user_ids) users.insert(user_id);
-  std::set<std::string_view> indexes(header.selected_indexes.begin(), header.selected_indexes.end());
   for (auto user_id : users) {
-    if (!is_valid_id(user_id)) continue;
-    out.push_back(user(quiz_id, user_id, "username"));
-    out.push_back(user(quiz_id, user_id, "stopTime"));
-    for (auto index : indexes) {
-      if (is_valid_index(index)) out.push_back(answer(quiz_id, user_id, index));
-    }
+    if (is_valid_id(user_id)) users_.emplace_back(user_id);
   }
+  std::set<std::string_view> indexes(header.selected_indexes.begin(), header.selected_indexes.end());
+  for (auto index : indexes) {
+    if (is_valid_index(index)) indexes_.emplace_back(index);
+  }
+}
+
+std::size_t SourceKeys::size() const noexcept {
+  return users_.size() * (2 + indexes_.size()) + std::size(kQuizFields);
+}
+
+std::string SourceKeys::operator[](std::size_t i) const {
+  const std::size_t per_user = 2 + indexes_.size();
   // Last: a delete interrupted before them leaves what tells the next delivery the rest.
-  for (auto field : kQuizFields) out.push_back(quiz(quiz_id, field));
+  if (i >= users_.size() * per_user) return quiz(quiz_id_, kQuizFields[i - users_.size() * per_user]);
+  const auto& user_id = users_[i / per_user];
+  const std::size_t field = i % per_user;
+  if (field == 0) return user(quiz_id_, user_id, "username");
+  if (field == 1) return user(quiz_id_, user_id, "stopTime");
+  return answer(quiz_id_, user_id, indexes_[field - 2]);
+}
+
+std::vector<std::string> source_keys(std::string_view quiz_id, const QuizHeader& header) {
+  const SourceKeys keys(quiz_id, header);
+  std::vector<std::string> out;
+  out.reserve(keys.size());
+  for (std::size_t i = 0; i < keys.size(); ++i) out.push_back(keys[i]);
   return out;
 }
 

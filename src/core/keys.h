@@ -26,6 +26,20 @@ inline std::size_t participant_stride(const QuizHeader& header) {
 // userIds, then the quiz-level keys, last, so that a delete done in order and interrupted still
 // leaves the keys that name the rest. Never throws: ids or indexes that are not valid are
 // skipped, so cleanup of a damaged quiz can never turn into a pattern or a foreign key.
+// Made one at a time: a big quiz has hundreds of thousands.
+class SourceKeys {
+ public:
+  SourceKeys(std::string_view quiz_id, const QuizHeader& header);
+  std::size_t size() const noexcept;
+  std::string operator[](std::size_t i) const;
+
+ private:
+  std::string quiz_id_;
+  std::vector<std::string> users_;    // valid, unique, sorted
+  std::vector<std::string> indexes_;  // valid, unique, sorted
+};
+
+// All of them at once.
 std::vector<std::string> source_keys(std::string_view quiz_id, const QuizHeader& header);
 
 // A question index as stored in Redis: a non-negative decimal integer.

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <ctime>
 #include <limits>
+#include <map>
 
 #include <nlohmann/json.hpp>
 
@@ -115,16 +116,13 @@ std::string rfc3339_utc(std::int64_t epoch_seconds) {
   return std::string(buffer, n);
 }
 
-Quiz build_quiz(std::string_view quiz_id, const QuizHeader& header,
-                const std::vector<std::optional<std::string>>& participant_values,
-                std::string_view question_file) {
+QuizReader::QuizReader(std::string_view quiz_id, const QuizHeader& header, std::string_view question_file) {
   require_valid_id(quiz_id, "quiz id");
   const std::string id(quiz_id);
-  Quiz quiz;
-  quiz.id = id;
+  quiz_.id = id;
 
   const auto name_key = keys::quiz(id, "quizName");
-  quiz.name = valid_text(require(header.name, name_key), name_key, quiz.warnings);
+  quiz_.name = valid_text(require(header.name, name_key), name_key, quiz_.warnings);
   const auto duration_key = keys::quiz(id, "questionDuration");
   const auto& duration_text = require(header.question_duration, duration_key);
   // Checked before it is multiplied: the nanoseconds must fit in a signed 64-bit integer.
@@ -132,11 +130,11 @@ Quiz build_quiz(std::string_view quiz_id, const QuizHeader& header,
   if (duration > kMaxDurationSeconds) {
     throw bad_value(duration_key, duration_text, "a duration of 0 to 9223372035 seconds");
   }
-  quiz.question_duration_ns = duration * kNanosPerSecond;
+  quiz_.question_duration_ns = duration * kNanosPerSecond;
   const auto start_key = keys::quiz(id, "startTime");
-  quiz.start_time = epoch_to_rfc3339(start_key, require(header.start_time, start_key));
+  quiz_.start_time = epoch_to_rfc3339(start_key, require(header.start_time, start_key));
   const auto stop_key = keys::quiz(id, "stopTime");
-  quiz.stop_time = epoch_to_rfc3339(stop_key, require(header.stop_time, stop_key));
+  quiz_.stop_time = epoch_to_rfc3339(stop_key, require(header.stop_time, stop_key));
 
   for (const auto& user_id : header.user_ids) {
     if (!is_valid_id(user_id)) {
@@ -146,14 +144,35 @@ Quiz build_quiz(std::string_view quiz_id, const QuizHeader& header,
           keys::quiz(id, "userIds"));
     }
   }
-
-  // Validates user ids and indexes, and fixes the layout of participant_values.
-  const auto participant_keys = keys::participant_keys(id, header);
-  if (participant_values.size() != participant_keys.size()) {
-    throw invalid_data(Stage::kBuild, "participant values do not match the participant keys");
+  const auto indexes_key = keys::quiz(id, "selectedQuestionIndexes");
+  for (const auto& index : header.selected_indexes) {
+    if (!keys::is_valid_index(index)) {
+      throw invalid_data(Stage::kValidate,
+                         "invalid question index " + printable(index) + " in key '" + indexes_key + "'",
+                         indexes_key);
+    }
   }
-  const std::size_t stride = keys::participant_stride(header);
-  const std::size_t question_count = header.selected_indexes.size();
+
+  // Participants by score descending, ties by user id: the order of Participants and of every
+  // question's ParticipantAnswers, so the keys are read in it.
+  const auto leaderboard_key = keys::quiz(id, "leaderboard");
+  quiz_.participants.reserve(header.leaderboard.size());
+  for (const auto& [user_id, score] : header.leaderboard) {
+    if (!is_valid_id(user_id)) {
+      throw invalid_data(Stage::kValidate,
+                         "invalid user id " + printable(user_id) + " in key '" + leaderboard_key + "'",
+                         leaderboard_key);
+    }
+    Participant participant;
+    participant.user_id = user_id;
+    participant.score = truncated_score(leaderboard_key + " member " + user_id, score);
+    quiz_.participants.push_back(std::move(participant));
+  }
+  std::stable_sort(quiz_.participants.begin(), quiz_.participants.end(),
+                   [](const Participant& a, const Participant& b) {
+                     if (a.score != b.score) return a.score > b.score;
+                     return a.user_id < b.user_id;
+                   });
 
   // The question set: one parse, then only the selected entries are looked at.
   const std::string file_name = id + ".json";
@@ -165,59 +184,89 @@ Quiz build_quiz(std::string_view quiz_id, const QuizHeader& header,
                            (questions.is_discarded() ? " (it " + not_json + ")" : ""),
                        file_name);
   }
-
-  // Participants, with the position of each one's values so answers can follow the sort.
-  struct Row {
-    Participant participant;
-    std::size_t base;
-  };
-  std::vector<Row> rows;
-  rows.reserve(header.leaderboard.size());
-  const auto leaderboard_key = keys::quiz(id, "leaderboard");
-  for (std::size_t p = 0; p < header.leaderboard.size(); ++p) {
-    const auto& [user_id, score] = header.leaderboard[p];
-    const std::size_t base = p * stride;
-    Row row{{}, base};
-    row.participant.user_id = user_id;
-    row.participant.score = truncated_score(leaderboard_key + " member " + user_id, score);
-    row.participant.name = valid_text(require(participant_values[base], participant_keys[base]),
-                                      participant_keys[base], quiz.warnings);
-    row.participant.stop_time = epoch_to_rfc3339(
-        participant_keys[base + 1], require(participant_values[base + 1], participant_keys[base + 1]));
-    rows.push_back(std::move(row));
-  }
-  std::stable_sort(rows.begin(), rows.end(), [](const Row& a, const Row& b) {
-    if (a.participant.score != b.participant.score) return a.participant.score > b.participant.score;
-    return a.participant.user_id < b.participant.user_id;
-  });
-
-  quiz.questions.reserve(question_count);
-  for (std::size_t q = 0; q < question_count; ++q) {
-    const auto& index_text = header.selected_indexes[q];
+  quiz_.questions.reserve(header.selected_indexes.size());
+  for (const auto& index_text : header.selected_indexes) {
     const auto index = static_cast<std::size_t>(std::stoll(index_text));
     if (index >= questions.size()) {
       throw invalid_data(Stage::kBuild,
-                         "question index " + index_text + " in key '" +
-                             keys::quiz(id, "selectedQuestionIndexes") + "' is outside question set " +
-                             file_name + " of " + std::to_string(questions.size()) + " questions",
-                         keys::quiz(id, "selectedQuestionIndexes"));
+                         "question index " + index_text + " in key '" + indexes_key +
+                             "' is outside question set " + file_name + " of " +
+                             std::to_string(questions.size()) + " questions",
+                         indexes_key);
     }
     auto entry = parse_question(questions[index], index, file_name);
     Question question;
     question.text = std::move(entry.text);
     question.options = std::move(entry.options);
     question.correct_options = std::move(entry.answers);
-    question.answers.reserve(rows.size());
-    for (const auto& row : rows) {
-      const std::size_t slot = row.base + 2 + q;
-      question.answers.push_back(parse_answer(participant_keys[slot], row.participant.user_id,
-                                              require(participant_values[slot], participant_keys[slot])));
-    }
-    quiz.questions.push_back(std::move(question));
+    quiz_.questions.push_back(std::move(question));
   }
+  indexes_ = header.selected_indexes;
+}
 
-  quiz.participants.reserve(rows.size());
-  for (auto& row : rows) quiz.participants.push_back(std::move(row.participant));
+std::size_t QuizReader::key_count() const noexcept {
+  const auto participants = quiz_.participants.size();
+  return participants * (2 + quiz_.questions.size());
+}
+
+std::string QuizReader::key(std::size_t i) const {
+  const auto participants = quiz_.participants.size();
+  if (i < 2 * participants) {
+    return keys::user(quiz_.id, quiz_.participants[i / 2].user_id, i % 2 == 0 ? "username" : "stopTime");
+  }
+  i -= 2 * participants;
+  return keys::answer(quiz_.id, quiz_.participants[i % participants].user_id, indexes_[i / participants]);
+}
+
+std::optional<QuizReader::Answer> QuizReader::feed(std::size_t i, const std::optional<std::string>& value) {
+  const auto participants = quiz_.participants.size();
+  if (i < 2 * participants) {
+    auto& participant = quiz_.participants[i / 2];
+    const auto key_name = key(i);
+    if (i % 2 == 0) {
+      participant.name = valid_text(require(value, key_name), key_name, quiz_.warnings);
+    } else {
+      participant.stop_time = epoch_to_rfc3339(key_name, require(value, key_name));
+    }
+    return std::nullopt;
+  }
+  const std::size_t n = i - 2 * participants;
+  const std::size_t q = n / participants;
+  const auto& user_id = quiz_.participants[n % participants].user_id;
+  const auto key_name = key(i);
+  return Answer{q, parse_answer(key_name, user_id, require(value, key_name))};
+}
+
+Quiz build_quiz(std::string_view quiz_id, const QuizHeader& header,
+                const std::vector<std::optional<std::string>>& participant_values,
+                std::string_view question_file) {
+  // The layout of keys::participant_keys validates ids and indexes first, as before.
+  const auto participant_keys = keys::participant_keys(quiz_id, header);
+  QuizReader reader(quiz_id, header, question_file);
+  if (participant_values.size() != participant_keys.size()) {
+    throw invalid_data(Stage::kBuild, "participant values do not match the participant keys");
+  }
+  // Where each participant's values are in that layout (leaderboard order).
+  std::map<std::string_view, std::size_t> base;
+  const std::size_t stride = keys::participant_stride(header);
+  for (std::size_t p = 0; p < header.leaderboard.size(); ++p)
+    base.emplace(header.leaderboard[p].first, p * stride);
+  const auto& participants = reader.quiz().participants;
+  const std::size_t count = participants.size();
+  std::vector<std::vector<ParticipantAnswer>> answers(header.selected_indexes.size());
+  for (std::size_t i = 0; i < reader.key_count(); ++i) {
+    std::size_t slot = 0;
+    if (i < 2 * count) {
+      slot = base.at(participants[i / 2].user_id) + i % 2;
+    } else {
+      const std::size_t n = i - 2 * count;
+      slot = base.at(participants[n % count].user_id) + 2 + n / count;
+    }
+    if (auto answer = reader.feed(i, participant_values[slot]))
+      answers[answer->question].push_back(std::move(answer->answer));
+  }
+  Quiz quiz = reader.take();
+  for (std::size_t q = 0; q < quiz.questions.size(); ++q) quiz.questions[q].answers = std::move(answers[q]);
   return quiz;
 }
 

@@ -13,8 +13,37 @@
 
 namespace qrl::core {
 
-// `participant_values` holds the values of keys::participant_keys(quiz_id, header), in that
-// layout; an empty optional is a key that does not exist.
+// Builds a quiz from its sources as they are read, without holding the answers: the header
+// and the question file first (validated at construction), then the value of each key(i), in
+// order: each participant's username and stopTime (in Participants order), then the answers,
+// question by question, each in Participants order. feed() returns each answer as it comes;
+// quiz() holds the rest (scalars, questions without their answers, participants).
+// A key without a value is a missing-data Error naming it; a bad value is a permanent Error.
+class QuizReader {
+ public:
+  struct Answer {
+    std::size_t question;  // position in Quiz::questions
+    ParticipantAnswer answer;
+  };
+
+  QuizReader(std::string_view quiz_id, const QuizHeader& header, std::string_view question_file);
+
+  std::size_t key_count() const noexcept;
+  std::string key(std::size_t i) const;
+  // Participants are complete once the first 2 x participants values are fed.
+  std::size_t participant_key_count() const noexcept { return 2 * quiz_.participants.size(); }
+  std::optional<Answer> feed(std::size_t i, const std::optional<std::string>& value);
+
+  const Quiz& quiz() const noexcept { return quiz_; }
+  Quiz take() { return std::move(quiz_); }
+
+ private:
+  Quiz quiz_;
+  std::vector<std::string> indexes_;
+};
+
+// The whole quiz at once (tests, fuzzers, benchmarks): `participant_values` holds the values of
+// keys::participant_keys(quiz_id, header), in that layout; an empty optional is a key that does not exist.
 Quiz build_quiz(std::string_view quiz_id, const QuizHeader& header,
                 const std::vector<std::optional<std::string>>& participant_values,
                 std::string_view question_file);

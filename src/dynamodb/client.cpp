@@ -179,9 +179,14 @@ std::optional<nlohmann::json> Client::get(const std::string& quiz_id) {
   return response["Item"];
 }
 
-std::vector<nlohmann::json> Client::scan(std::size_t limit) {
+std::vector<nlohmann::json> Client::scan(std::size_t limit, bool quizzes_only) {
   std::vector<nlohmann::json> items;
   nlohmann::json request = {{"TableName", settings_.table}};
+  if (quizzes_only) {
+    // Continuation items of split quizzes (src/split/) are not quizzes.
+    request["FilterExpression"] = "attribute_not_exists(#part_of)";
+    request["ExpressionAttributeNames"] = {{"#part_of", "PartOf"}};
+  }
   for (;;) {
     auto response = call("Scan", request.dump());
     for (auto& item : response["Items"]) {

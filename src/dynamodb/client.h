@@ -37,8 +37,9 @@ class Client final : public pipeline::ItemStore {
   // GetItem would need a read grant the replaced loader never had.
   bool exists(const std::string& quiz_id) override;
   std::optional<nlohmann::json> get(const std::string& quiz_id);  // the item, DynamoDB JSON
-  std::vector<nlohmann::json> scan(std::size_t limit);            // for `list` and tests
-  void delete_table();                                            // for tests and the benchmark
+  // Up to `limit` items, for `list` and tests: quizzes only (no continuation items) by default.
+  std::vector<nlohmann::json> scan(std::size_t limit, bool quizzes_only = true);
+  void delete_table();  // for tests and the benchmark
 
   // One call: the response body parsed, or a classified core::Error.
   nlohmann::json call(std::string_view operation, const std::string& body);

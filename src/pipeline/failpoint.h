@@ -2,8 +2,10 @@
 // Crash points for the fault-injection tests: with QRL_FAILPOINT=<name> in its environment the
 // process kills itself with SIGKILL the first time it reaches that point, exactly as a crash
 // there would leave things. Unset (always, outside the tests), a failpoint is one comparison.
-//   after-read          the quiz is read, nothing written
-//   after-write         the item is written, no source deleted
+//   after-read          the quiz's header is read, nothing written
+//   between-parts       the first continuation item of a split quiz is written, no other
+//   mid-delete          the first round trip of a quiz's UNLINKs is done, not the others
+//   after-write         the item (the head, for a split quiz) is written, no source deleted
 //   after-redis-delete  the Redis keys are deleted, the question file is not
 //   before-ack          everything is done but the message is not acked
 

@@ -1,5 +1,6 @@
 #include "pipeline/pipeline.h"
 
+#include <algorithm>
 #include <random>
 #include <thread>
 
@@ -9,6 +10,7 @@
 #include "core/transform.h"
 #include "log/log.h"
 #include "pipeline/failpoint.h"
+#include "split/assembler.h"
 
 namespace qrl::pipeline {
 
@@ -51,50 +53,131 @@ class StageTimer {
   std::chrono::steady_clock::time_point started_;
 };
 
+// The same for stages that interleave (a big quiz is read, built and written slice by slice):
+// the time of each stage adds up, and each is recorded once per attempt.
+class StageClock {
+ public:
+  explicit StageClock(metrics::Recorder& recorder) : recorder_(recorder) {}
+  ~StageClock() {
+    for (auto stage : {core::Stage::kRead, core::Stage::kBuild, core::Stage::kWrite}) {
+      if (used_[index(stage)]) recorder_.stage(stage, spent_[index(stage)]);
+    }
+  }
+  StageClock(const StageClock&) = delete;
+  StageClock& operator=(const StageClock&) = delete;
+
+  // Runs `step` as part of `stage`: timed, and an Error from it is marked with the stage.
+  template <typename F>
+  auto run(core::Stage stage, F&& step) {
+    const auto started = std::chrono::steady_clock::now();
+    used_[index(stage)] = true;
+    struct Add {
+      std::chrono::steady_clock::duration& into;
+      std::chrono::steady_clock::time_point started;
+      ~Add() { into += std::chrono::steady_clock::now() - started; }
+    } add{spent_[index(stage)], started};
+    return at_stage(stage, std::forward<F>(step));
+  }
+
+ private:
+  static std::size_t index(core::Stage stage) {
+    return stage == core::Stage::kRead ? 0 : stage == core::Stage::kBuild ? 1 : 2;
+  }
+  metrics::Recorder& recorder_;
+  std::chrono::steady_clock::duration spent_[3] = {};
+  bool used_[3] = {};
+};
+
 }  // namespace
 
 Outcome Pipeline::load(const std::string& quiz_id) {
   core::require_valid_id(quiz_id, "quiz id");
-  std::optional<StageTimer> timer(std::in_place, recorder_, core::Stage::kRead);
-  auto live = at_stage(core::Stage::kRead, [&] { return live_.read(quiz_id); });
+  std::optional<StageClock> clock(std::in_place, recorder_);
+  const auto header = clock->run(core::Stage::kRead, [&] { return live_.read_header(quiz_id); });
   failpoint("after-read");
-  std::string item;
+  split::StoredItem item;
+  std::size_t parts = 0, stored_size = 0;
   try {
-    auto file = at_stage(core::Stage::kRead, [&] { return questions_.read(quiz_id); });
+    auto file = clock->run(core::Stage::kRead, [&] { return questions_.read(quiz_id); });
     if (!file) {
       throw core::missing_data("quiz data incomplete: question set file '" + quiz_id + ".json' not found",
                                quiz_id + ".json");
     }
-    timer.emplace(recorder_, core::Stage::kBuild);
-    auto quiz = core::build_quiz(quiz_id, live.header, live.participant_values, *file);
-    for (const auto& warning : quiz.warnings) log::warn("quiz data repaired", {{"reason", warning}});
-    const auto size = core::require_item_fits(quiz);
-    item = core::encode_item(quiz);
-    timer.reset();
-    recorder_.item(size);
+    // Streamed: values are read a window at a time, turned into answers, and packed into the
+    // item or, for a quiz that outgrows one, into continuation items written as each fills. So
+    // memory holds a window and an item, whatever the quiz's size.
+    auto reader = clock->run(core::Stage::kBuild, [&] { return core::QuizReader(quiz_id, header, *file); });
+    file.reset();
+    std::optional<split::Assembler> assembler;
+    auto sink = [&](split::StoredItem part) {
+      clock->run(core::Stage::kWrite, [&] { items_.put(part.id, part.json); });
+      failpoint("between-parts");
+    };
+    auto start = [&] {
+      if (!assembler) assembler.emplace(reader.quiz(), sink);
+    };
+    const std::size_t total = reader.key_count(), window = std::max<std::size_t>(live_.keys_per_read(), 1);
+    std::vector<std::string> keys;
+    for (std::size_t from = 0; from < total; from += window) {
+      const std::size_t to = std::min(total, from + window);
+      keys.clear();
+      for (std::size_t i = from; i < to; ++i) keys.push_back(reader.key(i));
+      auto values = clock->run(core::Stage::kRead, [&] { return live_.read_values(keys); });
+      keys.clear();
+      clock->run(core::Stage::kBuild, [&] {
+        for (std::size_t i = from; i < to; ++i) {
+          if (i == reader.participant_key_count()) start();
+          if (auto answer = reader.feed(i, values[i - from]))
+            assembler->add(answer->question, std::move(answer->answer));
+        }
+      });
+    }
+    item = clock->run(core::Stage::kBuild, [&] {
+      start();
+      return assembler->finish();
+    });
+    for (const auto& warning : reader.quiz().warnings) log::warn("quiz data repaired", {{"reason", warning}});
+    parts = assembler->parts();
+    stored_size = assembler->parts_size() + item.size;
   } catch (const core::Error& e) {
-    timer.reset();
+    clock.reset();
     // Sources gone or partly gone: loaded before, if the item is there.
     if (e.problem() != core::DataProblem::kMissing) throw;
     if (!at_stage(core::Stage::kRead, [&] { return items_.exists(quiz_id); })) throw;
-    remove_sources(quiz_id, live.header);
+    remove_sources(quiz_id, header);
     return Outcome::kAlreadyLoaded;
   }
-  timer.emplace(recorder_, core::Stage::kWrite);
-  at_stage(core::Stage::kWrite, [&] { items_.put(quiz_id, item); });
-  timer.reset();
+  // Last: the item with the quiz's id is what says "loaded", so it goes after every
+  // continuation item it names.
+  clock->run(core::Stage::kWrite, [&] { items_.put(quiz_id, item.json); });
+  clock.reset();
+  recorder_.item(stored_size);
+  if (parts > 0) {
+    log::info("quiz stored split",
+              {{"items", std::to_string(parts + 1)}, {"bytes", std::to_string(stored_size)}});
+  }
   failpoint("after-write");
-  remove_sources(quiz_id, live.header);  // only now that the item is durable
+  remove_sources(quiz_id, header);  // only now that the item is durable
   return Outcome::kLoaded;
 }
 
 void Pipeline::remove_sources(const std::string& quiz_id, const core::QuizHeader& header) {
-  // Redis first, the quiz-level keys last (see QuizStore::remove): a crash in the middle leaves
-  // the keys that name the rest, and a crash after it only the file; a retry that sees the item
-  // removes what is left.
+  // Redis first, in windows of one round trip each, made as they go (a big quiz has hundreds of
+  // thousands of keys). Windows are cut from the end, so the last one holds the quiz-level keys
+  // (keys::SourceKeys puts them last): a crash between two leaves the keys that name the rest,
+  // and a crash after them only the file; a retry that sees the item removes what is left.
   StageTimer timer(recorder_, core::Stage::kDelete);
   at_stage(core::Stage::kDelete, [&] {
-    live_.remove(core::keys::source_keys(quiz_id, header));
+    const core::keys::SourceKeys keys(quiz_id, header);
+    const std::size_t window = std::max<std::size_t>(live_.keys_per_read(), 1);
+    std::size_t end = keys.size() % window == 0 ? std::min(window, keys.size()) : keys.size() % window;
+    std::vector<std::string> batch;
+    for (std::size_t from = 0; from < keys.size(); from = end, end += window) {
+      if (from > 0) failpoint("mid-delete");
+      batch.clear();
+      for (std::size_t i = from; i < end; ++i) batch.push_back(keys[i]);
+      live_.remove(batch);
+    }
     failpoint("after-redis-delete");
     questions_.remove(quiz_id);
   });

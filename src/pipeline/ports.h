@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "core/keys.h"
 #include "core/quiz.h"
 
 namespace qrl::pipeline {
@@ -14,12 +15,26 @@ namespace qrl::pipeline {
 class LiveStore {
  public:
   virtual ~LiveStore() = default;
-  // Everything Redis holds for the quiz, in a fixed number of round trips.
-  virtual core::LiveQuiz read(const std::string& quiz_id) = 0;
-  // Deletes the keys in the order given (keys::source_keys puts the quiz-level keys last), at
-  // most a few round trips; a crash part-way leaves the last ones.
+  // The quiz-level keys (names, times, the lists and the leaderboard); refuses a quiz over
+  // the answer cap from the lists' sizes, before reading them.
+  virtual core::QuizHeader read_header(const std::string& quiz_id) = 0;
+  // The values of `keys`, in order (an empty optional: no such key). A store may stop reading at
+  // a missing key and leave the values after it empty: the quiz cannot load then anyway.
+  virtual std::vector<std::optional<std::string>> read_values(const std::vector<std::string>& keys) = 0;
+  // How many keys read_values() reads, or remove() deletes, best at once (one round trip).
+  virtual std::size_t keys_per_read() const { return 16'000; }
+  // Deletes the keys in the order given, in round trips of keys_per_read(), the last ones last.
   virtual void remove(const std::vector<std::string>& keys) = 0;
 };
+
+// Everything at once, in keys::participant_keys' layout: for tests and benchmarks (memory
+// grows with the quiz; the pipeline streams instead).
+inline core::LiveQuiz read_whole(LiveStore& store, const std::string& quiz_id) {
+  core::LiveQuiz live;
+  live.header = store.read_header(quiz_id);
+  live.participant_values = store.read_values(core::keys::participant_keys(quiz_id, live.header));
+  return live;
+}
 
 class QuestionStore {
  public:

@@ -5,7 +5,6 @@
 
 #include "core/error.h"
 #include "core/keys.h"
-#include "pipeline/failpoint.h"
 
 namespace qrl::redis {
 
@@ -98,9 +97,8 @@ std::vector<Reply> QuizStore::run(const std::vector<Command>& commands) {
   }
 }
 
-core::LiveQuiz QuizStore::read(const std::string& quiz_id) {
-  core::LiveQuiz live;
-  auto& header = live.header;
+core::QuizHeader QuizStore::read_header(const std::string& quiz_id) {
+  core::QuizHeader header;
   const std::string name = quiz(quiz_id, "quizName"), duration = quiz(quiz_id, "questionDuration"),
                     indexes = quiz(quiz_id, "selectedQuestionIndexes"), start = quiz(quiz_id, "startTime"),
                     stop = quiz(quiz_id, "stopTime"), leaderboard = quiz(quiz_id, "leaderboard"),
@@ -170,15 +168,22 @@ core::LiveQuiz QuizStore::read(const std::string& quiz_id) {
     header.leaderboard.emplace_back(std::move(lists[1][i]), std::move(lists[1][i + 1]));
   }
   header.user_ids = std::move(lists[2]);
+  return header;
+}
 
-  // Validates every user id and index before any of them becomes part of a key.
-  auto keys = core::keys::participant_keys(quiz_id, header);
-  if (keys.empty()) return live;
+std::size_t QuizStore::keys_per_read() const {
+  return static_cast<std::size_t>(std::max(settings_.max_keys_per_command, 1)) * kWindow;
+}
+
+std::vector<std::optional<std::string>> QuizStore::read_values(const std::vector<std::string>& keys) {
+  std::vector<std::optional<std::string>> out;
+  if (keys.empty()) return out;
+  const std::size_t slice = static_cast<std::size_t>(std::max(settings_.max_keys_per_command, 1));
   // MGETs of at most `slice` keys, kWindow of them per round trip: no single command holds the
   // shared Redis for long, a quiz of up to slice x kWindow keys still costs one round trip, and
   // reading stops at the first window with a missing key (the quiz cannot load then), so a
   // hostile leaderboard of absent users costs neither round trips nor memory.
-  live.participant_values.reserve(keys.size());
+  out.reserve(keys.size());
   std::optional<std::size_t> absent;
   for (std::size_t window = 0; window < keys.size() && !absent; window += slice * kWindow) {
     const std::size_t window_end = std::min(keys.size(), window + slice * kWindow);
@@ -191,24 +196,28 @@ core::LiveQuiz QuizStore::read(const std::string& quiz_id) {
                   keys.begin() + static_cast<std::ptrdiff_t>(std::min(window_end, from + slice)));
       mgets.push_back(std::move(mget));
     }
+    std::vector<std::size_t> sizes;
+    for (const auto& mget : mgets) sizes.push_back(mget.size() - 1);
     auto replies = run(mgets);
+    mgets.clear();  // sent: memory holds the window's replies and values, not its commands too
     std::size_t at = window;
     for (std::size_t r = 0; r < replies.size(); ++r) {
       const redisReply& values = *replies[r];
-      const std::size_t expected = mgets[r].size() - 1;
+      const std::size_t expected = sizes[r];
       if (values.type == REDIS_REPLY_ERROR) reply_error(values, keys[at]);
       if (values.type != REDIS_REPLY_ARRAY || values.elements != expected) {
         throw core::transient_error(core::Stage::kRead, "redis MGET answered with an unexpected reply");
       }
       for (std::size_t i = 0; i < expected; ++i, ++at) {
-        live.participant_values.push_back(as_string(*values.element[i], keys[at]));
-        if (!live.participant_values.back() && !absent) absent = at;
+        out.push_back(as_string(*values.element[i], keys[at]));
+        if (!out.back() && !absent) absent = at;
       }
+      replies[r].reset();
     }
   }
-  if (!absent) return live;
+  if (!absent) return out;
   // Not read: as good as absent, since the quiz is incomplete either way.
-  live.participant_values.resize(keys.size());
+  out.resize(keys.size());
   // MGET answers nil for a key of the wrong type too; so a TYPE of the first such key, and only
   // it, tells a wrong type from a missing key: a broken quiz costs at most one round trip more.
   const auto& key = keys[*absent];
@@ -217,19 +226,17 @@ core::LiveQuiz QuizStore::read(const std::string& quiz_id) {
   if (type.type == REDIS_REPLY_ERROR) reply_error(type, key);
   bool none = type.type == REDIS_REPLY_STATUS && std::string_view(type.str, type.len) == "none";
   if (!none) throw core::invalid_data(core::Stage::kRead, "key '" + key + "' has the wrong Redis type", key);
-  return live;
+  return out;
 }
 
 void QuizStore::remove(const std::vector<std::string>& keys) {
   // UNLINK (Redis frees big values off its main thread) of at most `slice` keys, kWindow per
   // round trip, in the order given. Windows are counted from the end, so the last round trip
-  // holds the last kWindow keys at least: keys::source_keys puts the quiz-level keys there, and a
-  // crash between two round trips leaves all of them, which name the rest to the next delivery.
+  // holds the last keys (the pipeline hands over a window at a time, the quiz-level keys last).
   const std::size_t slice = static_cast<std::size_t>(std::max(settings_.max_keys_per_command, 1));
   const std::size_t full = slice * kWindow;
   std::size_t window_end = keys.size() % full == 0 ? std::min(full, keys.size()) : keys.size() % full;
   for (std::size_t window = 0; window < keys.size(); window = window_end, window_end += full) {
-    if (window > 0) pipeline::failpoint("mid-delete");
     std::vector<Command> unlinks;
     for (std::size_t from = window; from < window_end; from += slice) {
       Command unlink = {"UNLINK"};

@@ -1,8 +1,9 @@
 #pragma once
 // The quiz in Redis (contract section 2). No command touches more than max_keys_per_command
 // (1,000) keys or members, and commands go sixteen per round trip: the quiz-level keys with the
-// sizes (LLEN, ZCARD) and first range of each list, then the rest in rank ranges, then the
-// participant keys in MGETs; two round trips up to 1,000 participants and 16,000 keys. Deleted
+// sizes (LLEN, ZCARD) and first range of each list, then the rest in rank ranges; then the
+// participant keys in MGETs, as the pipeline asks for them, up to 16,000 per call: two round
+// trips for a quiz of up to 1,000 participants and 16,000 keys. Deleted
 // by UNLINKs in the same slices, the quiz-level keys in the last round trip.
 // What a server sends is bounded: a quiz over the answer cap is refused from its sizes, before
 // any list is read, and each reply is capped in bytes.
@@ -24,7 +25,9 @@ class QuizStore final : public pipeline::LiveStore {
   QuizStore(config::Redis settings, std::chrono::milliseconds timeout, std::int64_t max_answers = 2'000'000,
             metrics::Recorder& recorder = metrics::nothing());
 
-  core::LiveQuiz read(const std::string& quiz_id) override;
+  core::QuizHeader read_header(const std::string& quiz_id) override;
+  std::vector<std::optional<std::string>> read_values(const std::vector<std::string>& keys) override;
+  std::size_t keys_per_read() const override;
   void remove(const std::vector<std::string>& keys) override;
 
   // Connects now (at start-up, for a clear error) rather than on first use.

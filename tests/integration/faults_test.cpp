@@ -115,23 +115,17 @@ TEST_F(Faults, ACrashInTheMiddleOfAChunkedDeleteConvergesOnRestart) {
 
 TEST_F(Faults, TheSameQuizThreeTimesToTwoDaemonsEndsAsOneItemAndEveryMessageAcked) {
   auto fs = quizzes(40);
-  std::vector<std::string> bodies;
-  for (const auto& f : fs) {
-    for (int copy = 0; copy < 3; ++copy) bodies.push_back(core::make_event(random_id(), "t", f.quiz_id));
-  }
-  std::shuffle(bodies.begin(), bodies.end(), std::mt19937(42));
-  for (const auto& body : bodies) stack.publish(body);
+  std::vector<std::string> ids;
+  for (const auto& f : fs) ids.push_back(f.quiz_id);
+  const auto messages = publish_copies(ids, 3, 42);
   auto a = start();
   auto b = start();
-  auto settled = [&] {
-    std::size_t n = 0;
-    for (auto* d : {a.get(), b.get()}) {
-      auto log = d->stderr_text();
-      n += count(log, "msg=\"quiz loaded\"") + count(log, "msg=\"quiz already loaded");
-    }
-    return n;
-  };
-  ASSERT_TRUE(eventually([&] { return settled() == bodies.size(); }, 60s)) << settled();
+  ASSERT_TRUE(eventually(
+      [&] {
+        return finished({a.get(), b.get()}) == messages;
+      },
+      60s))
+      << finished({a.get(), b.get()});
   auto log = stop(*a) + stop(*b);
   EXPECT_THAT(log, Not(HasSubstr("rejected")));
   EXPECT_GE(count(log, "msg=\"quiz loaded\""), fs.size());

@@ -6,10 +6,13 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <random>
 #include <set>
 
 #include "core/event.h"
 #include "files/question_files.h"
+#include "split/reassemble.h"
+#include "support/expected_item.h"
 #include "support/runtime_api.h"
 #include "support/stack_test.h"
 
@@ -120,6 +123,34 @@ TEST_F(Lambda, AMixedFifoBatchAnswersExactlyTheRecordsThatFailed) {
   for (const auto* secret : {"lambda-secret-do-not-log", "lambda-token-do-not-log"})
     EXPECT_THAT(log, Not(HasSubstr(secret)));
   EXPECT_THAT(log, Not(HasSubstr("\"selectedOptionIndexes")));  // no payload at info level
+}
+
+// A quiz too big for one item, through Lambda: stored split, shown whole; the same quiz again in
+// the next batch finds it loaded.
+TEST_F(Lambda, ASplitQuizLoadsWholeAndItsDuplicateFindsItLoaded) {
+  auto sample = core::make_sample_quiz(std::random_device{}(), 1, {1000, 40});
+  stack.write_sample(sample);
+  auto daemon = start_lambda(lambda_env());
+  auto first = api.answer(api.invoke(sqs_event({{"m-1", event(sample.id), "g1"}})), 120s);
+  ASSERT_TRUE(first) << daemon->stderr_text();
+  EXPECT_TRUE(failures(*first).empty()) << first->body;
+  auto second = api.answer(api.invoke(sqs_event({{"m-2", event(sample.id), "g1"}})), 60s);
+  ASSERT_TRUE(second);
+  EXPECT_TRUE(failures(*second).empty()) << second->body;
+  daemon->signal(SIGTERM);
+  daemon->wait(10s);
+  auto log = daemon->stderr_text();
+  EXPECT_THAT(log, HasSubstr("quiz stored split"));
+  EXPECT_THAT(log, HasSubstr("quiz already loaded"));
+
+  auto head = stack.item(sample.id);
+  ASSERT_TRUE(head);
+  EXPECT_TRUE(split::is_head(*head));
+  auto shown = run({"show", sample.id}, stack.env());
+  ASSERT_EQ(shown.code, 0) << shown.err;
+  EXPECT_TRUE(nlohmann::json::parse(shown.out) == expected_item(sample));
+  EXPECT_FALSE(stack.file_exists(sample.id));
+  EXPECT_FALSE(stack.redis_has(sample.id + ":leaderboard"));
 }
 
 TEST_F(Lambda, TheTraceIdIsSetForEachInvocation) {

@@ -231,8 +231,18 @@ void MemoryRedis::apply(const std::vector<std::vector<std::string>>& commands) {
   }
 }
 
-core::LiveQuiz MemoryRedis::read(const std::string& q) {
-  core::LiveQuiz live;
+std::vector<std::optional<std::string>> MemoryRedis::read_values(const std::vector<std::string>& keys) {
+  std::vector<std::optional<std::string>> values;
+  values.reserve(keys.size());
+  for (const auto& key : keys) {
+    auto it = strings_.find(key);
+    values.push_back(it == strings_.end() ? std::nullopt : std::optional<std::string>(it->second));
+  }
+  return values;
+}
+
+core::QuizHeader MemoryRedis::read_header(const std::string& q) {
+  core::QuizHeader h;
   auto get = [&](const std::string& key) -> std::optional<std::string> {
     auto it = strings_.find(key);
     if (it == strings_.end()) return std::nullopt;
@@ -242,7 +252,6 @@ core::LiveQuiz MemoryRedis::read(const std::string& q) {
     auto it = lists_.find(key);
     return it == lists_.end() ? std::vector<std::string>{} : it->second;
   };
-  auto& h = live.header;
   h.name = get(core::keys::quiz(q, "quizName"));
   h.question_duration = get(core::keys::quiz(q, "questionDuration"));
   h.start_time = get(core::keys::quiz(q, "startTime"));
@@ -259,8 +268,7 @@ core::LiveQuiz MemoryRedis::read(const std::string& q) {
       h.leaderboard.emplace_back(member, buffer);
     }
   }
-  for (const auto& key : core::keys::participant_keys(q, h)) live.participant_values.push_back(get(key));
-  return live;
+  return h;
 }
 
 void MemoryRedis::remove(const std::vector<std::string>& keys) {

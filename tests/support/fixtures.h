@@ -36,7 +36,9 @@ std::string random_id();
 class MemoryRedis final : public pipeline::LiveStore {
  public:
   void apply(const std::vector<std::vector<std::string>>& commands);
-  core::LiveQuiz read(const std::string& quiz_id) override;
+  core::QuizHeader read_header(const std::string& quiz_id) override;
+  std::vector<std::optional<std::string>> read_values(const std::vector<std::string>& keys) override;
+  core::LiveQuiz read(const std::string& quiz_id) { return pipeline::read_whole(*this, quiz_id); }
   void remove(const std::vector<std::string>& keys) override;
   bool contains(const std::string& key) const;
   std::size_t size() const;
@@ -57,10 +59,12 @@ class MemoryQuestions final : public pipeline::QuestionStore {
 class MemoryItems final : public pipeline::ItemStore {
  public:
   std::map<std::string, std::string> items;
+  std::vector<std::string> order;  // ids, as they were put
   int puts = 0;
   void put(const std::string& quiz_id, const std::string& item) override {
     ++puts;
     items[quiz_id] = item;
+    order.push_back(quiz_id);
   }
   bool exists(const std::string& quiz_id) override { return items.count(quiz_id) > 0; }
 };

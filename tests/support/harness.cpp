@@ -125,13 +125,24 @@ std::optional<int> Process::wait(std::chrono::milliseconds timeout) {
   return status_;
 }
 
-long Process::peak_rss_kib() const {
-  std::ifstream status("/proc/" + std::to_string(pid_) + "/status");
+namespace {
+
+long status_kib(pid_t pid, const std::string& field) {
+  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
   std::string line;
   while (std::getline(status, line)) {
-    if (line.rfind("VmHWM:", 0) == 0) return std::stol(line.substr(6));
+    if (line.rfind(field, 0) == 0) return std::stol(line.substr(field.size()));
   }
   return -1;
+}
+
+}  // namespace
+
+long Process::peak_rss_kib() const {
+  return status_kib(pid_, "VmHWM:");
+}
+long Process::rss_kib() const {
+  return status_kib(pid_, "VmRSS:");
 }
 
 std::string Process::stderr_text() const {

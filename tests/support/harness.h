@@ -50,6 +50,8 @@ class Process {
   // Peak resident memory (VmHWM) of the running process, in KiB. (ru_maxrss would count the
   // pages of the parent that fork() copied before exec.)
   long peak_rss_kib() const;
+  // Resident memory now (VmRSS), in KiB.
+  long rss_kib() const;
 
  private:
   pid_t pid_ = -1;

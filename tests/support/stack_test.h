@@ -6,7 +6,13 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <memory>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "core/event.h"
 
 #include "support/harness.h"
 
@@ -41,6 +47,27 @@ class StackTest : public ::testing::Test {
   }
 
   bool loaded(const std::string& quiz_id) { return stack.item(quiz_id).has_value(); }
+
+  // Publishes each quiz's event `copies` times (each its own event id), shuffled.
+  std::size_t publish_copies(const std::vector<std::string>& quiz_ids, int copies, unsigned shuffle_seed) {
+    std::vector<std::string> bodies;
+    for (const auto& id : quiz_ids) {
+      for (int copy = 0; copy < copies; ++copy) bodies.push_back(core::make_event(random_id(), "t", id));
+    }
+    std::shuffle(bodies.begin(), bodies.end(), std::mt19937(shuffle_seed));
+    for (const auto& body : bodies) stack.publish(body);
+    return bodies.size();
+  }
+
+  // Messages the daemons have finished with success: loaded, or found loaded.
+  static std::size_t finished(const std::vector<Process*>& daemons) {
+    std::size_t n = 0;
+    for (auto* d : daemons) {
+      auto log = d->stderr_text();
+      n += count(log, "msg=\"quiz loaded\"") + count(log, "msg=\"quiz already loaded");
+    }
+    return n;
+  }
 
   // The item equals the expected one attribute by attribute, and every source is gone.
   void expect_loaded_exactly(const Fixture& f) {
