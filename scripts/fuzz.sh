@@ -3,13 +3,13 @@
 # 30), starting from its seed corpus in fuzz/corpus/<target>/ plus what earlier runs found
 # (.local/fuzz/<target>/). Prints one line per target: executions, coverage, outcome. A crash
 # or a sanitizer report fails the run and leaves the input in .local/fuzz/crashes/.
-#   scripts/fuzz.sh [SECONDS] [TARGET...]     targets: event ids answer question_set transform item config batch
+#   scripts/fuzz.sh [SECONDS] [TARGET...]     targets: event ids answer question_set transform item split config batch
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds="${1:-30}"
 shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(event ids answer question_set transform item config batch)
+[ ${#targets[@]} -gt 0 ] || targets=(event ids answer question_set transform item split config batch)
 
 scripts/install-deps.sh >/dev/null
 cmake -S . -B build-fuzz -DQRL_FUZZ=ON -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null

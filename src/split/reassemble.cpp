@@ -74,7 +74,7 @@ nlohmann::json reassemble(const nlohmann::json& item, const Fetch& fetch) {
                                    {"CorrectOptions", map.at("CorrectOptions")},
                                    {"ParticipantAnswers", {{"L", std::move(answers)}}}};
         questions.push_back({{"M", std::move(question)}});
-      } else if (index + 1 == questions.size() && !map.contains("Question")) {
+      } else if (!questions.empty() && index + 1 == questions.size() && !map.contains("Question")) {
         auto& into = questions.back()["M"]["ParticipantAnswers"]["L"];
         for (auto& a : answers) into.push_back(std::move(a));
       } else {
