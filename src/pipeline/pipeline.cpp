@@ -53,12 +53,14 @@ class StageTimer {
   std::chrono::steady_clock::time_point started_;
 };
 
-// The same for stages that interleave (a big quiz is read, built and written slice by slice):
-// the time of each stage adds up, and each is recorded once per attempt.
+// The same for stages that interleave (a big quiz is read, built and written window by window,
+// and its continuation items are written from inside the build): time goes to the innermost
+// stage running, and each stage is recorded once per attempt.
 class StageClock {
  public:
   explicit StageClock(metrics::Recorder& recorder) : recorder_(recorder) {}
   ~StageClock() {
+    switch_to(std::nullopt);
     for (auto stage : {core::Stage::kRead, core::Stage::kBuild, core::Stage::kWrite}) {
       if (used_[index(stage)]) recorder_.stage(stage, spent_[index(stage)]);
     }
@@ -69,13 +71,12 @@ class StageClock {
   // Runs `step` as part of `stage`: timed, and an Error from it is marked with the stage.
   template <typename F>
   auto run(core::Stage stage, F&& step) {
-    const auto started = std::chrono::steady_clock::now();
-    used_[index(stage)] = true;
-    struct Add {
-      std::chrono::steady_clock::duration& into;
-      std::chrono::steady_clock::time_point started;
-      ~Add() { into += std::chrono::steady_clock::now() - started; }
-    } add{spent_[index(stage)], started};
+    struct Resume {
+      StageClock& clock;
+      std::optional<core::Stage> outer;
+      ~Resume() { clock.switch_to(outer); }
+    } resume{*this, active_};
+    switch_to(stage);
     return at_stage(stage, std::forward<F>(step));
   }
 
@@ -83,7 +84,17 @@ class StageClock {
   static std::size_t index(core::Stage stage) {
     return stage == core::Stage::kRead ? 0 : stage == core::Stage::kBuild ? 1 : 2;
   }
+  void switch_to(std::optional<core::Stage> next) {
+    const auto now = std::chrono::steady_clock::now();
+    if (active_) spent_[index(*active_)] += now - since_;
+    active_ = next;
+    since_ = now;
+    if (next) used_[index(*next)] = true;
+  }
+
   metrics::Recorder& recorder_;
+  std::optional<core::Stage> active_;
+  std::chrono::steady_clock::time_point since_;
   std::chrono::steady_clock::duration spent_[3] = {};
   bool used_[3] = {};
 };
