@@ -18,7 +18,7 @@ void BM_BuildAndEncode(benchmark::State& state) {
   std::size_t json_bytes = 0, size = 0;
   for (auto _ : state) {
     auto quiz = qrl::core::build_quiz(sample.id, live.header, live.participant_values, sample.question_file);
-    size = qrl::core::require_item_fits(quiz);
+    size = qrl::core::item_size(quiz);
     auto item = qrl::core::encode_item(quiz);
     json_bytes = item.size();
     benchmark::DoNotOptimize(item);

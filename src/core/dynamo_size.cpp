@@ -53,15 +53,7 @@ std::size_t number_size(std::string_view text) {
 }
 
 std::size_t number_size(std::int64_t value) {
-  if (value == 0) return 1;
-  const auto magnitude =
-      value < 0 ? 0 - static_cast<std::uint64_t>(value) : static_cast<std::uint64_t>(value);
-  std::string digits = std::to_string(magnitude);
-  const std::size_t exponent = digits.size() - 1;
-  while (digits.back() == '0') digits.pop_back();
-  const std::size_t significant = digits.size();
-  return 1 + (significant + 1) / 2 + (significant % 2 == 0 && exponent % 2 == 0 ? 1 : 0) +
-         (value < 0 ? 1 : 0);
+  return number_size(std::to_string(value));
 }
 
 std::size_t value_size(const nlohmann::json& value) {

@@ -234,14 +234,4 @@ std::size_t item_size(const Quiz& quiz) {
   return size;
 }
 
-std::size_t require_item_fits(const Quiz& quiz) {
-  auto size = item_size(quiz);
-  if (size > kMaxItemBytes) {
-    throw invalid_data(Stage::kBuild, "item for quiz '" + quiz.id + "' is " + std::to_string(size) +
-                                          " bytes, over DynamoDB's limit of " +
-                                          std::to_string(kMaxItemBytes));
-  }
-  return size;
-}
-
 }  // namespace qrl::core

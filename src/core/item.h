@@ -22,9 +22,6 @@ std::string encode_item(const Quiz& quiz);
 // The item's size by DynamoDB's rules, without encoding it.
 std::size_t item_size(const Quiz& quiz);
 
-// The item's size; throws a permanent Error if it would exceed kMaxItemBytes.
-std::size_t require_item_fits(const Quiz& quiz);
-
 // The pieces, each with its size by the same rules. A participant and an answer are values
 // ({"M":{...}}); the scalars (id, Name, QuestionDuration, StartTime, StopTime) and a question's
 // header (Question, Options, CorrectOptions) are attributes, comma-separated, without braces;

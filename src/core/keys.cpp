@@ -35,7 +35,7 @@ bool is_valid_index(std::string_view index) noexcept {
   return true;
 }
 
-std::vector<std::string> participant_keys(std::string_view quiz_id, const QuizHeader& header) {
+void validate_participants(std::string_view quiz_id, const QuizHeader& header) {
   for (const auto& index : header.selected_indexes) {
     if (!is_valid_index(index)) {
       throw invalid_data(Stage::kValidate,
@@ -44,15 +44,21 @@ std::vector<std::string> participant_keys(std::string_view quiz_id, const QuizHe
                          quiz(quiz_id, "selectedQuestionIndexes"));
     }
   }
+  for (const auto& entry : header.leaderboard) {
+    if (!is_valid_id(entry.first)) {
+      throw invalid_data(
+          Stage::kValidate,
+          "invalid user id " + printable(entry.first) + " in key '" + quiz(quiz_id, "leaderboard") + "'",
+          quiz(quiz_id, "leaderboard"));
+    }
+  }
+}
+
+std::vector<std::string> participant_keys(std::string_view quiz_id, const QuizHeader& header) {
+  validate_participants(quiz_id, header);
   std::vector<std::string> out;
   out.reserve(header.leaderboard.size() * participant_stride(header));
   for (const auto& [user_id, score] : header.leaderboard) {
-    if (!is_valid_id(user_id)) {
-      throw invalid_data(
-          Stage::kValidate,
-          "invalid user id " + printable(user_id) + " in key '" + quiz(quiz_id, "leaderboard") + "'",
-          quiz(quiz_id, "leaderboard"));
-    }
     out.push_back(user(quiz_id, user_id, "username"));
     out.push_back(user(quiz_id, user_id, "stopTime"));
     for (const auto& index : header.selected_indexes) out.push_back(answer(quiz_id, user_id, index));

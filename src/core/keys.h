@@ -14,6 +14,10 @@ std::string quiz(std::string_view quiz_id, std::string_view field);
 std::string user(std::string_view quiz_id, std::string_view user_id, std::string_view field);
 std::string answer(std::string_view quiz_id, std::string_view user_id, std::string_view index);
 
+// Throws a permanent Error naming the first selected question index or leaderboard member that
+// may not become part of a key.
+void validate_participants(std::string_view quiz_id, const QuizHeader& header);
+
 // Per-participant keys read in the second round trip, in a fixed layout: for each leaderboard
 // member in leaderboard order, its username, its stopTime, then one answer per selected
 // question index. Throws a permanent Error on an invalid user id or question index.

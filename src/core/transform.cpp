@@ -144,25 +144,14 @@ QuizReader::QuizReader(std::string_view quiz_id, const QuizHeader& header, std::
           keys::quiz(id, "userIds"));
     }
   }
+  keys::validate_participants(id, header);
   const auto indexes_key = keys::quiz(id, "selectedQuestionIndexes");
-  for (const auto& index : header.selected_indexes) {
-    if (!keys::is_valid_index(index)) {
-      throw invalid_data(Stage::kValidate,
-                         "invalid question index " + printable(index) + " in key '" + indexes_key + "'",
-                         indexes_key);
-    }
-  }
 
   // Participants by score descending, ties by user id: the order of Participants and of every
   // question's ParticipantAnswers, so the keys are read in it.
   const auto leaderboard_key = keys::quiz(id, "leaderboard");
   quiz_.participants.reserve(header.leaderboard.size());
   for (const auto& [user_id, score] : header.leaderboard) {
-    if (!is_valid_id(user_id)) {
-      throw invalid_data(Stage::kValidate,
-                         "invalid user id " + printable(user_id) + " in key '" + leaderboard_key + "'",
-                         leaderboard_key);
-    }
     Participant participant;
     participant.user_id = user_id;
     participant.score = truncated_score(leaderboard_key + " member " + user_id, score);

@@ -231,12 +231,12 @@ std::vector<std::optional<std::string>> QuizStore::read_values(const std::vector
 
 void QuizStore::remove(const std::vector<std::string>& keys) {
   // UNLINK (Redis frees big values off its main thread) of at most `slice` keys, kWindow per
-  // round trip, in the order given. Windows are counted from the end, so the last round trip
-  // holds the last keys (the pipeline hands over a window at a time, the quiz-level keys last).
+  // round trip, in the order given. The pipeline hands over one round trip's worth at a time
+  // and decides which keys go last.
   const std::size_t slice = static_cast<std::size_t>(std::max(settings_.max_keys_per_command, 1));
   const std::size_t full = slice * kWindow;
-  std::size_t window_end = keys.size() % full == 0 ? std::min(full, keys.size()) : keys.size() % full;
-  for (std::size_t window = 0; window < keys.size(); window = window_end, window_end += full) {
+  for (std::size_t window = 0; window < keys.size(); window += full) {
+    const std::size_t window_end = std::min(keys.size(), window + full);
     std::vector<Command> unlinks;
     for (std::size_t from = window; from < window_end; from += slice) {
       Command unlink = {"UNLINK"};

@@ -4,7 +4,7 @@
 // sizes (LLEN, ZCARD) and first range of each list, then the rest in rank ranges; then the
 // participant keys in MGETs, as the pipeline asks for them, up to 16,000 per call: two round
 // trips for a quiz of up to 1,000 participants and 16,000 keys. Deleted
-// by UNLINKs in the same slices, the quiz-level keys in the last round trip.
+// by UNLINKs in the same slices, in the order and windows the pipeline gives.
 // What a server sends is bounded: a quiz over the answer cap is refused from its sizes, before
 // any list is read, and each reply is capped in bytes.
 
