@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Starts, stops or describes the local stack the loader runs against: redis-server,
-# rabbitmq-server and dynalite (DynamoDB), all on loopback, all state under .local/stack.
+# rabbitmq-server and dynalite (DynamoDB), all on loopback, all state under .local/stack
+# (RabbitMQ's under /var/tmp), every server starting empty.
 #   scripts/stack.sh start|stop|status|env
 # Ports come from QRL_REDIS_PORT, QRL_AMQP_PORT, QRL_DYNAMO_PORT (defaults below), so a second
 # stack (the tests') can run beside the demo one. RabbitMQ's Erlang distribution port is the
@@ -45,6 +46,15 @@ node_env() { # name dir dist_port [amqp_port]
 rabbit_env() { node_env "$node_name" "$rabbit_dir" "$dist_port" "$amqp_port"; }
 tls_rabbit_env() { node_env "$tls_node_name" "$tls_rabbit_dir" "$((amqps_port + 10000))"; }
 
+# Like redis-server (--save '') and dynalite (in memory), a node starts empty. Its data directory
+# is kept only while the node runs: a broker that recovered every durable queue every earlier
+# test run declared (thousands) took longer than the start timeout below.
+fresh_data_dir() { # dir
+  if [ -f "$1/pid" ] && kill -0 "$(cat "$1/pid")" 2>/dev/null; then return 0; fi
+  rm -rf "$1/mnesia"
+  mkdir -p "$1/mnesia" "$1/log"
+}
+
 # rabbitmqctl must run as the rabbitmq user with the same environment as the node.
 rabbitmqctl_() {
   runuser -u rabbitmq -- env $(rabbit_env) /usr/lib/rabbitmq/bin/rabbitmqctl -n "$node_name" "$@"
@@ -79,7 +89,7 @@ make_certs() {
 
 # A RabbitMQ node with only a TLS listener, for the tests of TLS, login and vhosts.
 start_tls_rabbit() {
-  mkdir -p "$tls_rabbit_dir/mnesia" "$tls_rabbit_dir/log"
+  fresh_data_dir "$tls_rabbit_dir"
   cp "$tls_dir/ca.pem" "$tls_dir/server.pem" "$tls_dir/server.key" "$tls_rabbit_dir/"
   cat >"$tls_rabbit_dir/rabbitmq.conf" <<CONF
 listeners.tcp = none
@@ -154,6 +164,7 @@ start() {
   fi
   if ! port_open "$amqp_port"; then
     # rabbitmq-server drops to its own user: it must own its data and log directories.
+    fresh_data_dir "$rabbit_dir"
     echo "loopback_users = none" >"$rabbit_dir/rabbitmq.conf"
     echo "[]." >"$rabbit_dir/enabled_plugins"
     chown -R rabbitmq:rabbitmq "$rabbit_dir"
