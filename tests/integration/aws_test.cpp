@@ -392,7 +392,7 @@ TEST_F(Aws, TransientFailuresComeBackAfterADelayAndGiveUpAfterMaxDeliveriesWithT
   EXPECT_EQ(count(headers["x-failure-history"], "HTTP 500"), 3u) << headers["x-failure-history"];
   expect_untouched(f);
   EXPECT_EQ(stack.queue_depth(), 0u);
-  EXPECT_EQ(stack.queue_depth(stack.config().rabbit.retry_queue), 0u);
+  EXPECT_EQ(stack.retry_depth(), 0u);
 }
 
 TEST_F(Aws, ADamagedResponseChecksumIsATransientFailure) {

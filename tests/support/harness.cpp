@@ -171,6 +171,7 @@ Stack::Stack() {
   config_.rabbit.password = "guest";
   config_.rabbit.queue_name = "test-" + id;
   config_.rabbit.dead_letter_queue = config_.rabbit.queue_name + ".dlq";
+  config_.rabbit.retry_queue = config_.rabbit.queue_name + ".retry";  // as the binary derives them
   config_.redis.host = "127.0.0.1";
   config_.redis.port = std::stoi(required_env("REDIS_PORT"));
   config_.question_set_path = question_dir_.string();
@@ -412,6 +413,13 @@ std::optional<nlohmann::json> Stack::item(const std::string& quiz_id) {
 std::uint32_t Stack::queue_depth(const std::string& queue) {
   amqp::Connection connection(config_.rabbit);
   auto n = connection.declare_queue(queue);
+  connection.close();
+  return n;
+}
+
+std::uint32_t Stack::retry_depth() {
+  amqp::Connection connection(config_.rabbit);
+  auto n = connection.inspect_queue(config_.rabbit.retry_queue);  // passive: its arguments are the loader's
   connection.close();
   return n;
 }

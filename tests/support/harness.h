@@ -102,6 +102,9 @@ class Stack {
   std::uint32_t queue_depth(const std::string& queue);  // ready messages
   std::uint32_t queue_depth() { return queue_depth(config_.rabbit.queue_name); }
   std::uint32_t dlq_depth() { return queue_depth(config_.rabbit.dead_letter_queue); }
+  // Messages held for their requeue delay (LOADER_REQUEUE_DELAY_S, 1 s here) before coming back.
+  // The queue is the loader's (declared with its arguments by serve): it must exist.
+  std::uint32_t retry_depth();
   // Every message in the queue, left in it.
   std::vector<amqp::Message> peek(const std::string& queue);
   // rabbitmqctl against the test broker (QRL_RABBITMQCTL, from scripts/stack.sh env).
