@@ -386,10 +386,20 @@ int serve(config::Config config, const config::Env& env) {
   Clock::time_point resume_at{};
   std::string pause_reason;
   std::string rabbit_problem = "not connected";
+  // What /readyz says of the consumer. Set at every turn of the loop, and at once when it pauses,
+  // so readiness never lags the "consumption paused" line.
+  auto show_state = [&] {
+    health.set("rabbitmq", consumer.has_value(), rabbit_problem);
+    health.set("consuming", consumer && !paused && !draining,
+               draining ? "draining: stopping"
+               : paused ? "paused: " + pause_reason
+                        : "not connected to RabbitMQ");
+  };
   auto pause = [&](const std::string& reason) {
     if (paused) return;
     paused = true;
     pause_reason = reason;
+    show_state();
     ++pauses;
     const auto delay = core::pause_delay(policy, pauses);
     resume_at = Clock::now() + delay;
@@ -410,11 +420,7 @@ int serve(config::Config config, const config::Env& env) {
 
   for (;;) {
     health.tick();
-    health.set("rabbitmq", consumer.has_value(), rabbit_problem);
-    health.set("consuming", consumer && !paused && !draining,
-               draining ? "draining: stopping"
-               : paused ? "paused: " + pause_reason
-                        : "not connected to RabbitMQ");
+    show_state();
     registry.in_flight(in_flight);
     if (signals.count() >= 2) {
       abandoned = in_flight > 0;

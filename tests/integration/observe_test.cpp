@@ -185,8 +185,21 @@ TEST_F(Observe, APausedDaemonIsAliveButNotReady) {
   stack.redis().command({"CONFIG", "SET", "requirepass", "paused-secret-do-not-log"});
   stack.redis().command({"CLIENT", "KILL", "TYPE", "normal", "SKIPME", "yes"});
   stack.publish_event(f.quiz_id);
-  ASSERT_TRUE(eventually([&] { return count(daemon->stderr_text(), "consumption paused") > 0; }, 30s));
-  auto [status, body] = get(port, "/readyz");
+  // Ask while the daemon is paused: it has logged more pauses than resumes, and no resume came
+  // while we asked (a pause lasts 1 s, then it tries again; the log is read a moment later so a
+  // resume logged before the answer has reached us).
+  std::pair<int, std::string> seen;
+  ASSERT_TRUE(eventually(
+      [&] {
+        const auto before = daemon->stderr_text();
+        const auto resumes = count(before, "consumption resumed");
+        if (count(before, "consumption paused") <= resumes) return false;
+        seen = get(port, "/readyz");
+        std::this_thread::sleep_for(200ms);
+        return count(daemon->stderr_text(), "consumption resumed") == resumes;
+      },
+      30s));
+  auto [status, body] = seen;
   EXPECT_EQ(status, 503);
   EXPECT_THAT(body, HasSubstr("consuming: paused"));
   EXPECT_EQ(get(port, "/healthz").first, 200);
