@@ -40,10 +40,15 @@ class Faults : public StackTest {
     return out;
   }
 
+  // Quizzes not finished. A quiz's question file goes last, once its Redis delete succeeded, so
+  // it is the later sign: a fault that fails the delete after Redis ran it leaves the keys gone
+  // but the quiz requeued, with its file. The keys are counted too, in case a file went first.
   std::size_t remaining(const std::vector<Fixture>& fs) {
     std::vector<std::string> keys;
     for (const auto& f : fs) keys.push_back(f.quiz_id + ":quizName");
-    return stack.redis_count(keys);
+    const auto files =
+        std::count_if(fs.begin(), fs.end(), [&](const Fixture& f) { return stack.file_exists(f.quiz_id); });
+    return std::max(stack.redis_count(keys), static_cast<std::size_t>(files));
   }
 
   void expect_all_loaded_exactly(const std::vector<Fixture>& fs) {
@@ -157,10 +162,7 @@ TEST_F(Faults, RedisClientConnectionsKilledMidRunAreReestablished) {
       [&] {
         auto reply = stack.redis().command({"CLIENT", "KILL", "TYPE", "normal", "SKIPME", "yes"});
         kills += static_cast<int>(reply->integer);
-        // A kill can fail the UNLINK that removed the last keys: that quiz is then requeued with
-        // its question file left, so the run is over only when every file is gone too.
-        return remaining(fs) == 0 &&
-               std::none_of(fs.begin(), fs.end(), [&](const Fixture& f) { return stack.file_exists(f.quiz_id); });
+        return remaining(fs) == 0;
       },
       90s));
   auto log = stop(*daemon);
