@@ -83,9 +83,15 @@ Connection::Connection(const config::Rabbit& settings, std::chrono::seconds hear
   if (status != AMQP_STATUS_OK && settings.tls.enabled && tls_failure(status)) {
     // rabbitmq-c says only that the handshake failed; a handshake of our own says why.
     state_.reset();
-    std::string why = tls::diagnose(settings.host, settings.port, settings.tls, kConnectTimeout);
-    if (why.empty()) why = std::string("TLS handshake failed: ") + amqp_error_string2(status);
-    throw core::environment_error(core::Stage::kUnknown, "rabbitmq " + endpoint_ + ": " + why);
+    auto why = tls::diagnose(settings.host, settings.port, settings.tls, kConnectTimeout);
+    if (!why) {
+      throw core::environment_error(core::Stage::kUnknown,
+                                    "rabbitmq " + endpoint_ + ": TLS handshake failed: " +
+                                        amqp_error_string2(status),
+                                    core::Code::kTlsHandshake);
+    }
+    throw core::Error(why->kind(), core::Stage::kUnknown, "rabbitmq " + endpoint_ + ": " + why->what(), {},
+                      core::DataProblem::kNone, why->code());
   }
   if (status != AMQP_STATUS_OK) fail(std::string("cannot connect: ") + amqp_error_string2(status));
   auto login =
@@ -95,21 +101,25 @@ Connection::Connection(const config::Rabbit& settings, std::chrono::seconds hear
     // Never echo the credentials; the broker's reply names the user at most. A refused login
     // or vhost is the deployment's to fix: an environment failure, not a retry.
     std::string detail;
+    // The broker refuses a vhost with 530 NOT_ALLOWED, a login with 403 ACCESS_REFUSED (or by
+    // closing the socket, before AMQP 0-9-1's authentication_failure_close capability).
+    bool vhost = false;
     if (login.reply_type == AMQP_RESPONSE_SERVER_EXCEPTION &&
         login.reply.id == AMQP_CONNECTION_CLOSE_METHOD) {
       auto* close = static_cast<amqp_connection_close_t*>(login.reply.decoded);
       detail = std::to_string(close->reply_code) + " " + text(close->reply_text);
+      vhost = close->reply_code == AMQP_NOT_ALLOWED;
     }
     if (login.reply_type == AMQP_RESPONSE_SERVER_EXCEPTION ||
         login.library_error == AMQP_STATUS_CONNECTION_CLOSED) {
-      const bool vhost = detail.find("vhost") != std::string::npos;
       state_.reset();
       throw core::environment_error(
           core::Stage::kUnknown,
           "rabbitmq " + endpoint_ + ": " +
               (vhost ? "access to vhost '" + settings.vhost + "' refused for user '" + settings.username + "'"
                      : "login refused for user '" + settings.username + "' (wrong user or password?)") +
-              (detail.empty() ? "" : ": " + detail));
+              (detail.empty() ? "" : ": " + detail),
+          vhost ? core::Code::kRabbitVhost : core::Code::kRabbitLogin);
     }
     std::string hint;
     if (!settings.tls.enabled && login.library_error == AMQP_STATUS_SOCKET_ERROR) {
@@ -133,14 +143,16 @@ amqp_socket_t* Connection::open_tls_socket(const config::Tls& tls) {
   if (!ca.empty() && amqp_ssl_socket_set_cacert(socket, ca.c_str()) != AMQP_STATUS_OK) {
     state_.reset();
     throw core::environment_error(core::Stage::kUnknown,
-                                  "rabbitmq " + endpoint_ + ": TLS: cannot use CA file '" + ca + "'");
+                                  "rabbitmq " + endpoint_ + ": TLS: cannot use CA file '" + ca + "'",
+                                  core::Code::kTlsCertificate);
   }
   if (!tls.cert_file.empty() &&
       amqp_ssl_socket_set_key(socket, tls.cert_file.c_str(), tls.key_file.c_str()) != AMQP_STATUS_OK) {
     state_.reset();
     throw core::environment_error(core::Stage::kUnknown,
                                   "rabbitmq " + endpoint_ + ": TLS: cannot use client certificate '" +
-                                      tls.cert_file + "' and key '" + tls.key_file + "'");
+                                      tls.cert_file + "' and key '" + tls.key_file + "'",
+                                  core::Code::kTlsCertificate);
   }
   return socket;
 }
@@ -337,8 +349,9 @@ void Connection::wait_confirm() {
     switch (frame.payload.method.id) {
       case AMQP_BASIC_ACK_METHOD: {
         auto* ack = static_cast<amqp_basic_ack_t*>(frame.payload.method.decoded);
+        // One message is awaited at a time: an ack of its tag, alone or with `multiple`, is its
+        // confirm; an ack of an earlier tag is not.
         if (ack->delivery_tag >= published_) return;
-        if (ack->multiple != 0 && ack->delivery_tag >= published_) return;
         break;
       }
       case AMQP_BASIC_NACK_METHOD: fail("broker refused the published message");

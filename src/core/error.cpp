@@ -4,15 +4,21 @@
 
 namespace qrl::core {
 
-Error::Error(FailureKind kind, Stage stage, const std::string& message, std::string key, DataProblem problem)
-    : std::runtime_error(message), kind_(kind), stage_(stage), key_(std::move(key)), problem_(problem) {}
+Error::Error(FailureKind kind, Stage stage, const std::string& message, std::string key, DataProblem problem,
+             Code code)
+    : std::runtime_error(message),
+      kind_(kind),
+      stage_(stage),
+      key_(std::move(key)),
+      problem_(problem),
+      code_(code) {}
 
-Error transient_error(Stage stage, const std::string& message) {
-  return Error(FailureKind::kTransient, stage, message);
+Error transient_error(Stage stage, const std::string& message, Code code) {
+  return Error(FailureKind::kTransient, stage, message, {}, DataProblem::kNone, code);
 }
 
-Error environment_error(Stage stage, const std::string& message) {
-  return Error(FailureKind::kEnvironment, stage, message);
+Error environment_error(Stage stage, const std::string& message, Code code) {
+  return Error(FailureKind::kEnvironment, stage, message, {}, DataProblem::kNone, code);
 }
 
 Error invalid_data(Stage stage, const std::string& message, std::string key) {

@@ -15,22 +15,30 @@ Action decide(const std::optional<Error>& failure, int deliveries, const RetryPo
 }
 
 std::string remedy(const Error& failure) {
-  const std::string_view text = failure.what();
-  auto says = [&](std::string_view word) { return text.find(word) != std::string_view::npos; };
-  if (says("AccessDenied"))
-    return "grant the action named above to the loader's IAM role or user (README: IAM policies)";
-  if (says("ResourceNotFoundException"))
-    return "create the DynamoDB table, or check dynamodb.table and the region";
-  if (says("ExpiredToken") || says("UnrecognizedClient") || says("InvalidSignature") ||
-      says("IncompleteSignature") || says("InvalidClientTokenId") || says("SignatureDoesNotMatch") ||
-      says("credentials"))
-    return "check the AWS credentials the loader uses (README: credentials) and the machine's clock";
-  if (says("NOAUTH") || says("WRONGPASS") || says("NOPERM"))
-    return "check the Redis user, password and ACL (README: Managed RabbitMQ and Redis)";
-  if (says("cannot select database")) return "check redis.db against the server's databases";
-  if (says("certificate") || says("CA file") || says("client key"))
-    return "check the server's certificate, the host name used and the CA file";
-  if (says("TLS handshake")) return "check the tls setting against the port (TLS on one side only?)";
+  switch (failure.code()) {
+    case Code::kAwsAccessDenied:
+      return "grant the action named above to the loader's IAM role or user (README: IAM policies)";
+    case Code::kTableMissing: return "create the DynamoDB table, or check dynamodb.table and the region";
+    case Code::kAwsCredentials:
+    case Code::kExpiredToken:
+      return "check the AWS credentials the loader uses (README: credentials) and the machine's clock";
+    case Code::kRedisLogin:
+      return "check the Redis user, password and ACL (README: Managed RabbitMQ and Redis)";
+    case Code::kRedisDatabase: return "check redis.db against the server's databases";
+    case Code::kRabbitLogin:
+    case Code::kRabbitVhost:
+      return "check the RabbitMQ user, password and vhost permissions (README: Managed RabbitMQ and Redis)";
+    case Code::kTlsCertificate: return "check the server's certificate, the host name used and the CA file";
+    case Code::kTlsHandshake: return "check the tls setting against the port (TLS on one side only?)";
+    case Code::kQuestionSetPermission:
+      return "run the loader as the question-set directory's owner, or let its group write there "
+             "(compose: user:, Kubernetes: fsGroup; README: Deployments)";
+    case Code::kNone:
+    case Code::kConnectionLost:
+    case Code::kThrottled:
+    case Code::kTableInUse:
+    case Code::kConditionFailed: break;
+  }
   return "fix the deployment; the loader resumes by itself";
 }
 

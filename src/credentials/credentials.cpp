@@ -100,7 +100,8 @@ std::shared_ptr<const Credentials> Provider::current() {
     if (now_() >= *credentials->expiration) {
       throw core::environment_error(
           core::Stage::kWrite,
-          "AWS credentials from " + source_name_ + " have expired and cannot be refreshed: " + last_error_);
+          "AWS credentials from " + source_name_ + " have expired and cannot be refreshed: " + last_error_,
+          core::Code::kAwsCredentials);
     }
   }
   return credentials;

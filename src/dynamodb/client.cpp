@@ -13,10 +13,6 @@ namespace qrl::dynamodb {
 
 namespace {
 
-bool has_type(const core::Error& e, std::string_view type) {
-  return std::string_view(e.what()).find(type) != std::string_view::npos;
-}
-
 // DynamoDB sends the CRC32 of every body; the SDKs check it, and so do we: a body damaged on
 // the way is a transient failure, never a result.
 void check_crc32(const http::Response& response, std::string_view operation) {
@@ -43,10 +39,7 @@ nlohmann::json Client::call(std::string_view operation, const std::string& body)
     recorder_->dynamodb_request(operation, "ok");
     return json;
   } catch (const core::Error& e) {
-    const std::string_view what = e.what();
-    const bool throttled = what.find("Throttling") != std::string_view::npos ||
-                           what.find("ProvisionedThroughputExceeded") != std::string_view::npos ||
-                           what.find("RequestLimitExceeded") != std::string_view::npos;
+    const bool throttled = e.code() == core::Code::kThrottled;
     recorder_->dynamodb_request(operation, throttled ? "throttled" : e.transient() ? "retried" : "failed");
     throw;
   }
@@ -74,7 +67,7 @@ nlohmann::json Client::call_once(std::string_view operation, const std::string& 
       auto error = classify(response.status, response.body, operation);
       // Temporary credentials that AWS calls expired before we thought so (clock skew, or
       // revoked): one refresh and one more try, as the SDKs do.
-      if (attempt == 1 && has_type(error, "ExpiredTokenException") && keys->expiration) {
+      if (attempt == 1 && error.code() == core::Code::kExpiredToken && keys->expiration) {
         credentials_->refresh_after_rejection(keys->generation);
         continue;
       }
@@ -105,7 +98,7 @@ void Client::ensure_table(std::chrono::seconds wait) {
     try {
       status = call("DescribeTable", name_only)["Table"].value("TableStatus", "");
     } catch (const core::Error& e) {
-      const bool absent = has_type(e, "ResourceNotFoundException");
+      const bool absent = e.code() == core::Code::kTableMissing;
       if (!absent || created) {
         retry_or_throw(e);
         continue;
@@ -114,7 +107,8 @@ void Client::ensure_table(std::chrono::seconds wait) {
         throw core::environment_error(
             core::Stage::kSetup, "table '" + settings_.table + "' does not exist in " + settings_.region +
                                      " and create_table is off (DYNAMODB_CREATE_TABLE): create it, or "
-                                     "turn create_table on and grant dynamodb:CreateTable");
+                                     "turn create_table on and grant dynamodb:CreateTable",
+            core::Code::kTableMissing);
       }
       log::info("table absent, creating it", {{"table", settings_.table}});
       nlohmann::json create = {{"TableName", settings_.table},
@@ -125,7 +119,7 @@ void Client::ensure_table(std::chrono::seconds wait) {
         call("CreateTable", create.dump());
       } catch (const core::Error& ce) {
         // ResourceInUseException: another loader created it first.
-        if (!has_type(ce, "ResourceInUseException")) {
+        if (ce.code() != core::Code::kTableInUse) {
           retry_or_throw(ce);
           continue;
         }
@@ -166,7 +160,7 @@ bool Client::exists(const std::string& quiz_id) {
     call("UpdateItem", request.dump());
     return true;
   } catch (const core::Error& e) {
-    if (has_type(e, "ConditionalCheckFailedException")) return false;
+    if (e.code() == core::Code::kConditionFailed) return false;
     throw;
   }
 }
@@ -202,7 +196,7 @@ void Client::delete_table() {
   try {
     call("DeleteTable", nlohmann::json{{"TableName", settings_.table}}.dump());
   } catch (const core::Error& e) {
-    if (!has_type(e, "ResourceNotFoundException")) throw;
+    if (e.code() != core::Code::kTableMissing) throw;
   }
 }
 

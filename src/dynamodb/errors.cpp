@@ -9,29 +9,42 @@ namespace qrl::dynamodb {
 
 namespace {
 
-// The request itself is wrong and would be wrong again: the message can never succeed.
-constexpr std::array<std::string_view, 4> kPermanent = {"ValidationException", "SerializationException",
-                                                        "ItemCollectionSizeLimitExceededException",
-                                                        "ConditionalCheckFailedException"};
+using core::Code;
+using core::FailureKind;
 
-// The deployment is wrong: the credentials, the permissions or the table. No message can
-// succeed until an operator fixes it, so none is retried or dead-lettered for it.
-constexpr std::array<std::string_view, 11> kEnvironment = {"AccessDeniedException",
-                                                           "UnrecognizedClientException",
-                                                           "InvalidSignatureException",
-                                                           "IncompleteSignatureException",
-                                                           "MissingAuthenticationTokenException",
-                                                           "ExpiredTokenException",
-                                                           "InvalidClientTokenId",
-                                                           "SignatureDoesNotMatch",
-                                                           "ResourceNotFoundException",
-                                                           "MissingAuthenticationToken",
-                                                           "AccessDenied"};
+struct Meaning {
+  std::string_view type;
+  FailureKind kind;
+  Code code;
+};
 
-template <std::size_t N>
-bool among(const std::array<std::string_view, N>& types, const std::string& type) {
-  return std::find(types.begin(), types.end(), type) != types.end();
-}
+// What each of DynamoDB's (and AWS's common) error types means. A type not here is transient:
+// limits, 5xx, bodies we cannot read.
+constexpr std::array<Meaning, 19> kMeanings = {{
+    // The request itself is wrong and would be wrong again: the message can never succeed.
+    {"ValidationException", FailureKind::kPermanent, Code::kNone},
+    {"SerializationException", FailureKind::kPermanent, Code::kNone},
+    {"ItemCollectionSizeLimitExceededException", FailureKind::kPermanent, Code::kNone},
+    {"ConditionalCheckFailedException", FailureKind::kPermanent, Code::kConditionFailed},
+    // The deployment is wrong: the credentials, the permissions or the table. No message can
+    // succeed until an operator fixes it, so none is retried or dead-lettered for it.
+    {"AccessDeniedException", FailureKind::kEnvironment, Code::kAwsAccessDenied},
+    {"AccessDenied", FailureKind::kEnvironment, Code::kAwsAccessDenied},
+    {"ResourceNotFoundException", FailureKind::kEnvironment, Code::kTableMissing},
+    {"ExpiredTokenException", FailureKind::kEnvironment, Code::kExpiredToken},
+    {"UnrecognizedClientException", FailureKind::kEnvironment, Code::kAwsCredentials},
+    {"InvalidSignatureException", FailureKind::kEnvironment, Code::kAwsCredentials},
+    {"IncompleteSignatureException", FailureKind::kEnvironment, Code::kAwsCredentials},
+    {"MissingAuthenticationTokenException", FailureKind::kEnvironment, Code::kAwsCredentials},
+    {"MissingAuthenticationToken", FailureKind::kEnvironment, Code::kAwsCredentials},
+    {"InvalidClientTokenId", FailureKind::kEnvironment, Code::kAwsCredentials},
+    {"SignatureDoesNotMatch", FailureKind::kEnvironment, Code::kAwsCredentials},
+    // Transient, but with a name the caller needs.
+    {"ProvisionedThroughputExceededException", FailureKind::kTransient, Code::kThrottled},
+    {"ThrottlingException", FailureKind::kTransient, Code::kThrottled},
+    {"RequestLimitExceeded", FailureKind::kTransient, Code::kThrottled},
+    {"ResourceInUseException", FailureKind::kTransient, Code::kTableInUse},
+}};
 
 }  // namespace
 
@@ -56,13 +69,19 @@ core::Error classify(long status, std::string_view body, std::string_view operat
   }
   std::string text = "DynamoDB " + std::string(operation) + " failed: HTTP " + std::to_string(status) +
                      (type.empty() ? "" : " " + type) + (message.empty() ? "" : ": " + message);
-  if (status >= 400 && status < 500 && among(kPermanent, type))
-    return core::invalid_data(core::Stage::kWrite, text);
+  for (const auto& meaning : kMeanings) {
+    if (meaning.type != type) continue;
+    // A permanent type is permanent only as a 4xx: a 5xx carrying it is the server's trouble.
+    if (meaning.kind == FailureKind::kPermanent && (status < 400 || status >= 500)) break;
+    return core::Error(meaning.kind, core::Stage::kWrite, text, {},
+                       meaning.kind == FailureKind::kPermanent ? core::DataProblem::kInvalid
+                                                               : core::DataProblem::kNone,
+                       meaning.code);
+  }
   // A 403 without a body we understand is an authorization failure too (a proxy, a VPC
   // endpoint policy).
-  if (among(kEnvironment, type) || (status == 403 && type.empty()))
-    return core::environment_error(core::Stage::kWrite, text);
-  // Everything else is transient: throttling and limits, 5xx, bodies we cannot read.
+  if (status == 403 && type.empty())
+    return core::environment_error(core::Stage::kWrite, text, core::Code::kAwsAccessDenied);
   return core::transient_error(core::Stage::kWrite, text);
 }
 

@@ -34,7 +34,8 @@ std::size_t on_body(char* data, std::size_t size, std::size_t count, void* user)
 }
 
 // What a TLS failure means, in words an operator can act on. The certificate checks are the
-// deployment's to fix (trust store, host name), so they are environment failures.
+// deployment's to fix (trust store, host name), so they are environment failures: the curl code
+// decides that; curl's own words only pick the phrase for the operator.
 core::Error transfer_error(CURLcode code, const std::string& what, const char* detail) {
   std::string reason = detail != nullptr && *detail != '\0' ? detail : curl_easy_strerror(code);
   std::string text =
@@ -50,10 +51,11 @@ core::Error transfer_error(CURLcode code, const std::string& what, const char* d
                reason.find("self signed") != std::string::npos) {
       why = "the server's certificate is not signed by a trusted CA (unknown CA)";
     }
-    return core::environment_error(core::Stage::kUnknown, what + " failed: " + why + ": " + reason);
+    return core::environment_error(core::Stage::kUnknown, what + " failed: " + why + ": " + reason,
+                                   core::Code::kTlsCertificate);
   }
   if (code == CURLE_SSL_CACERT_BADFILE || code == CURLE_SSL_CERTPROBLEM) {
-    return core::environment_error(core::Stage::kUnknown, text);
+    return core::environment_error(core::Stage::kUnknown, text, core::Code::kTlsCertificate);
   }
   return core::transient_error(core::Stage::kUnknown, text);
 }

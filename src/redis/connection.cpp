@@ -40,12 +40,11 @@ Connection::Connection(const config::Redis& settings, std::chrono::milliseconds 
     log_in(settings);
   } catch (const core::Error& e) {
     // A TLS port drops a plain client at its first bytes: say what that most likely means.
-    if (settings.tls.enabled || !e.transient() ||
-        std::string_view(e.what()).find("lost connection") == std::string_view::npos)
-      throw;
-    throw core::transient_error(core::Stage::kUnknown, std::string(e.what()) + " (if port " +
-                                                           std::to_string(settings.port) +
-                                                           " is a TLS port, set redis.tls / REDIS_TLS)");
+    if (settings.tls.enabled || e.code() != core::Code::kConnectionLost) throw;
+    throw core::transient_error(core::Stage::kUnknown,
+                                std::string(e.what()) + " (if port " + std::to_string(settings.port) +
+                                    " is a TLS port, set redis.tls / REDIS_TLS)",
+                                core::Code::kConnectionLost);
   }
 }
 
@@ -81,9 +80,11 @@ void Connection::log_in(const config::Redis& settings) {
       message += name + " refused: " + std::string(text_of(reply));
     }
     stream_.reset();
-    // LOADING (a server restarting) passes; everything else is the deployment's to fix.
+    // LOADING (a server restarting) passes; everything else is the deployment's to fix. The
+    // reply's first word is Redis's error code.
     if (text_of(reply).substr(0, 7) == "LOADING") throw core::transient_error(core::Stage::kUnknown, message);
-    throw core::environment_error(core::Stage::kUnknown, message);
+    throw core::environment_error(core::Stage::kUnknown, message,
+                                  name == "SELECT" ? core::Code::kRedisDatabase : core::Code::kRedisLogin);
   }
 }
 

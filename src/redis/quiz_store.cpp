@@ -29,7 +29,8 @@ bool refused(std::string_view message) {
   if (message.rfind("WRONGTYPE", 0) == 0) {
     throw core::invalid_data(stage, "key '" + key + "' has the wrong Redis type", key);
   }
-  if (refused(message)) throw core::environment_error(stage, "redis refused the loader: " + message);
+  if (refused(message))
+    throw core::environment_error(stage, "redis refused the loader: " + message, core::Code::kRedisLogin);
   throw core::transient_error(stage, "redis error on key '" + key + "': " + message);
 }
 

@@ -142,7 +142,8 @@ void require_readable(const std::string& label, const char* what, const std::str
   if (file == nullptr) {
     throw core::environment_error(
         core::Stage::kUnknown,
-        said(label, std::string("TLS: cannot read ") + what + " '" + path + "': " + std::strerror(errno)));
+        said(label, std::string("TLS: cannot read ") + what + " '" + path + "': " + std::strerror(errno)),
+        core::Code::kTlsCertificate);
   }
   std::fclose(file);
 }
@@ -160,19 +161,22 @@ std::unique_ptr<SSL_CTX, CtxDeleter> make_context(const std::string& label, cons
     SSL_CTX_set_default_verify_paths(ctx.get());
   } else if (SSL_CTX_load_verify_locations(ctx.get(), ca.c_str(), nullptr) != 1) {
     throw core::environment_error(core::Stage::kUnknown,
-                                  said(label, "TLS: cannot use CA file '" + ca + "': " + openssl_reason()));
+                                  said(label, "TLS: cannot use CA file '" + ca + "': " + openssl_reason()),
+                                  core::Code::kTlsCertificate);
   }
   if (!tls.cert_file.empty()) {
     if (SSL_CTX_use_certificate_chain_file(ctx.get(), tls.cert_file.c_str()) != 1) {
       throw core::environment_error(
           core::Stage::kUnknown,
-          said(label, "TLS: cannot use client certificate '" + tls.cert_file + "': " + openssl_reason()));
+          said(label, "TLS: cannot use client certificate '" + tls.cert_file + "': " + openssl_reason()),
+          core::Code::kTlsCertificate);
     }
     if (SSL_CTX_use_PrivateKey_file(ctx.get(), tls.key_file.c_str(), SSL_FILETYPE_PEM) != 1 ||
         SSL_CTX_check_private_key(ctx.get()) != 1) {
       throw core::environment_error(
           core::Stage::kUnknown,
-          said(label, "TLS: cannot use client key '" + tls.key_file + "': " + openssl_reason()));
+          said(label, "TLS: cannot use client key '" + tls.key_file + "': " + openssl_reason()),
+          core::Code::kTlsCertificate);
     }
   }
   return ctx;
@@ -196,11 +200,13 @@ struct Stream::Impl {
     std::string reason = error == EAGAIN || error == EWOULDBLOCK
                              ? "timed out after " + std::to_string(timeout.count()) + " ms"
                              : std::string(std::strerror(error));
-    throw core::transient_error(core::Stage::kUnknown, said(label, "lost connection: " + reason));
+    throw core::transient_error(core::Stage::kUnknown, said(label, "lost connection: " + reason),
+                                core::Code::kConnectionLost);
   }
 
   [[noreturn]] void closed() const {
-    throw core::transient_error(core::Stage::kUnknown, said(label, "lost connection: closed by the server"));
+    throw core::transient_error(core::Stage::kUnknown, said(label, "lost connection: closed by the server"),
+                                core::Code::kConnectionLost);
   }
 
   void handshake(const std::string& host, int port, const config::Tls& tls) {
@@ -224,7 +230,8 @@ struct Stream::Impl {
     if (verified != X509_V_OK) {
       ERR_clear_error();
       throw core::environment_error(core::Stage::kUnknown,
-                                    said(label, "TLS: " + verification_failure(verified, host)));
+                                    said(label, "TLS: " + verification_failure(verified, host)),
+                                    core::Code::kTlsCertificate);
     }
     switch (SSL_get_error(ssl.get(), rc)) {
       case SSL_ERROR_SSL:
@@ -232,7 +239,8 @@ struct Stream::Impl {
         // client certificate, a protocol version). No retry fixes that.
         throw core::environment_error(core::Stage::kUnknown,
                                       said(label, "TLS handshake failed: " + openssl_reason() + " (is port " +
-                                                      std::to_string(port) + " a TLS port?)"));
+                                                      std::to_string(port) + " a TLS port?)"),
+                                      core::Code::kTlsHandshake);
       case SSL_ERROR_SYSCALL:
         ERR_clear_error();
         if (error == 0) {
@@ -248,7 +256,8 @@ struct Stream::Impl {
         throw core::environment_error(
             core::Stage::kUnknown,
             said(label, "TLS handshake timed out after " + std::to_string(timeout.count()) + " ms (is port " +
-                            std::to_string(port) + " a TLS port?)"));
+                            std::to_string(port) + " a TLS port?)"),
+            core::Code::kTlsHandshake);
       default:
         throw core::transient_error(core::Stage::kUnknown,
                                     said(label, "TLS handshake failed: " + openssl_reason()));
@@ -317,13 +326,13 @@ std::size_t Stream::read_some(char* buffer, std::size_t size) {
   }
 }
 
-std::string diagnose(const std::string& host, int port, const config::Tls& tls,
-                     std::chrono::milliseconds timeout) {
+std::optional<core::Error> diagnose(const std::string& host, int port, const config::Tls& tls,
+                                    std::chrono::milliseconds timeout) {
   try {
     Stream::open("", host, port, tls, timeout);
-    return {};
+    return std::nullopt;
   } catch (const core::Error& e) {
-    return e.what();
+    return e;
   }
 }
 

@@ -13,10 +13,12 @@
 
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
 #include "config/config.h"
+#include "core/error.h"
 
 namespace qrl::tls {
 
@@ -41,10 +43,10 @@ class Stream {
 };
 
 // Why a TLS handshake with host:port under these settings fails, in words an operator can act
-// on ("the server's certificate is not signed by a trusted CA (unknown CA): ..."), or empty if
-// it succeeds.
-std::string diagnose(const std::string& host, int port, const config::Tls& tls,
-                     std::chrono::milliseconds timeout);
+// on ("the server's certificate is not signed by a trusted CA (unknown CA): ..."), with its
+// code, or nothing if it succeeds.
+std::optional<core::Error> diagnose(const std::string& host, int port, const config::Tls& tls,
+                                    std::chrono::milliseconds timeout);
 
 // The CA bundle used when no CA file is set: the first of the usual system locations that
 // exists (Debian's /etc/ssl/certs/ca-certificates.crt first), or empty.
