@@ -9,7 +9,9 @@
 
 #include "amqp/connection.h"
 #include "core/error.h"
+#include "core/retry.h"
 #include "dynamodb/client.h"
+#include "files/question_files.h"
 #include "redis/connection.h"
 #include "wiring/aws.h"
 
@@ -50,7 +52,7 @@ int run(config::Config config, const config::Env& env, std::FILE* out) {
       found += ", queue '" + queue + "' has " + std::to_string(connection.inspect_queue(queue)) + " ready";
     } catch (const core::Error&) {
       // The producer declares it, and `serve` would: its absence is news, not a failure.
-      found += ", queue '" + queue + "' does not exist yet (serve declares it)";
+      found += ", queue '" + queue + "' is absent, serve creates it";
     }
     connection.close();
     return found;
@@ -68,19 +70,26 @@ int run(config::Config config, const config::Env& env, std::FILE* out) {
   ok &= probe(out, "dynamodb", [&] {
     auto aws = wiring::resolve_aws(config, env);
     dynamodb::Client client(config.dynamo, aws, timeout);
-    auto table = client.call("DescribeTable", nlohmann::json{{"TableName", config.dynamo.table}}.dump());
-    return config.dynamo.endpoint_url + " region " + config.dynamo.region + ", credentials from " +
-           aws->source_name() + ", table '" + config.dynamo.table + "' is " +
-           table["Table"].value("TableStatus", "?");
+    const std::string where = config.dynamo.endpoint_url + " region " + config.dynamo.region +
+                              ", credentials from " + aws->source_name() + ", table '" + config.dynamo.table +
+                              "' is ";
+    try {
+      auto table = client.call("DescribeTable", nlohmann::json{{"TableName", config.dynamo.table}}.dump());
+      return where + table["Table"].value("TableStatus", "?");
+    } catch (const core::Error& e) {
+      // A first start: serve creates the table when create_table is on.
+      if (e.code() != core::Code::kTableMissing || !config.dynamo.create_table.value_or(true)) throw;
+      return where + "absent, serve creates it (create_table is on)";
+    }
   });
   ok &= probe(out, "question-set", [&] {
     const auto& path = config.question_set_path;
-    struct stat info {};
-    if (::stat(path.c_str(), &info) != 0 || !S_ISDIR(info.st_mode))
-      throw core::environment_error(core::Stage::kSetup, "'" + path + "' is not a directory");
-    // The loader reads the files and deletes them once loaded.
-    if (::access(path.c_str(), R_OK | W_OK | X_OK) != 0)
-      throw core::environment_error(core::Stage::kSetup, "'" + path + "' is not readable and writable");
+    try {
+      files::QuestionFiles(path).check_access();
+    } catch (const core::Error& e) {
+      throw core::Error(e.kind(), e.stage(), std::string(e.what()) + "; " + core::remedy(e), {}, e.problem(),
+                        e.code());
+    }
     return "'" + path + "' is a readable and writable directory";
   });
   return ok ? 0 : 1;

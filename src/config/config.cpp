@@ -31,7 +31,7 @@ struct Key {
 // Every setting, with the environment variable that overrides it.
 constexpr Key kKeys[] = {
     {"rabbit-mq.host", "RABBITMQ_HOST", kNeedRabbit},
-    {"rabbit-mq.port", "RABBITMQ_PORT", kNeedRabbit},
+    {"rabbit-mq.port", "RABBITMQ_PORT", 0},  // 5672, or 5671 with TLS
     {"rabbit-mq.username", "RABBITMQ_USERNAME", kNeedRabbit},
     {"rabbit-mq.password", "RABBITMQ_PASSWORD", kNeedRabbit},
     {"rabbit-mq.queue_name", "RABBITMQ_QUEUE_NAME", 0},
@@ -44,7 +44,7 @@ constexpr Key kKeys[] = {
     {"rabbit-mq.key_file", "RABBITMQ_KEY_FILE", 0},
     {"rabbit-mq.heartbeat_s", "RABBITMQ_HEARTBEAT_S", 0},
     {"redis.host", "REDIS_HOST", kNeedRedis},
-    {"redis.port", "REDIS_PORT", kNeedRedis},
+    {"redis.port", "REDIS_PORT", 0},  // 6379
     {"redis.username", "REDIS_USERNAME", 0},
     {"redis.password", "REDIS_PASSWORD", 0},
     {"redis.db", "REDIS_DB", 0},
@@ -265,6 +265,8 @@ Config resolve(const std::map<std::string, std::string>& file, const Env& env, u
     config.rabbit.heartbeat = std::chrono::seconds(integer(k, v, 0, 3600, "seconds (0: none)"));
   });
   tls(lookup, "rabbit-mq", config.rabbit.tls);
+  // The IANA ports: AMQP 5672, AMQPS 5671 (the replaced loader's image assumed 5672).
+  if (!get("rabbit-mq.port")) config.rabbit.port = config.rabbit.tls.enabled ? 5671 : 5672;
   with("redis.host", [&](K, S v) { config.redis.host = v; });
   with("redis.port", [&](K k, S v) { config.redis.port = port(k, v); });
   with("redis.username", [&](K, S v) { config.redis.username = v; });

@@ -31,7 +31,7 @@ struct Tls {
 
 struct Rabbit {
   std::string host;
-  int port = 5672;
+  int port = 5672;  // unset: 5672, or 5671 with TLS
   std::string username;
   std::string password;  // secret
   std::string queue_name = "quiz-complete";
@@ -70,9 +70,8 @@ struct Loader {
   std::chrono::seconds drain_timeout{30};
   std::chrono::milliseconds request_timeout{10000};
   int retry_attempts = 5;
-  int max_deliveries = 10;
-  std::int64_t max_answers = 2'000'000;    // participants x questions; a larger quiz is refused unread //
-                                           // deliveries of a message failing transiently, then the DLQ
+  int max_deliveries = 10;  // deliveries of a message failing transiently, then the DLQ
+  std::int64_t max_answers = 2'000'000;    // participants x questions; a larger quiz is refused unread
   std::chrono::seconds requeue_delay{30};  // how long a requeued message waits before coming back
   // Lambda: a record is started only with at least this much time left before the deadline.
   std::chrono::milliseconds deadline_margin{1000};

@@ -12,7 +12,10 @@ namespace qrl::credentials {
 
 namespace {
 
-using core::environment_error;
+// Every refusal here is about the credentials themselves: one code, one remedy.
+core::Error credentials_refused(core::Stage stage, const std::string& message) {
+  return core::environment_error(stage, message, core::Code::kAwsCredentials);
+}
 using core::Stage;
 
 class Static final : public Source {
@@ -76,7 +79,7 @@ Credentials from_json(const std::string& body, const std::string& source) {
     return it != json.end() && it->is_string() ? it->get<std::string>() : std::string();
   };
   if (auto code = text("Code"); !code.empty() && code != "Success") {
-    throw environment_error(Stage::kSetup, source + " refused credentials: " + code + " " + text("Message"));
+    throw credentials_refused(Stage::kSetup, source + " refused credentials: " + code + " " + text("Message"));
   }
   Credentials out{text("AccessKeyId"), text("SecretAccessKey"), text("Token"), std::nullopt, 0};
   if (out.access_key_id.empty() || out.secret_access_key.empty()) {
@@ -97,10 +100,10 @@ http::Response get_checked(http::Client& http, const http::Request& request, con
     response = http.send(request);
   } catch (const core::Error& e) {
     // Unreachable is transient; a certificate that fails verification stays the environment's.
-    throw core::Error(e.kind(), Stage::kSetup, source + ": " + e.what());
+    throw core::Error(e.kind(), Stage::kSetup, source + ": " + e.what(), {}, e.problem(), e.code());
   }
   if (response.status == 401 || response.status == 403) {
-    throw environment_error(Stage::kSetup, source + " answered HTTP " + std::to_string(response.status));
+    throw credentials_refused(Stage::kSetup, source + " answered HTTP " + std::to_string(response.status));
   }
   if (response.status != 200) {
     throw core::transient_error(Stage::kSetup, source + " answered HTTP " + std::to_string(response.status));
@@ -123,7 +126,7 @@ class WebIdentity final : public Source {
     // Read each time: the kubelet rotates the projected token file.
     auto token = read_file(token_file_);
     if (!token) {
-      throw environment_error(Stage::kSetup, "cannot read AWS_WEB_IDENTITY_TOKEN_FILE '" + token_file_ + "'");
+      throw credentials_refused(Stage::kSetup, "cannot read AWS_WEB_IDENTITY_TOKEN_FILE '" + token_file_ + "'");
     }
     http::Request request;
     request.method = "POST";
@@ -136,7 +139,7 @@ class WebIdentity final : public Source {
     try {
       response = http_.send(request);
     } catch (const core::Error& e) {
-      throw core::Error(e.kind(), Stage::kSetup, "STS " + sts_url_ + ": " + e.what());
+      throw core::Error(e.kind(), Stage::kSetup, "STS " + sts_url_ + ": " + e.what(), {}, e.problem(), e.code());
     }
     if (response.status != 200) {
       auto code = xml_text(response.body, "Code");
@@ -144,7 +147,7 @@ class WebIdentity final : public Source {
                      code + ": " + xml_text(response.body, "Message");
       if (response.status >= 500 || code == "Throttling" || code == "IDPCommunicationError")
         throw core::transient_error(Stage::kSetup, message);
-      throw environment_error(Stage::kSetup, message);
+      throw credentials_refused(Stage::kSetup, message);
     }
     Credentials out{xml_text(response.body, "AccessKeyId"), xml_text(response.body, "SecretAccessKey"),
                     xml_text(response.body, "SessionToken"),
@@ -173,7 +176,7 @@ class Container final : public Source {
     if (!token_file_.empty()) {
       auto text = read_file(token_file_);
       if (!text) {
-        throw environment_error(Stage::kSetup,
+        throw credentials_refused(Stage::kSetup,
                                 "cannot read AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE '" + token_file_ + "'");
       }
       token = trim(*text);
@@ -210,7 +213,7 @@ class InstanceMetadata final : public Source {
     get.headers = {"X-aws-ec2-metadata-token: " + token};
     auto role = trim(get_checked(http_, get, name()).body);
     role = role.substr(0, role.find('\n'));
-    if (role.empty()) throw environment_error(Stage::kSetup, name() + ": the instance has no IAM role");
+    if (role.empty()) throw credentials_refused(Stage::kSetup, name() + ": the instance has no IAM role");
     get.url += role;
     return from_json(get_checked(http_, get, name()).body, name());
   }
@@ -243,7 +246,7 @@ Profile load_profile(const config::Env& env) {
     try {
       values = config::parse_ini(*text, path);
     } catch (const config::ConfigError& e) {
-      throw environment_error(Stage::kSetup, e.what());
+      throw credentials_refused(Stage::kSetup, e.what());
     }
     auto value = [&](const char* key) {
       auto it = values.find(section + "." + key);
@@ -276,12 +279,20 @@ std::string dns_suffix(const std::string& region) {
 std::unique_ptr<Source> resolve_source(const config::Dynamo& settings, const config::Env& env,
                                        const std::string& region, std::chrono::milliseconds timeout) {
   std::string tried;
+  auto source = find_source(settings, env, region, timeout, /*instance_metadata=*/true, tried);
+  if (!source) throw credentials_refused(Stage::kSetup, "no AWS credentials found; tried " + tried);
+  return source;
+}
+
+std::unique_ptr<Source> find_source(const config::Dynamo& settings, const config::Env& env,
+                                    const std::string& region, std::chrono::milliseconds timeout,
+                                    bool instance_metadata, std::string& tried) {
   auto note = [&](const std::string& what) { tried += (tried.empty() ? "" : "; ") + what; };
 
   // 1. The loader's own settings.
   if (!settings.access_key_id.empty() || !settings.secret_access_key.empty()) {
     if (settings.access_key_id.empty() || settings.secret_access_key.empty()) {
-      throw environment_error(
+      throw credentials_refused(
           Stage::kSetup,
           "dynamodb.access_key_id (DYNAMODB_ACCESS_KEY_ID) and dynamodb.secret_access_key "
           "(DYNAMODB_SECRET_ACCESS_KEY) must be set together");
@@ -297,7 +308,7 @@ std::unique_ptr<Source> resolve_source(const config::Dynamo& settings, const con
   auto secret = env("AWS_SECRET_ACCESS_KEY");
   if (key || secret) {
     if (!key || !secret) {
-      throw environment_error(Stage::kSetup,
+      throw credentials_refused(Stage::kSetup,
                               "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY must be set together");
     }
     return std::make_unique<Static>(
@@ -310,7 +321,7 @@ std::unique_ptr<Source> resolve_source(const config::Dynamo& settings, const con
   auto profile = load_profile(env);
   if (!profile.access_key_id.empty()) {
     if (profile.secret_access_key.empty()) {
-      throw environment_error(Stage::kSetup, "profile '" + profile.name + "' has aws_access_key_id but no " +
+      throw credentials_refused(Stage::kSetup, "profile '" + profile.name + "' has aws_access_key_id but no " +
                                                  "aws_secret_access_key (" + profile.files + ")");
     }
     return std::make_unique<Static>("shared files (profile " + profile.name + ")",
@@ -318,7 +329,7 @@ std::unique_ptr<Source> resolve_source(const config::Dynamo& settings, const con
                                                 profile.session_token, std::nullopt, 0});
   }
   if (env("AWS_PROFILE") && !profile.found) {
-    throw environment_error(Stage::kSetup, "AWS_PROFILE names profile '" + profile.name +
+    throw credentials_refused(Stage::kSetup, "AWS_PROFILE names profile '" + profile.name +
                                                "', which is in neither " + profile.files);
   }
   note("shared files: no keys for profile '" + profile.name + "' in " + profile.files);
@@ -351,7 +362,9 @@ std::unique_ptr<Source> resolve_source(const config::Dynamo& settings, const con
 
   // 6. The instance role, if the instance metadata service answers.
   auto disabled = env("AWS_EC2_METADATA_DISABLED");
-  if (disabled && (*disabled == "true" || *disabled == "TRUE" || *disabled == "1")) {
+  if (!instance_metadata) {
+    note("instance metadata: not asked for a local endpoint");
+  } else if (disabled && (*disabled == "true" || *disabled == "TRUE" || *disabled == "1")) {
     note("instance metadata: disabled by AWS_EC2_METADATA_DISABLED");
   } else {
     std::string endpoint = env("AWS_EC2_METADATA_SERVICE_ENDPOINT").value_or("http://169.254.169.254");
@@ -365,7 +378,12 @@ std::unique_ptr<Source> resolve_source(const config::Dynamo& settings, const con
       note(std::string("instance metadata: ") + e.what());
     }
   }
-  throw environment_error(Stage::kSetup, "no AWS credentials found; tried " + tried);
+  return nullptr;
+}
+
+std::unique_ptr<Source> placeholder_source() {
+  return std::make_unique<Static>("placeholder keys for a local endpoint",
+                                  Credentials{"local", "local", "", std::nullopt, 0});
 }
 
 }  // namespace qrl::credentials

@@ -40,4 +40,15 @@ std::string dns_suffix(const std::string& region);
 std::unique_ptr<Source> resolve_source(const config::Dynamo& settings, const config::Env& env,
                                        const std::string& region, std::chrono::milliseconds timeout);
 
+// The same chain without the final error: the first source configured, or nullptr with `tried`
+// naming every source looked at. `instance_metadata` false skips the instance role, the one
+// source probed without being configured. Throws as resolve_source when a source is incomplete.
+std::unique_ptr<Source> find_source(const config::Dynamo& settings, const config::Env& env,
+                                    const std::string& region, std::chrono::milliseconds timeout,
+                                    bool instance_metadata, std::string& tried);
+
+// Keys for a plain-http endpoint (DynamoDB Local, a stand-in), which checks no signature:
+// "local"/"local", never sent anywhere but that endpoint.
+std::unique_ptr<Source> placeholder_source();
+
 }  // namespace qrl::credentials

@@ -22,10 +22,33 @@ struct FdCloser {
   }
 };
 
-// ENOENT is the quiz's state; anything else (EIO, EACCES on a remounted volume...) is the
-// volume's and may pass.
+// Who owns the directory, how it may be used, and who the loader is: what an operator needs to
+// fix a volume the loader may not use.
+std::string ownership(const std::filesystem::path& directory) {
+  std::string out = "directory '" + directory.string() + "'";
+  struct stat info {};
+  if (::stat(directory.c_str(), &info) == 0) {
+    char mode[8];
+    std::snprintf(mode, sizeof mode, "%03o", static_cast<unsigned>(info.st_mode & 07777));
+    out += " is owned by uid " + std::to_string(info.st_uid) + " gid " + std::to_string(info.st_gid) +
+           " with mode " + mode;
+  }
+  return out + "; the loader runs as uid " + std::to_string(::geteuid()) + " gid " +
+         std::to_string(::getegid());
+}
+
+// ENOENT is the quiz's state. A permission refused (EACCES, EPERM) or a read-only volume (EROFS)
+// is the deployment's: the volume belongs to another user (the platform's question-set writer
+// runs as root), and no retry of any quiz fixes that. Anything else (EIO, ENOSPC...) is the
+// volume's state and may pass.
 core::Error io_error(core::Stage stage, const std::string& what, const std::filesystem::path& path) {
-  return core::transient_error(stage, what + " '" + path.string() + "': " + std::strerror(errno));
+  const int error = errno;
+  std::string message = what + " '" + path.string() + "': " + std::strerror(error);
+  if (error == EACCES || error == EPERM || error == EROFS) {
+    return core::environment_error(stage, message + " (" + ownership(path.parent_path()) + ")",
+                                   core::Code::kQuestionSetPermission);
+  }
+  return core::transient_error(stage, message);
 }
 
 }  // namespace
@@ -96,6 +119,19 @@ std::optional<std::string> QuestionFiles::read(const std::string& quiz_id) {
     if (text.size() > max_bytes_) throw too_big(text.size());  // it grew while we read
   }
   return text;
+}
+
+void QuestionFiles::check_access() const {
+  struct stat info {};
+  if (::stat(directory_.c_str(), &info) != 0 || !S_ISDIR(info.st_mode)) {
+    throw core::environment_error(core::Stage::kSetup, "'" + directory_.string() + "' is not a directory");
+  }
+  // The loader reads the files and deletes them once loaded: it must read, write and search.
+  if (::access(directory_.c_str(), R_OK | W_OK | X_OK) != 0) {
+    throw core::environment_error(core::Stage::kSetup,
+                                  "the loader cannot delete question sets: " + ownership(directory_),
+                                  core::Code::kQuestionSetPermission);
+  }
 }
 
 void QuestionFiles::remove(const std::string& quiz_id) {

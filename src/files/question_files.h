@@ -2,7 +2,9 @@
 // The question-set directory: <path>/<quiz id>.json. The quiz id is validated before a path is
 // built from it, so no id can name a file outside the directory; and only a regular file is
 // read: a symbolic link (which could point anywhere), a FIFO (which would block a worker), a
-// directory or a device is a permanent data error, as is a file over the size cap.
+// directory or a device is a permanent data error, as is a file over the size cap. A directory or
+// file the loader may not read or delete (EACCES, EPERM, EROFS) is an environment failure: the
+// deployment gave the loader a volume it does not own.
 
 #include <filesystem>
 #include <optional>
@@ -20,6 +22,9 @@ class QuestionFiles final : public pipeline::QuestionStore {
   std::optional<std::string> read(const std::string& quiz_id) override;
   void remove(const std::string& quiz_id) override;
   void write(const std::string& quiz_id, const std::string& text);  // for seed and tests
+  // Throws an environment core::Error when the directory is not one the loader can read and
+  // delete in (naming its owner, its mode and the loader's uid).
+  void check_access() const;
 
   std::filesystem::path path_of(const std::string& quiz_id) const;
 

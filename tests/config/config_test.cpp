@@ -90,6 +90,44 @@ TEST(Config, AMissingSettingIsNamed) {
   }
 }
 
+// The replaced loader's compose service (deployment/docker-compose/docker-compose.yml of the
+// platform) sets exactly these and relied on its image's config.ini for the ports.
+TEST(Config, TheReplacedLoadersComposeEnvironmentIsEnough) {
+  const std::map<std::string, std::string> upstream = {
+      {"RABBITMQ_HOST", "quiz-completion-queue"},
+      {"RABBITMQ_USERNAME", "admin"},
+      {"RABBITMQ_PASSWORD", "passwd"},
+      {"REDIS_HOST", "speed-run-cache"},
+      {"REDIS_PORT", "6379"},
+      {"QUESTION_SET_PATH", "/question-sets"},
+      {"DYNAMODB_ENDPOINT_URL", "http://quiz-result-store:8000"}};
+  auto config = resolve({}, env_of(upstream), kNeedAll);
+  EXPECT_EQ(config.rabbit.port, 5672);
+  EXPECT_EQ(config.redis.port, 6379);
+  EXPECT_EQ(config.rabbit.queue_name, "quiz-complete");
+  EXPECT_EQ(config.dynamo.table, "quiz");
+  EXPECT_EQ(config.dynamo.region, "");  // filled in for a plain-http endpoint by wiring::resolve_aws
+}
+
+TEST(Config, PortsDefaultToTheProtocolsOwn) {
+  auto config = resolve({}, env_of({{"RABBITMQ_HOST", "h"}, {"RABBITMQ_USERNAME", "u"},
+                                    {"RABBITMQ_PASSWORD", "p"}, {"REDIS_HOST", "r"}}),
+                        kNeedRabbit | kNeedRedis);
+  EXPECT_EQ(config.rabbit.port, 5672);
+  EXPECT_EQ(config.redis.port, 6379);
+  auto tls = resolve({}, env_of({{"RABBITMQ_HOST", "h"}, {"RABBITMQ_USERNAME", "u"},
+                                 {"RABBITMQ_PASSWORD", "p"}, {"RABBITMQ_TLS", "true"},
+                                 {"REDIS_HOST", "r"}, {"REDIS_TLS", "true"}}),
+                     kNeedRabbit | kNeedRedis);
+  EXPECT_EQ(tls.rabbit.port, 5671);
+  EXPECT_EQ(tls.redis.port, 6379);  // Redis has one port, with or without TLS (ElastiCache's too)
+  auto given = resolve({}, env_of({{"RABBITMQ_HOST", "h"}, {"RABBITMQ_USERNAME", "u"},
+                                   {"RABBITMQ_PASSWORD", "p"}, {"RABBITMQ_TLS", "true"},
+                                   {"RABBITMQ_PORT", "5672"}}),
+                       kNeedRabbit);
+  EXPECT_EQ(given.rabbit.port, 5672);  // a port given is a port kept
+}
+
 TEST(Config, OnlyWhatTheCommandNeedsIsRequired) {
   EXPECT_NO_THROW(resolve({}, env_of({{"REDIS_HOST", "r"}, {"REDIS_PORT", "1"}}), kNeedRedis));
 }

@@ -210,6 +210,48 @@ TEST(Wiring, ChinaRegionsGetTheirOwnDomainAndNoRegionIsAConfigError) {
   EXPECT_THROW(wiring::resolve_aws(no_region, env_of({{"HOME", "/nonexistent"}})), config::ConfigError);
 }
 
+// The platform's compose service points the replaced loader at DynamoDB Local over plain http
+// and sets no region and no keys (its image's config.ini had placeholders).
+TEST(Wiring, APlainHttpEndpointGetsARegionAndPlaceholderKeysWhenNoneAreFound) {
+  config::Config config;
+  config.dynamo.endpoint_url = "http://quiz-result-store:8000";
+  auto provider = wiring::resolve_aws(config, env_of({{"HOME", "/nonexistent"}}));
+  EXPECT_EQ(config.dynamo.region, "us-east-1");
+  EXPECT_EQ(config.dynamo.endpoint_url, "http://quiz-result-store:8000");
+  EXPECT_EQ(provider->source_name(), "placeholder keys for a local endpoint");
+  EXPECT_EQ(provider->current()->access_key_id, "local");
+
+  // Whatever is set still wins.
+  config::Config given;
+  given.dynamo.endpoint_url = "http://localhost:8000";
+  auto env = env_of({{"HOME", "/nonexistent"}, {"AWS_REGION", "eu-west-1"},
+                     {"AWS_ACCESS_KEY_ID", "ENVKEY"}, {"AWS_SECRET_ACCESS_KEY", "envsecret"}});
+  auto from_env = wiring::resolve_aws(given, env);
+  EXPECT_EQ(given.dynamo.region, "eu-west-1");
+  EXPECT_EQ(from_env->source_name(), "environment (AWS_ACCESS_KEY_ID)");
+
+  // Half a key pair is still an error, local or not.
+  config::Config half;
+  half.dynamo.endpoint_url = "http://localhost:8000";
+  EXPECT_THROW(wiring::resolve_aws(half, env_of({{"HOME", "/nonexistent"}, {"AWS_ACCESS_KEY_ID", "A"}})),
+               core::Error);
+}
+
+// Nothing of this applies to AWS: an https endpoint, or none, still needs a region and keys.
+TEST(Wiring, AnHttpsEndpointGetsNoPlaceholders) {
+  config::Config config;
+  config.dynamo.endpoint_url = "https://dynamodb.eu-west-1.amazonaws.com";
+  EXPECT_THROW(wiring::resolve_aws(config, env_of({{"HOME", "/nonexistent"}})), config::ConfigError);
+  config::Config no_keys;
+  no_keys.dynamo.region = "eu-west-1";
+  try {
+    wiring::resolve_aws(no_keys, env_of({{"HOME", "/nonexistent"}, {"AWS_EC2_METADATA_DISABLED", "true"}}));
+    FAIL() << "placeholder keys were used for AWS";
+  } catch (const core::Error& e) {
+    EXPECT_THAT(e.what(), ::testing::HasSubstr("no AWS credentials found"));
+  }
+}
+
 TEST(Chain, HalfAKeyPairIsAnError) {
   config::Dynamo settings;
   settings.access_key_id = "A";

@@ -1,5 +1,7 @@
 // The commands for people: load, seed, show, list, --help.
 
+#include <unistd.h>
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -108,8 +110,8 @@ TEST(Commands, CheckReachesEveryServerAndSaysWhichFailed) {
   EXPECT_THAT(good.out, HasSubstr("is ACTIVE"));
   EXPECT_THAT(good.out, HasSubstr("answered PING"));
   // It declares nothing: the test's queue does not exist before, nor after.
-  EXPECT_THAT(good.out, HasSubstr("does not exist yet"));
-  EXPECT_THAT(run({"check"}, stack.env()).out, HasSubstr("does not exist yet"));
+  EXPECT_THAT(good.out, HasSubstr("is absent, serve creates it"));
+  EXPECT_THAT(run({"check"}, stack.env()).out, HasSubstr("is absent, serve creates it"));
   auto env = stack.env();
   env["REDIS_PORT"] = "1";
   env["DYNAMODB_SECRET_ACCESS_KEY"] = "wrong-secret";
@@ -119,6 +121,35 @@ TEST(Commands, CheckReachesEveryServerAndSaysWhichFailed) {
   EXPECT_THAT(bad.out, HasSubstr("redis         FAILED"));
   EXPECT_THAT(bad.out, HasSubstr("InvalidSignatureException"));
   EXPECT_THAT(bad.out + bad.err, Not(HasSubstr("wrong-secret")));
+}
+
+// A first start: nothing exists yet, and serve would create the table.
+TEST(Commands, CheckOnAFirstStartSaysWhatServeCreates) {
+  Stack stack;
+  auto first = run({"check"}, stack.env());
+  EXPECT_EQ(first.code, 0) << first.out << first.err;
+  EXPECT_THAT(first.out, HasSubstr("' is absent, serve creates it (create_table is on)"));
+  auto env = stack.env();
+  env["DYNAMODB_CREATE_TABLE"] = "false";
+  auto off = run({"check"}, env);
+  EXPECT_EQ(off.code, 1) << off.out;
+  EXPECT_THAT(off.out, HasSubstr("dynamodb      FAILED"));
+  EXPECT_THAT(off.out, HasSubstr("ResourceNotFoundException"));
+}
+
+// The platform's question-set volume is written by root; a loader running as another user may
+// read the files but not delete them, and check says so with the owner and the remedy.
+TEST(Commands, CheckNamesTheOwnerOfAQuestionSetDirectoryTheLoaderCannotWrite) {
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root, to run the loader as another user";
+  Stack stack;
+  stack.dynamo().ensure_table();
+  std::vector<std::string> args = {"--reuid=65534", "--regid=65534", "--clear-groups", QRL_BINARY, "check"};
+  Process as_nobody(args, stack.env(), "/usr/bin/setpriv");
+  ASSERT_EQ(as_nobody.wait(60s), std::optional<int>(1)) << as_nobody.stdout_text() << as_nobody.stderr_text();
+  const auto out = as_nobody.stdout_text();
+  EXPECT_THAT(out, HasSubstr("question-set  FAILED"));
+  EXPECT_THAT(out, HasSubstr("is owned by uid 0 gid 0 with mode 755; the loader runs as uid 65534"));
+  EXPECT_THAT(out, HasSubstr("fsGroup"));
 }
 
 TEST(Commands, AnExplicitConfigFileIsRead) {

@@ -4,6 +4,7 @@
 // DynamoDB, the queue and the dead-letter queue.
 
 #include <signal.h>
+#include <unistd.h>
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -199,6 +200,43 @@ TEST_F(Faults, RedisRefusingTheLoaderPausesItWithoutARequeueLoopAndItResumesByIt
   EXPECT_THAT(log, HasSubstr("consumption resumed"));
   EXPECT_THAT(log, Not(HasSubstr("rotated-password-do-not-log")));
   expect_loaded_exactly(f);
+}
+
+// The platform's question-set writer runs as root and the volume is mounted with nocopy: the
+// directory is root's (deployment/docker-compose/docker-compose.yml, question-set-loader). A
+// loader running as another user reads the files but cannot delete them. That is the
+// deployment's to fix: serve pauses with the remedy, dead-letters nothing, and finishes the quiz
+// by itself once the directory is its own.
+TEST_F(Faults, AQuestionSetDirectoryTheLoaderCannotWritePausesServeAndDeadLettersNothing) {
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root, to run the loader as another user";
+  auto f = contract_quiz(random_id());
+  stack.write(f);  // as root: the directory 0755, the file 0644
+  stack.publish_event(f.quiz_id);
+  std::vector<std::string> args = {"--reuid=65534", "--regid=65534", "--clear-groups", QRL_BINARY, "serve"};
+  Process daemon(args, stack.env(), "/usr/bin/setpriv");
+  ASSERT_TRUE(eventually([&] { return count(daemon.stderr_text(), "consumption paused") > 0; }))
+      << daemon.stderr_text();
+  const auto log = daemon.stderr_text();
+  EXPECT_THAT(log, HasSubstr("cannot delete question set"));
+  EXPECT_THAT(log, HasSubstr("directory '" + stack.question_dir().string() +
+                             "' is owned by uid 0 gid 0 with mode 755; the loader runs as uid 65534"));
+  EXPECT_THAT(log, HasSubstr("compose: user:, Kubernetes: fsGroup"));
+  // The item was written before the delete failed; nothing went to a queue of failures.
+  EXPECT_TRUE(loaded(f.quiz_id));
+  EXPECT_EQ(stack.dlq_depth(), 0u);
+  EXPECT_TRUE(stack.file_exists(f.quiz_id));
+
+  // The operator gives the loader its directory: the paused message comes back by itself.
+  ASSERT_EQ(::chown(stack.question_dir().c_str(), 65534, 65534), 0);
+  ASSERT_TRUE(eventually([&] { return !stack.file_exists(f.quiz_id); }, 30s)) << daemon.stderr_text();
+  ASSERT_TRUE(eventually([&] { return count(daemon.stderr_text(), "quiz already loaded") > 0; }, 10s));
+  daemon.signal(SIGTERM);
+  EXPECT_EQ(daemon.wait(60s), std::optional<int>(0)) << daemon.stderr_text();
+  EXPECT_THAT(daemon.stderr_text(), HasSubstr("consumption resumed"));
+  expect_loaded_exactly(f);
+  EXPECT_EQ(stack.dlq_depth(), 0u);
+  EXPECT_EQ(stack.queue_depth(), 0u);
+  EXPECT_EQ(stack.retry_depth(), 0u);
 }
 
 TEST_F(Faults, DynamoDbThrottlingServerErrorsAndResetsAreRetriedNotDeadLettered) {
