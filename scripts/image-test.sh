@@ -7,7 +7,9 @@
 #   4. against the test stack (started here unless it runs), from the image: `seed`, then `serve`
 #      detached until it is consuming and healthy, `podman stop` while it works (exit 0, a clean
 #      drain), nothing lost (every quiz loaded once serve runs again, no source left, no dead
-#      letter), `load` of unannounced quizzes, `list` and `dlq list`.
+#      letter), `load` of unannounced quizzes, `list` and `dlq list`;
+#   5. scripts/image-platform-test.sh: the image with the platform's compose environment unchanged,
+#      and its root-owned question-set volume.
 # Prints the image's size, its build time and its start-to-consuming time.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -134,5 +136,8 @@ grep -q "^0 dead letters" <<<"$letters" || fail "dead letters: $letters"
 printf 'image test: passed: image %s MB, built in %.0f s, consuming %.2f s after podman run; %d of %d quizzes loaded before podman stop, the rest after the restart\n' \
   "$(echo "scale=1; $size / 1000000" | bc)" "$build_s" "$consuming_s" "$at_stop" "$count"
 rm -rf "$questions" "$podman_state/$run".*
+
+# The same image where the platform's compose file puts the replaced loader.
+IMAGE="$image" scripts/image-platform-test.sh
 # Earlier builds' layers (the 800 MB build stage among them) would pile up run after run.
 pod image prune -f >/dev/null

@@ -216,5 +216,6 @@ case "${1:-}" in
     done ;;
   env) env_ ;;
   rabbitmqctl) shift; rabbitmqctl_ "$@" ;;
-  *) echo "usage: scripts/stack.sh start|stop|status|env|rabbitmqctl ARGS..." >&2; exit 2 ;;
+  node) node_bin ;;  # the Node.js, 20 or newer, that runs dynalite (and the CDK app's tests)
+  *) echo "usage: scripts/stack.sh start|stop|status|env|node|rabbitmqctl ARGS..." >&2; exit 2 ;;
 esac

@@ -2,8 +2,9 @@
 # The test command: installs what is missing, builds, starts a private stack (redis-server,
 # rabbitmq-server, dynalite behind a SigV4 verifier, a second rabbitmq-server with TLS only and
 # the test certificates, on loopback, on ports apart from the demo's), and runs, in order:
-#   1. every test (unit and integration) on the normal build, then the container image's test
-#      (scripts/image-test.sh; QRL_IMAGE_TEST=0 skips it);
+#   1. every test (unit and integration) on the normal build, then the deployments' tests
+#      (scripts/deploy-test.sh), then the container image's tests (scripts/image-test.sh and,
+#      from it, scripts/image-platform-test.sh; QRL_IMAGE_TEST=0 skips them);
 #   2. the same tests on a build with AddressSanitizer and UndefinedBehaviorSanitizer
 #      (QRL_SANITIZE_TESTS=0 skips it);
 #   3. every fuzz target for QRL_FUZZ_SECONDS seconds (default 30; 0 skips it).
@@ -25,6 +26,11 @@ export AWS_EC2_METADATA_DISABLED=true
 
 echo "== tests"
 ctest --test-dir build --output-on-failure --timeout 600 "$@"
+
+if [ $# = 0 ]; then
+  echo "== the deployments: the Kubernetes manifest, and the CDK app's tests, offline synth and cfn-lint"
+  scripts/deploy-test.sh
+fi
 
 if [ "${QRL_IMAGE_TEST:-1}" != 0 ] && [ $# = 0 ]; then
   echo "== the container image, built from the Dockerfile and run with podman"
