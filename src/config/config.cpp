@@ -336,6 +336,7 @@ Config load_lambda(const Env& env) {
   auto config = resolve({}, env, kNeedRedis | kNeedQuestions | kNeedDynamo);
   // The table exists in every real deployment; the function's role need not create it.
   if (!config.dynamo.create_table) config.dynamo.create_table = false;
+  config.dynamo.local_defaults = false;
   return config;
 }
 

@@ -63,6 +63,9 @@ struct Dynamo {
   std::string session_token;      // secret; optional
   std::string table = "quiz";
   std::optional<bool> create_table;  // empty: the mode's default (serve: yes, Lambda: no)
+  // A plain-http endpoint (DynamoDB Local) gets a region and placeholder keys when none are
+  // found (wiring/aws.h); not in Lambda, which runs in AWS.
+  bool local_defaults = true;
 };
 
 struct Loader {

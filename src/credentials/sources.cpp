@@ -279,14 +279,14 @@ std::string dns_suffix(const std::string& region) {
 std::unique_ptr<Source> resolve_source(const config::Dynamo& settings, const config::Env& env,
                                        const std::string& region, std::chrono::milliseconds timeout) {
   std::string tried;
-  auto source = find_source(settings, env, region, timeout, /*instance_metadata=*/true, tried);
+  auto source = find_source(settings, env, region, timeout, tried);
   if (!source) throw credentials_refused(Stage::kSetup, "no AWS credentials found; tried " + tried);
   return source;
 }
 
 std::unique_ptr<Source> find_source(const config::Dynamo& settings, const config::Env& env,
                                     const std::string& region, std::chrono::milliseconds timeout,
-                                    bool instance_metadata, std::string& tried) {
+                                    std::string& tried) {
   auto note = [&](const std::string& what) { tried += (tried.empty() ? "" : "; ") + what; };
 
   // 1. The loader's own settings.
@@ -362,9 +362,7 @@ std::unique_ptr<Source> find_source(const config::Dynamo& settings, const config
 
   // 6. The instance role, if the instance metadata service answers.
   auto disabled = env("AWS_EC2_METADATA_DISABLED");
-  if (!instance_metadata) {
-    note("instance metadata: not asked for a local endpoint");
-  } else if (disabled && (*disabled == "true" || *disabled == "TRUE" || *disabled == "1")) {
+  if (disabled && (*disabled == "true" || *disabled == "TRUE" || *disabled == "1")) {
     note("instance metadata: disabled by AWS_EC2_METADATA_DISABLED");
   } else {
     std::string endpoint = env("AWS_EC2_METADATA_SERVICE_ENDPOINT").value_or("http://169.254.169.254");

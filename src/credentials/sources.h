@@ -41,11 +41,10 @@ std::unique_ptr<Source> resolve_source(const config::Dynamo& settings, const con
                                        const std::string& region, std::chrono::milliseconds timeout);
 
 // The same chain without the final error: the first source configured, or nullptr with `tried`
-// naming every source looked at. `instance_metadata` false skips the instance role, the one
-// source probed without being configured. Throws as resolve_source when a source is incomplete.
+// naming every source looked at. Throws as resolve_source when a source is incomplete.
 std::unique_ptr<Source> find_source(const config::Dynamo& settings, const config::Env& env,
                                     const std::string& region, std::chrono::milliseconds timeout,
-                                    bool instance_metadata, std::string& tried);
+                                    std::string& tried);
 
 // Keys for a plain-http endpoint (DynamoDB Local, a stand-in), which checks no signature:
 // "local"/"local", never sent anywhere but that endpoint.

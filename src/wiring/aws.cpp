@@ -17,7 +17,7 @@ constexpr const char* kLocalRegion = "us-east-1";
 
 std::shared_ptr<credentials::Provider> resolve_aws(config::Config& config, const config::Env& env) {
   auto& dynamo = config.dynamo;
-  const bool local = local_endpoint(dynamo.endpoint_url);
+  const bool local = dynamo.local_defaults && local_endpoint(dynamo.endpoint_url);
   dynamo.region = credentials::resolve_region(dynamo, env);
   const bool default_region = dynamo.region.empty() && local;
   if (default_region) dynamo.region = kLocalRegion;
@@ -34,9 +34,9 @@ std::shared_ptr<credentials::Provider> resolve_aws(config::Config& config, const
     return std::make_shared<credentials::Provider>(
         credentials::resolve_source(dynamo, env, dynamo.region, timeout));
   }
-  // The chain as usual, but the instance role is not probed for an endpoint that is not AWS.
+  // The chain as usual; placeholder keys only where it finds none.
   std::string tried;
-  auto source = credentials::find_source(dynamo, env, dynamo.region, timeout, /*instance_metadata=*/false, tried);
+  auto source = credentials::find_source(dynamo, env, dynamo.region, timeout, tried);
   const bool placeholder = source == nullptr;
   if (placeholder) source = credentials::placeholder_source();
   if (default_region || placeholder) {

@@ -13,8 +13,8 @@ namespace qrl::wiring {
 // Fills in config.dynamo.region and endpoint_url, and returns the credentials' provider (made
 // and fetched once). Throws config::ConfigError with no region, core::Error (environment)
 // with no credentials. A plain-http endpoint (DynamoDB Local, never AWS) gets region us-east-1
-// and placeholder keys when none are found, with one log line saying so; the instance role is
-// not probed for it.
+// and placeholder keys when the chain finds none, with one log line saying so (not in Lambda,
+// which is AWS: config::Dynamo::local_defaults).
 std::shared_ptr<credentials::Provider> resolve_aws(config::Config& config, const config::Env& env);
 
 }  // namespace qrl::wiring

@@ -215,7 +215,8 @@ TEST(Wiring, ChinaRegionsGetTheirOwnDomainAndNoRegionIsAConfigError) {
 TEST(Wiring, APlainHttpEndpointGetsARegionAndPlaceholderKeysWhenNoneAreFound) {
   config::Config config;
   config.dynamo.endpoint_url = "http://quiz-result-store:8000";
-  auto provider = wiring::resolve_aws(config, env_of({{"HOME", "/nonexistent"}}));
+  auto provider =
+      wiring::resolve_aws(config, env_of({{"HOME", "/nonexistent"}, {"AWS_EC2_METADATA_DISABLED", "true"}}));
   EXPECT_EQ(config.dynamo.region, "us-east-1");
   EXPECT_EQ(config.dynamo.endpoint_url, "http://quiz-result-store:8000");
   EXPECT_EQ(provider->source_name(), "placeholder keys for a local endpoint");
@@ -235,6 +236,12 @@ TEST(Wiring, APlainHttpEndpointGetsARegionAndPlaceholderKeysWhenNoneAreFound) {
   half.dynamo.endpoint_url = "http://localhost:8000";
   EXPECT_THROW(wiring::resolve_aws(half, env_of({{"HOME", "/nonexistent"}, {"AWS_ACCESS_KEY_ID", "A"}})),
                core::Error);
+
+  // Lambda runs in AWS: no defaults there, whatever the endpoint.
+  config::Config lambda;
+  lambda.dynamo.endpoint_url = "http://localhost:8000";
+  lambda.dynamo.local_defaults = false;
+  EXPECT_THROW(wiring::resolve_aws(lambda, env_of({{"HOME", "/nonexistent"}})), config::ConfigError);
 }
 
 // Nothing of this applies to AWS: an https endpoint, or none, still needs a region and keys.

@@ -226,13 +226,21 @@ TEST_F(Aws, EachStaticSourceAloneAndTheirPrecedence) {
   env["AWS_ACCESS_KEY_ID"] = "AKIAWRONG";
   env["AWS_SECRET_ACCESS_KEY"] = "wrong";
   EXPECT_THAT(load_one(env), HasSubstr("source=\"loader settings (dynamodb.access_key_id)\""));
-  // None at all: one error naming what was tried.
-  env = keyless_env(standin.dynamodb_url());
+  // None at all, for AWS (an https endpoint, never reached): one error naming what was tried.
+  env = keyless_env("https://127.0.0.1:1");
   auto result = run({"load", "anything"}, env);
   EXPECT_EQ(result.code, 1);
   EXPECT_THAT(result.err, HasSubstr("no AWS credentials found; tried"));
   EXPECT_THAT(result.err, HasSubstr("instance metadata: disabled"));
   EXPECT_EQ(standin.stats()["rejected"].size(), 0u);
+  // None at all for a plain-http endpoint, which is never AWS: placeholder keys, said once, and
+  // this verifier, which knows no such keys, refuses them as AWS would.
+  env = keyless_env(standin.dynamodb_url());
+  result = run({"load", "anything"}, env);
+  EXPECT_EQ(result.code, 1);
+  EXPECT_EQ(count(result.err, "no AWS credentials set: using placeholder keys for a local endpoint"), 1u)
+      << result.err;
+  EXPECT_THAT(result.err, HasSubstr("UnrecognizedClientException"));
 }
 
 TEST_F(Aws, AnExpiredTokenAnswerRefreshesOnceAndTheQuizLoads) {
