@@ -11,7 +11,7 @@ namespace qrl::health {
 
 void State::tick() {
   std::lock_guard lock(mutex_);
-  last_tick_ = Clock::now();
+  last_tick_ = clock_.now();
 }
 
 void State::set(const std::string& part, bool ready, const std::string& reason) {
@@ -25,7 +25,7 @@ void State::set(const std::string& part, bool ready, const std::string& reason) 
 
 bool State::alive(std::chrono::milliseconds max_silence) const {
   std::lock_guard lock(mutex_);
-  return Clock::now() - last_tick_ <= max_silence;
+  return clock_.now() - last_tick_ <= max_silence;
 }
 
 std::pair<bool, std::string> State::ready() const {

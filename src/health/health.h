@@ -18,13 +18,14 @@
 #include <thread>
 #include <vector>
 
+#include "core/clock.h"
 #include "metrics/registry.h"
 
 namespace qrl::health {
 
 class State {
  public:
-  using Clock = std::chrono::steady_clock;
+  explicit State(core::Clock& clock = core::system_clock()) : clock_(clock), last_tick_(clock.now()) {}
 
   void tick();  // the AMQP thread, every turn of its loop
   // One part's state; `reason` says why it is not ready (never a secret).
@@ -35,8 +36,9 @@ class State {
   std::pair<bool, std::string> ready() const;
 
  private:
+  core::Clock& clock_;
   mutable std::mutex mutex_;
-  Clock::time_point last_tick_ = Clock::now();
+  core::Clock::time_point last_tick_;
   std::map<std::string, std::pair<bool, std::string>> parts_;
 };
 

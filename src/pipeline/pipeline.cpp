@@ -271,15 +271,25 @@ JobResult process_quiz(Pipeline& pipeline, const std::string& quiz_id, const cor
   return result;
 }
 
-Sleeper interruptible_sleeper(const std::function<bool()>& stop) {
-  return [stop](std::chrono::milliseconds delay) {
-    auto until = std::chrono::steady_clock::now() + delay;
-    while (std::chrono::steady_clock::now() < until) {
+metrics::Outcome outcome_of(const JobResult& result, Failures failures) {
+  switch (result.action) {
+    case core::Action::kAck:
+      return result.outcome == Outcome::kAlreadyLoaded ? metrics::Outcome::kAlreadyLoaded
+                                                       : metrics::Outcome::kLoaded;
+    case core::Action::kPause: return metrics::Outcome::kPaused;
+    case core::Action::kReject:
+      return failures == Failures::kRepublished ? metrics::Outcome::kDeadLettered : metrics::Outcome::kRequeued;
+    case core::Action::kRequeue: return metrics::Outcome::kRequeued;
+  }
+  return metrics::Outcome::kRequeued;
+}
+
+Sleeper interruptible_sleeper(const std::function<bool()>& stop, core::Clock& clock) {
+  return [stop, &clock](std::chrono::milliseconds delay) {
+    const auto until = clock.now() + delay;
+    for (auto now = clock.now(); now < until; now = clock.now()) {
       if (stop()) return false;
-      std::this_thread::sleep_for(std::min<std::chrono::milliseconds>(
-          std::chrono::milliseconds(20),
-          std::chrono::duration_cast<std::chrono::milliseconds>(until - std::chrono::steady_clock::now()) +
-              std::chrono::milliseconds(1)));
+      clock.sleep_for(std::min<core::Clock::duration>(std::chrono::milliseconds(20), until - now));
     }
     return !stop();
   };

@@ -15,6 +15,7 @@
 #include <string>
 #include <string_view>
 
+#include "core/clock.h"
 #include "core/error.h"
 #include "core/event.h"
 #include "core/retry.h"
@@ -65,10 +66,17 @@ JobResult process_message(Pipeline& pipeline, std::string_view body, const core:
 JobResult process_quiz(Pipeline& pipeline, const std::string& quiz_id, const core::RetryPolicy& policy,
                        const Sleeper& sleep, int deliveries = 0, core::RetryQuota* quota = nullptr);
 
+// What a job's result counts as in the metrics (qrl_quizzes_total{outcome}), in both modes. Where
+// the loader republishes failures itself (serve), a rejected message is dead-lettered and a
+// requeued one requeued; where the queue takes a failed message back (Lambda's SQS, whose
+// redrive policy dead-letters it), every failure but a pause is requeued.
+enum class Failures { kRepublished, kReturnedToQueue };
+metrics::Outcome outcome_of(const JobResult& result, Failures failures);
+
 // A uniform random number in [0, 1), per thread: the jitter of backoff delays.
 double unit_random();
 
-// A Sleeper that sleeps unless `stop` becomes true.
-Sleeper interruptible_sleeper(const std::function<bool()>& stop);
+// A Sleeper that sleeps on `clock` unless `stop` becomes true.
+Sleeper interruptible_sleeper(const std::function<bool()>& stop, core::Clock& clock = core::system_clock());
 
 }  // namespace qrl::pipeline
