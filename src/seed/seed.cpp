@@ -7,6 +7,7 @@
 #include <optional>
 
 #include "amqp/connection.h"
+#include "amqp/topology.h"
 #include "core/error.h"
 #include "core/event.h"
 #include "core/transform.h"
@@ -51,7 +52,7 @@ std::vector<std::string> seed(const config::Config& config, const Options& optio
   std::optional<amqp::Connection> rabbit;
   if (options.publish) {
     rabbit.emplace(config.rabbit);
-    rabbit->declare_queue(config.rabbit.queue_name);
+    amqp::topology::declare_main(*rabbit, config.rabbit);
     rabbit->enable_confirms();
   }
   Progress progress(options.count, options.progress);

@@ -1,0 +1,23 @@
+#include "amqp/topology.h"
+
+namespace qrl::amqp::topology {
+
+std::uint32_t declare_main(Connection& connection, const config::Rabbit& settings) {
+  return connection.declare_queue(settings.queue_name);
+}
+
+std::uint32_t declare_dead_letters(Connection& connection, const config::Rabbit& settings) {
+  return connection.declare_queue(settings.dead_letter_queue);
+}
+
+void declare_failure_queues(Connection& connection, const config::Rabbit& settings) {
+  declare_dead_letters(connection, settings);
+  connection.declare_delay_queue(settings.retry_queue, settings.queue_name);
+}
+
+void declare_all(Connection& connection, const config::Rabbit& settings) {
+  declare_main(connection, settings);
+  declare_failure_queues(connection, settings);
+}
+
+}  // namespace qrl::amqp::topology
