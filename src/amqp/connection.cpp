@@ -94,9 +94,22 @@ Connection::Connection(const config::Rabbit& settings, std::chrono::seconds hear
                       core::DataProblem::kNone, why->code());
   }
   if (status != AMQP_STATUS_OK) fail(std::string("cannot connect: ") + amqp_error_string2(status));
-  auto login =
-      amqp_login(state_.get(), settings.vhost.c_str(), 0, 131072, static_cast<int>(heartbeat.count()),
-                 AMQP_SASL_METHOD_PLAIN, settings.username.c_str(), settings.password.c_str());
+  // Ask to be told when the broker cancels our consumer (its queue deleted, its node lost):
+  // without the capability it drops the consumer silently. rabbitmq-c merges this table into
+  // the capabilities it advertises itself.
+  amqp_table_entry_t capability{};
+  capability.key = amqp_cstring_bytes("consumer_cancel_notify");
+  capability.value.kind = AMQP_FIELD_KIND_BOOLEAN;
+  capability.value.value.boolean = 1;
+  amqp_table_entry_t property{};
+  property.key = amqp_cstring_bytes("capabilities");
+  property.value.kind = AMQP_FIELD_KIND_TABLE;
+  property.value.value.table = amqp_table_t{1, &capability};
+  amqp_table_t properties{1, &property};
+  auto login = amqp_login_with_properties(state_.get(), settings.vhost.c_str(), 0, 131072,
+                                          static_cast<int>(heartbeat.count()), &properties,
+                                          AMQP_SASL_METHOD_PLAIN, settings.username.c_str(),
+                                          settings.password.c_str());
   if (login.reply_type != AMQP_RESPONSE_NORMAL) {
     // Never echo the credentials; the broker's reply names the user at most. A refused login
     // or vhost is the deployment's to fix: an environment failure, not a retry.
@@ -216,6 +229,7 @@ void Connection::consume(const std::string& queue, std::uint16_t prefetch) {
                                 /*no_ack=*/0, /*exclusive=*/0, amqp_empty_table);
   check_reply(("cannot consume from queue '" + queue + "'").c_str());
   consumer_tag_ = text(ok->consumer_tag);
+  cancelled_by_broker_ = false;
 }
 
 void Connection::cancel() {
@@ -258,7 +272,11 @@ std::optional<Message> Connection::next(std::chrono::milliseconds timeout, int w
       switch (frame.payload.method.id) {
         case AMQP_CHANNEL_CLOSE_METHOD: fail("broker closed the channel");
         case AMQP_CONNECTION_CLOSE_METHOD: fail("broker closed the connection");
-        case AMQP_BASIC_CANCEL_METHOD: fail("broker cancelled the consumer (queue deleted?)");
+        case AMQP_BASIC_CANCEL_METHOD:
+          // The consumer is gone; the connection and the unacked deliveries are not.
+          consumer_tag_.clear();
+          cancelled_by_broker_ = true;
+          return std::nullopt;
         default: break;
       }
     }

@@ -53,7 +53,10 @@ class Connection {
 
   // The next delivery, or empty after `timeout` with none, or as soon as `wake_fd` (if not -1)
   // becomes readable: other threads use it to have the owner act on their results at once.
+  // Also empty when the broker cancels the consumer (consumer_cancel_notify, advertised at
+  // login): consumer_cancelled() then says so until the next consume().
   std::optional<Message> next(std::chrono::milliseconds timeout, int wake_fd = -1);
+  bool consumer_cancelled() const noexcept { return cancelled_by_broker_; }
   // One message without a consumer (basic.get), or empty if the queue is empty.
   std::optional<Message> get(const std::string& queue);
 
@@ -85,6 +88,7 @@ class Connection {
   std::string endpoint_;
   std::string consumer_tag_;
   bool confirms_ = false;
+  bool cancelled_by_broker_ = false;
   std::uint64_t published_ = 0;
 };
 

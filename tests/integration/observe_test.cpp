@@ -10,6 +10,7 @@
 
 #include "core/event.h"
 #include "http/client.h"
+#include "support/amqp_relay.h"
 #include "support/fault_proxy.h"
 #include "support/runtime_api.h"
 #include "support/stack_test.h"
@@ -276,6 +277,97 @@ TEST_F(Observe, LambdaWritesOneEmbeddedMetricLinePerInvocation) {
   EXPECT_FALSE(documents[1].contains("qrl_quizzes_total.loaded"));
   EXPECT_EQ(documents[1]["qrl_quizzes_total.already_loaded"], 1);
   expect_loaded_exactly(good);
+}
+
+}  // namespace
+}  // namespace qrl::testing
+
+namespace qrl::testing {
+namespace {
+
+// A broker that takes 15 s to confirm a dead letter (the relay holds every basic.ack it sends):
+// the republisher waits on its own thread; the consumer loop turns on, so /healthz (10 s
+// threshold) stays 200 throughout and other quizzes keep loading. Nothing is lost: the letter
+// is confirmed once the broker answers in time, then the original is acked.
+TEST_F(Observe, AConfirmHeldFifteenSecondsStallsNeitherLivenessNorLoading) {
+  AmqpRelay relay(stack.config().rabbit.port);
+  relay.hold_confirms(15s);
+  auto env = env_with_port();
+  env["RABBITMQ_PORT"] = std::to_string(relay.port());
+  auto daemon = start_env(env);
+  stack.publish("this is not an event");
+  ASSERT_TRUE(eventually([&] { return relay.confirms_held() > 0; }, 20s)) << daemon->stderr_text();
+  const auto held_from = std::chrono::steady_clock::now();
+  std::vector<Fixture> loaded_meanwhile;
+  while (std::chrono::steady_clock::now() - held_from < 16s) {
+    ASSERT_EQ(get(port, "/healthz").first, 200)
+        << "after " << std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - held_from).count() << " ms";
+    auto f = contract_quiz(random_id());
+    stack.write(f);
+    stack.publish_event(f.quiz_id);
+    loaded_meanwhile.push_back(f);
+    std::this_thread::sleep_for(1s);
+  }
+  for (const auto& f : loaded_meanwhile) {
+    EXPECT_TRUE(eventually([&] { return loaded(f.quiz_id); }, 10s)) << f.quiz_id;
+  }
+  relay.hold_confirms(0ms);
+  ASSERT_TRUE(eventually([&] { return count(daemon->stderr_text(), "msg=dead-lettered") > 0; }, 40s))
+      << daemon->stderr_text();
+  auto log = stop(*daemon);
+  EXPECT_GE(stack.dlq_depth(), 1u);
+  EXPECT_EQ(stack.queue_depth(), 0u);
+  for (const auto& f : loaded_meanwhile) expect_loaded_exactly(f);
+}
+
+// The queue deleted under load and declared again by the producer: the broker cancels the
+// consumer (consumer_cancel_notify, advertised at login), serve says so once, shows it in
+// /readyz, finishes what it holds and consumes again; every quiz announced to the new queue loads.
+TEST_F(Observe, ADeletedQueueIsNoticedShownAndConsumedAgainWhenDeclared) {
+  auto daemon = start(env_with_port());
+  std::vector<Fixture> before;
+  for (int i = 0; i < 10; ++i) {
+    before.push_back(contract_quiz(random_id()));
+    stack.write(before.back());
+    stack.publish_event(before.back().quiz_id);
+  }
+  ASSERT_TRUE(eventually([&] {
+    return std::all_of(before.begin(), before.end(), [&](const Fixture& f) { return loaded(f.quiz_id); });
+  }));
+  // Under load: quizzes are being announced while the operator deletes the queue.
+  std::vector<Fixture> during;
+  for (int i = 0; i < 5; ++i) {
+    during.push_back(contract_quiz(random_id()));
+    stack.write(during.back());
+    stack.publish_event(during.back().quiz_id);
+  }
+  ASSERT_EQ(stack.rabbitmqctl("delete_queue " + stack.config().rabbit.queue_name), 0);
+  ASSERT_TRUE(eventually([&] { return count(daemon->stderr_text(), "the broker cancelled the consumer") > 0; }, 10s))
+      << daemon->stderr_text();
+  // The producer declares its queue again (and the loader does too), and re-announces what the
+  // deletion dropped, as an operator would.
+  std::vector<Fixture> after;
+  for (int i = 0; i < 10; ++i) {
+    after.push_back(contract_quiz(random_id()));
+    stack.write(after.back());
+  }
+  ASSERT_TRUE(eventually([&] { return get(port, "/readyz").first == 200; }, 15s))
+      << get(port, "/readyz").second;
+  for (const auto& f : during) {
+    if (!loaded(f.quiz_id)) stack.publish_event(f.quiz_id);
+  }
+  for (const auto& f : after) stack.publish_event(f.quiz_id);
+  ASSERT_TRUE(eventually([&] {
+    return std::all_of(after.begin(), after.end(), [&](const Fixture& f) { return loaded(f.quiz_id); }) &&
+           std::all_of(during.begin(), during.end(), [&](const Fixture& f) { return loaded(f.quiz_id); });
+  }, 30s)) << daemon->stderr_text();
+  auto log = stop(*daemon);
+  EXPECT_EQ(count(log, "msg=\"the broker cancelled the consumer"), 1u) << log;
+  for (const auto& group : {before, during, after}) {
+    for (const auto& f : group) expect_loaded_exactly(f);
+  }
+  EXPECT_EQ(stack.queue_depth(), 0u);
+  EXPECT_EQ(stack.dlq_depth(), 0u);
 }
 
 }  // namespace

@@ -1,0 +1,240 @@
+#include "daemon/consumer_loop.h"
+
+#include <algorithm>
+
+#include "log/log.h"
+#include "pipeline/failpoint.h"
+
+namespace qrl::daemon {
+
+std::string_view to_string(State state) {
+  switch (state) {
+    case State::kConnecting: return "connecting";
+    case State::kConsuming: return "consuming";
+    case State::kPaused: return "paused";
+    case State::kDraining: return "draining";
+    case State::kStopped: return "stopped";
+  }
+  return "unknown";
+}
+
+ConsumerLoop::ConsumerLoop(LoopSettings settings, LoopPorts ports)
+    : settings_(std::move(settings)), ports_(std::move(ports)) {}
+
+void ConsumerLoop::finished(Finished result) {
+  results_.push(std::move(result));
+  ports_.broker.wake();
+}
+
+void ConsumerLoop::receipt(Receipt receipt) {
+  receipts_.push(receipt);
+  ports_.broker.wake();
+}
+
+bool ConsumerLoop::run() {
+  while (turn()) {
+  }
+  return !abandoned_;
+}
+
+bool ConsumerLoop::turn() {
+  if (state_ == State::kStopped) return false;
+  ports_.health.tick();
+  show();
+  ports_.recorder.in_flight(in_flight_);
+  if (stopping()) {
+    state_ = State::kStopped;
+    show();
+    return false;
+  }
+  if (!ports_.broker.is_open()) {
+    reconnect();
+    return true;
+  }
+  try {
+    resume_if_due();
+    take(ports_.broker.next(settings_.poll));
+    settle();
+  } catch (const core::Error& e) {
+    lost(e.what());
+  }
+  show();  // readiness never lags a change of state
+  return true;
+}
+
+// Stop requests and the drain: true when the loop is over.
+bool ConsumerLoop::stopping() {
+  const int stops = ports_.stop_requests();
+  if (stops >= 2) {
+    abandoned_ = in_flight_ > 0;
+    return true;
+  }
+  if (stops >= 1 && state_ != State::kDraining) {
+    state_ = State::kDraining;
+    drain_deadline_ = ports_.clock.now() + settings_.drain_timeout;
+    if (ports_.broker.is_open()) {
+      try {
+        ports_.broker.cancel();
+      } catch (const core::Error& e) {
+        log::warn("lost RabbitMQ connection while stopping", {{"reason", e.what()}});
+      }
+    }
+    show();
+  }
+  if (state_ != State::kDraining) return false;
+  // Without a connection, what is in flight is void: the broker redelivers it.
+  if (in_flight_ == 0 || !ports_.broker.is_open()) return true;
+  if (ports_.clock.now() > drain_deadline_) {
+    log::warn("drain timeout: leaving unfinished messages to be redelivered",
+              {{"in_flight", std::to_string(in_flight_)}});
+    abandoned_ = true;
+    return true;
+  }
+  return false;
+}
+
+// Capped exponential backoff between attempts, waited in slices so a stop request is seen at once.
+void ConsumerLoop::reconnect() {
+  const auto now = ports_.clock.now();
+  if (now < next_attempt_) {
+    ports_.clock.sleep_for(std::min<core::Clock::duration>(next_attempt_ - now, std::chrono::milliseconds(50)));
+    return;
+  }
+  try {
+    ports_.broker.open();
+    if (state_ == State::kConnecting) {
+      ports_.broker.consume(settings_.prefetch);
+      state_ = State::kConsuming;
+    }
+    ports_.recorder.reconnect("rabbitmq");
+    log::info("reconnected to RabbitMQ", {{"attempt", std::to_string(reconnect_attempt_ + 1)}});
+    reconnect_attempt_ = 0;
+    problem_.clear();
+  } catch (const core::Error& e) {
+    ports_.broker.close();
+    ++reconnect_attempt_;
+    next_attempt_ = ports_.clock.now() + core::backoff_delay(settings_.reconnect, reconnect_attempt_,
+                                                             0.5 + ports_.random() / 2);
+    problem_ = e.what();
+    if (reconnect_attempt_ % 10 == 1) log::warn("cannot reconnect to RabbitMQ", {{"reason", e.what()}});
+  }
+}
+
+void ConsumerLoop::resume_if_due() {
+  if (state_ != State::kPaused || ports_.clock.now() < next_attempt_) return;
+  ports_.broker.consume(settings_.prefetch);
+  state_ = State::kConsuming;
+  log::info("consumption resumed", {{"after_pauses", std::to_string(pauses_)}});
+}
+
+void ConsumerLoop::take(Polled polled) {
+  if (polled.kind == Polled::Kind::kCancelled) {
+    if (state_ != State::kConsuming) return;
+    // The queue was deleted (or its node lost). Deliveries already taken are still ours to
+    // finish and settle; the consumer comes back when the queue is declared again.
+    log::error("the broker cancelled the consumer: the queue was deleted or its node lost",
+               {{"resubscribe_in_ms", std::to_string(settings_.resubscribe.count())}});
+    pause("the broker cancelled the consumer (queue deleted?)", settings_.resubscribe, false);
+    return;
+  }
+  if (polled.kind != Polled::Kind::kDelivery) return;
+  auto& delivery = polled.delivery;
+  if (state_ != State::kConsuming) {
+    // Sent before the broker saw our cancel: back untouched, not worked on.
+    ports_.broker.reject(delivery.tag, /*requeue=*/true);
+    return;
+  }
+  ++in_flight_;
+  ports_.jobs.push({generation_, delivery.tag, std::move(delivery.body), dlq::past_of(delivery.headers),
+                    ports_.clock.now()});
+}
+
+void ConsumerLoop::settle() {
+  for (const auto& receipt : receipts_.take_all()) {
+    if (receipt.generation != generation_) continue;  // its channel is gone; redelivered
+    --in_flight_;
+    // Confirmed in the holding or dead-letter queue first, then acked: a crash in between
+    // leaves the message in two places, never in none.
+    if (receipt.published) {
+      ports_.broker.ack(receipt.tag);
+    } else {
+      ports_.broker.reject(receipt.tag, /*requeue=*/true);
+    }
+  }
+  for (auto& result : results_.take_all()) {
+    if (result.generation != generation_) continue;
+    settle_one(result);
+  }
+}
+
+void ConsumerLoop::settle_one(const Finished& result) {
+  switch (result.action) {
+    case core::Action::kAck:
+      --in_flight_;
+      pipeline::failpoint("before-ack");
+      ports_.broker.ack(result.tag);
+      pauses_ = 0;
+      break;
+    case core::Action::kPause:
+      --in_flight_;
+      // Cancel first: a message put back while we still consume would come straight back.
+      if (state_ == State::kConsuming) {
+        ++pauses_;
+        pause(result.reason, core::pause_delay(settings_.policy, pauses_), true);
+      }
+      ports_.broker.reject(result.tag, /*requeue=*/true);
+      break;
+    case core::Action::kRequeue:
+    case core::Action::kReject:
+      // Still in flight until the republisher's receipt.
+      ports_.republish.submit({result.generation, result.tag, result.action == core::Action::kRequeue,
+                               result.body, result.headers});
+      break;
+  }
+}
+
+void ConsumerLoop::pause(const std::string& reason, std::chrono::milliseconds delay, bool put_back_waiting) {
+  state_ = State::kPaused;
+  problem_ = reason;
+  next_attempt_ = ports_.clock.now() + delay;
+  show();  // readiness never lags the log line
+  if (put_back_waiting) {
+    log::error("consumption paused: the environment is wrong, no message can succeed until it is fixed",
+               {{"reason", reason},
+                {"resume_in_s", std::to_string((delay.count() + 999) / 1000)},
+                {"pause", std::to_string(pauses_)}});
+  }
+  ports_.broker.cancel();
+  if (!put_back_waiting) return;
+  // Messages not yet started go back untouched.
+  for (auto& job : ports_.jobs.take_all()) {
+    if (job.generation != generation_) continue;
+    --in_flight_;
+    ports_.broker.reject(job.tag, /*requeue=*/true);
+  }
+}
+
+void ConsumerLoop::lost(const std::string& reason) {
+  log::warn("lost RabbitMQ connection; unacked messages will be redelivered", {{"reason", reason}});
+  ports_.broker.close();
+  problem_ = reason;
+  ++generation_;
+  in_flight_ = 0;
+  ports_.jobs.take_all();  // not started; the broker redelivers them
+  if (state_ == State::kConsuming) state_ = State::kConnecting;
+  // Paused stays paused (it consumes again when due); draining stays draining.
+  next_attempt_ = std::max(next_attempt_, ports_.clock.now());
+  reconnect_attempt_ = 0;
+}
+
+// What /readyz says of the consumer.
+void ConsumerLoop::show() {
+  const bool open = ports_.broker.is_open();
+  ports_.health.set("rabbitmq", open, problem_.empty() ? "not connected" : problem_);
+  std::string why = "not connected to RabbitMQ";
+  if (state_ == State::kDraining || state_ == State::kStopped) why = "draining: stopping";
+  if (state_ == State::kPaused) why = "paused: " + problem_;
+  ports_.health.set("consuming", open && state_ == State::kConsuming, why);
+}
+
+}  // namespace qrl::daemon

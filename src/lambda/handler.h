@@ -1,0 +1,51 @@
+#pragma once
+// The work of one Lambda invocation, with no I/O of its own: an SQS batch through the same
+// pipeline as `serve` (records concurrently, one worker's stores each), the partial batch
+// response naming exactly the records that did not succeed, and the invocation's figures as one
+// CloudWatch Embedded Metric Format line. The stores do the I/O; tests give it in-memory ones.
+
+#include <chrono>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "core/clock.h"
+#include "core/retry.h"
+#include "metrics/recorder.h"
+#include "pipeline/pipeline.h"
+
+namespace qrl::lambda {
+
+// One worker: its pipeline, and how to tell its stores the invocation's deadline.
+struct Worker {
+  pipeline::Pipeline* pipeline;
+  std::function<void(core::Clock::time_point)> set_deadline;
+};
+
+struct Answer {
+  std::string response;  // {"batchItemFailures":[...]}
+  std::string emf;       // the invocation's figures, one line
+  std::size_t records = 0;
+  std::size_t failed = 0;
+};
+
+class Handler {
+ public:
+  // `relay` is what the workers' stores report to; each invocation points it at figures of its own.
+  Handler(std::vector<Worker> workers, core::RetryPolicy policy, std::chrono::milliseconds deadline_margin,
+          metrics::Relay& relay, std::string function_name, core::Clock& clock = core::system_clock());
+
+  // Throws NotABatch (batch.h) when the body is not an SQS batch.
+  Answer handle(const std::string& body, const std::string& request_id, core::Clock::time_point deadline);
+
+ private:
+  std::vector<Worker> workers_;
+  core::RetryPolicy policy_;
+  std::chrono::milliseconds margin_;
+  metrics::Relay& relay_;
+  std::string function_name_;
+  core::Clock& clock_;
+  core::RetryQuota quota_;
+};
+
+}  // namespace qrl::lambda

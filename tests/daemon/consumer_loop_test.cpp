@@ -1,0 +1,352 @@
+// The consumer loop's states, driven through a broker of the test's own on simulated time:
+// every schedule (pauses, reconnects, drain) is asserted exactly, in milliseconds of real time.
+
+#include "daemon/consumer_loop.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <deque>
+#include <vector>
+
+namespace qrl::daemon {
+namespace {
+
+using namespace std::chrono_literals;
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+
+// A broker that records what the loop asked of it, and when.
+class FakeBroker final : public Broker {
+ public:
+  explicit FakeBroker(core::ManualClock& clock) : clock_(clock) {}
+
+  void open() override {
+    opens.push_back(since_start());
+    if (failing_opens > 0) {
+      --failing_opens;
+      throw core::transient_error(core::Stage::kUnknown, "rabbitmq: cannot connect");
+    }
+    open_ = true;
+  }
+  void close() noexcept override { open_ = false; }
+  bool is_open() const override { return open_; }
+  void consume(std::uint16_t prefetch) override {
+    consumes.push_back(since_start());
+    last_prefetch = prefetch;
+  }
+  void cancel() override {
+    ++cancels;
+    cancelled_at.push_back(since_start());
+  }
+  Polled next(std::chrono::milliseconds timeout) override {
+    if (lose_connection) {
+      lose_connection = false;
+      open_ = false;
+      throw core::transient_error(core::Stage::kUnknown, "rabbitmq: lost connection");
+    }
+    if (!events.empty()) {
+      auto polled = std::move(events.front());
+      events.pop_front();
+      return polled;
+    }
+    clock_.advance(timeout);  // nothing came within the poll
+    return {};
+  }
+  void wake() override {}
+  void ack(std::uint64_t tag) override { acks.push_back(tag); }
+  void reject(std::uint64_t tag, bool requeue) override { rejects.emplace_back(tag, requeue); }
+
+  void deliver(std::uint64_t tag, std::string body = "{}") {
+    Polled polled;
+    polled.kind = Polled::Kind::kDelivery;
+    polled.delivery = {tag, std::move(body), {}};
+    events.push_back(std::move(polled));
+  }
+  void broker_cancels() {
+    Polled polled;
+    polled.kind = Polled::Kind::kCancelled;
+    events.push_back(polled);
+  }
+  std::chrono::milliseconds since_start() const {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(clock_.now() - start_);
+  }
+
+  std::deque<Polled> events;
+  int failing_opens = 0;
+  bool lose_connection = false;
+  std::vector<std::chrono::milliseconds> opens, consumes, cancelled_at;
+  std::vector<std::uint64_t> acks;
+  std::vector<std::pair<std::uint64_t, bool>> rejects;
+  int cancels = 0;
+  std::uint16_t last_prefetch = 0;
+
+ private:
+  core::ManualClock& clock_;
+  core::Clock::time_point start_ = clock_.now();
+  bool open_ = true;
+};
+
+class HeldLetters final : public Republish {
+ public:
+  void submit(Letter letter) override { letters.push_back(std::move(letter)); }
+  std::vector<Letter> letters;
+};
+
+class LoopTest : public ::testing::Test {
+ protected:
+  LoopTest() : broker(clock), health(clock) {
+    settings.prefetch = 4;
+    settings.drain_timeout = 5s;
+    settings.policy.pause_base = 1000ms;
+    settings.policy.pause_max = 60000ms;
+  }
+
+  ConsumerLoop& loop() {
+    if (!loop_) {
+      loop_.emplace(settings, LoopPorts{broker, letters, jobs, clock, health, metrics::nothing(),
+                                        [this] { return stops; }, [] { return 1.0; }});
+    }
+    return *loop_;
+  }
+  // Turns until `done` or `limit` turns; true if `done`.
+  bool turn_until(const std::function<bool()>& done, int limit = 10000) {
+    for (int i = 0; i < limit; ++i) {
+      if (done()) return true;
+      if (!loop().turn()) return done();
+    }
+    return false;
+  }
+  // The worker: takes every job and reports it with `action`.
+  std::vector<Job> work(core::Action action, std::string reason = "") {
+    std::vector<Job> taken;
+    for (auto& job : jobs.take_all()) {
+      loop().finished({job.generation, job.tag, action, job.body, {{"x-failure-reason", reason}}, reason});
+      taken.push_back(std::move(job));
+    }
+    return taken;
+  }
+  std::string readiness() { return health.ready().second; }
+
+  core::ManualClock clock;
+  FakeBroker broker;
+  health::State health;
+  HeldLetters letters;
+  WorkQueue<Job> jobs;
+  LoopSettings settings;
+  int stops = 0;
+  std::optional<ConsumerLoop> loop_;
+};
+
+TEST_F(LoopTest, ADeliveryBecomesAJobAndItsSuccessAnAck) {
+  broker.deliver(7, "event");
+  ASSERT_TRUE(turn_until([&] { return !jobs.empty(); }));
+  EXPECT_EQ(loop().in_flight(), 1u);
+  auto taken = work(core::Action::kAck);
+  ASSERT_EQ(taken.size(), 1u);
+  EXPECT_EQ(taken[0].body, "event");
+  EXPECT_EQ(taken[0].past.deliveries, 1);
+  ASSERT_TRUE(turn_until([&] { return !broker.acks.empty(); }));
+  EXPECT_THAT(broker.acks, ElementsAre(7u));
+  EXPECT_EQ(loop().in_flight(), 0u);
+  EXPECT_EQ(loop().state(), State::kConsuming);
+  EXPECT_TRUE(health.ready().first) << readiness();
+}
+
+TEST_F(LoopTest, AnEnvironmentFailurePausesPutsWorkBackAndResumesOnScheduleDoublingUntilASuccess) {
+  broker.deliver(1);
+  broker.deliver(2);
+  ASSERT_TRUE(turn_until([&] { return loop().in_flight() == 2; }));
+  auto first = jobs.take_all();  // the worker took job 1; job 2 waits in the queue
+  jobs.push(first[1]);
+  loop().finished({first[0].generation, 1, core::Action::kPause, "", {}, "NOAUTH; check the Redis password"});
+  ASSERT_TRUE(turn_until([&] { return loop().state() == State::kPaused; }));
+  EXPECT_EQ(broker.cancels, 1);
+  // Both back, untouched: the failed one and the one not started.
+  EXPECT_THAT(broker.rejects, ElementsAre(std::pair<std::uint64_t, bool>{2, true},
+                                          std::pair<std::uint64_t, bool>{1, true}));
+  EXPECT_EQ(loop().in_flight(), 0u);
+  EXPECT_FALSE(health.ready().first);
+  EXPECT_THAT(readiness(), HasSubstr("consuming: paused: NOAUTH; check the Redis password"));
+  // Resumes 1 s later, not before.
+  ASSERT_TRUE(turn_until([&] { return broker.consumes.size() == 1; }));
+  EXPECT_EQ(broker.consumes[0] - broker.cancelled_at[0], 1000ms);
+  EXPECT_EQ(loop().state(), State::kConsuming);
+  // A second failure in a row: 2 s.
+  broker.deliver(3);
+  ASSERT_TRUE(turn_until([&] { return !jobs.empty(); }));
+  work(core::Action::kPause, "NOAUTH");
+  ASSERT_TRUE(turn_until([&] { return loop().state() == State::kPaused; }));
+  ASSERT_TRUE(turn_until([&] { return broker.consumes.size() == 2; }));
+  EXPECT_EQ(broker.consumes[1] - broker.cancelled_at[1], 2000ms);
+  // A success resets the count: the next pause is 1 s again.
+  broker.deliver(4);
+  ASSERT_TRUE(turn_until([&] { return !jobs.empty(); }));
+  work(core::Action::kAck);
+  broker.deliver(5);
+  ASSERT_TRUE(turn_until([&] { return !jobs.empty(); }));
+  work(core::Action::kPause, "NOAUTH");
+  ASSERT_TRUE(turn_until([&] { return loop().state() == State::kPaused; }));
+  ASSERT_TRUE(turn_until([&] { return broker.consumes.size() == 3; }));
+  EXPECT_EQ(broker.consumes[2] - broker.cancelled_at[2], 1000ms);
+}
+
+TEST_F(LoopTest, ADeliveryArrivingWhilePausedGoesBackUnworked) {
+  broker.deliver(1);
+  ASSERT_TRUE(turn_until([&] { return !jobs.empty(); }));
+  work(core::Action::kPause, "denied");
+  ASSERT_TRUE(turn_until([&] { return loop().state() == State::kPaused; }));
+  broker.deliver(2);  // sent before the broker saw the cancel
+  ASSERT_TRUE(turn_until([&] { return broker.rejects.size() == 2; }));
+  EXPECT_EQ(broker.rejects[1], (std::pair<std::uint64_t, bool>{2, true}));
+  EXPECT_TRUE(jobs.empty());
+}
+
+TEST_F(LoopTest, ALostConnectionVoidsItsDeliveriesAndReconnectsWithCappedBackoff) {
+  broker.deliver(1);
+  broker.deliver(2);
+  ASSERT_TRUE(turn_until([&] { return loop().in_flight() == 2; }));
+  auto taken = jobs.take_all();
+  jobs.push(taken[1]);  // one started, one waiting
+  broker.lose_connection = true;
+  broker.failing_opens = 3;
+  const auto lost_at = broker.since_start();
+  ASSERT_TRUE(turn_until([&] { return loop().state() == State::kConnecting; }));
+  EXPECT_EQ(loop().generation(), 2u);
+  EXPECT_TRUE(jobs.empty());  // the waiting one is dropped: the broker redelivers it
+  EXPECT_THAT(readiness(), HasSubstr("rabbitmq: rabbitmq: lost connection"));
+  // The started one finishes after the loss: its result is dropped, never acked with a dead tag.
+  loop().finished({taken[0].generation, taken[0].tag, core::Action::kAck, "", {}, ""});
+  ASSERT_TRUE(turn_until([&] { return loop().state() == State::kConsuming; }));
+  EXPECT_TRUE(broker.acks.empty());
+  // At once, then 200 ms, 400 ms and 800 ms apart (full jitter's ceiling: the test's random is 1).
+  ASSERT_EQ(broker.opens.size(), 4u);
+  EXPECT_EQ(broker.opens[0] - lost_at, 0ms);
+  EXPECT_EQ(broker.opens[1] - broker.opens[0], 200ms);
+  EXPECT_EQ(broker.opens[2] - broker.opens[1], 400ms);
+  EXPECT_EQ(broker.opens[3] - broker.opens[2], 800ms);
+  EXPECT_EQ(broker.consumes.back(), broker.opens[3]);
+  EXPECT_EQ(broker.last_prefetch, 4);
+  EXPECT_EQ(loop().in_flight(), 0u);
+  // The new connection's deliveries are worked and acked as usual.
+  broker.deliver(11);
+  ASSERT_TRUE(turn_until([&] { return !jobs.empty(); }));
+  work(core::Action::kAck);
+  ASSERT_TRUE(turn_until([&] { return !broker.acks.empty(); }));
+  EXPECT_THAT(broker.acks, ElementsAre(11u));
+}
+
+TEST_F(LoopTest, AStopDrainsWhatIsInFlightThenEndsClean) {
+  broker.deliver(1);
+  ASSERT_TRUE(turn_until([&] { return !jobs.empty(); }));
+  stops = 1;
+  ASSERT_TRUE(turn_until([&] { return loop().state() == State::kDraining; }));
+  EXPECT_EQ(broker.cancels, 1);
+  EXPECT_THAT(readiness(), HasSubstr("consuming: draining: stopping"));
+  // Still turning while the job runs: 3 s of it.
+  for (int i = 0; i < 30; ++i) ASSERT_TRUE(loop().turn());
+  work(core::Action::kAck);
+  EXPECT_FALSE(turn_until([] { return false; }));
+  EXPECT_EQ(loop().state(), State::kStopped);
+  EXPECT_THAT(broker.acks, ElementsAre(1u));
+  EXPECT_TRUE(loop().run());  // clean
+}
+
+TEST_F(LoopTest, ADrainThatOutlastsItsTimeoutIsAbandonedExactlyThen) {
+  broker.deliver(1);
+  ASSERT_TRUE(turn_until([&] { return !jobs.empty(); }));
+  stops = 1;
+  ASSERT_TRUE(turn_until([&] { return loop().state() == State::kDraining; }));
+  EXPECT_FALSE(loop().run());  // abandoned: the job never finished
+  // At the first turn past the deadline: 5 s after the drain began, and one poll.
+  EXPECT_EQ(broker.since_start() - broker.cancelled_at[0], 5100ms);
+  EXPECT_TRUE(broker.acks.empty());
+}
+
+TEST_F(LoopTest, ASecondStopRequestEndsAtOnceWithWorkInFlight) {
+  broker.deliver(1);
+  ASSERT_TRUE(turn_until([&] { return !jobs.empty(); }));
+  stops = 1;
+  ASSERT_TRUE(loop().turn());
+  const auto at = broker.since_start();
+  stops = 2;
+  EXPECT_FALSE(loop().turn());
+  EXPECT_EQ(broker.since_start(), at);
+  EXPECT_FALSE(loop().run());
+  EXPECT_EQ(loop().state(), State::kStopped);
+}
+
+TEST_F(LoopTest, FailedMessagesAreAckedOnlyOnceTheRepublisherConfirmsThem) {
+  broker.deliver(1);
+  broker.deliver(2);
+  ASSERT_TRUE(turn_until([&] { return loop().in_flight() == 2; }));
+  auto taken = jobs.take_all();
+  loop().finished({taken[0].generation, 1, core::Action::kReject, "poison", {{"x-failure-reason", "bad"}}, "bad"});
+  loop().finished({taken[1].generation, 2, core::Action::kRequeue, "later", {}, "timeout"});
+  ASSERT_TRUE(turn_until([&] { return letters.letters.size() == 2; }));
+  EXPECT_FALSE(letters.letters[0].requeue);
+  EXPECT_EQ(letters.letters[0].body, "poison");
+  EXPECT_TRUE(letters.letters[1].requeue);
+  EXPECT_EQ(loop().in_flight(), 2u);  // not settled yet
+  EXPECT_TRUE(broker.acks.empty());
+  loop().receipt({letters.letters[0].generation, 1, true});
+  loop().receipt({letters.letters[1].generation, 2, false});  // the broker did not take it
+  ASSERT_TRUE(turn_until([&] { return loop().in_flight() == 0; }));
+  EXPECT_THAT(broker.acks, ElementsAre(1u));
+  EXPECT_THAT(broker.rejects, ElementsAre(std::pair<std::uint64_t, bool>{2, true}));
+}
+
+// A broker whose confirms take 15 s: the republisher waits, the loop does not. /healthz's
+// threshold is 10 s; over the whole wait the loop turns and other quizzes are acked.
+TEST_F(LoopTest, AConfirmThatTakesFifteenSecondsNeverStallsTheLoop) {
+  broker.deliver(1);
+  ASSERT_TRUE(turn_until([&] { return !jobs.empty(); }));
+  work(core::Action::kReject, "poison");
+  ASSERT_TRUE(turn_until([&] { return letters.letters.size() == 1; }));
+  const auto submitted = broker.since_start();
+  std::uint64_t tag = 100;
+  auto next_delivery = submitted;
+  while (broker.since_start() - submitted < 15000ms) {
+    ASSERT_TRUE(loop().turn());
+    ASSERT_TRUE(health.alive(10s)) << "at " << (broker.since_start() - submitted).count() << " ms";
+    if (broker.since_start() >= next_delivery) {  // another quiz every second
+      broker.deliver(++tag);
+      next_delivery += 1000ms;
+    }
+    work(core::Action::kAck);
+  }
+  EXPECT_GE(broker.acks.size(), 14u);  // the others kept flowing
+  EXPECT_THAT(broker.acks, ::testing::Not(::testing::Contains(1u)));
+  loop().receipt({letters.letters[0].generation, 1, true});
+  ASSERT_TRUE(turn_until([&] {
+    work(core::Action::kAck);
+    return loop().in_flight() == 0;
+  }));
+  EXPECT_THAT(broker.acks, ::testing::Contains(1u));
+}
+
+TEST_F(LoopTest, ABrokerCancelledConsumerIsNoticedShownAndResubscribedWithoutLosingWork) {
+  broker.deliver(1);
+  broker.deliver(2);
+  ASSERT_TRUE(turn_until([&] { return loop().in_flight() == 2; }));
+  auto taken = jobs.take_all();
+  jobs.push(taken[1]);
+  broker.broker_cancels();  // the queue was deleted
+  const auto cancelled_at = broker.since_start();
+  ASSERT_TRUE(turn_until([&] { return loop().state() == State::kPaused; }));
+  EXPECT_THAT(readiness(), HasSubstr("consuming: paused: the broker cancelled the consumer"));
+  // Deliveries already taken are finished and acked: nothing put back into a deleted queue.
+  EXPECT_FALSE(jobs.empty());
+  EXPECT_TRUE(broker.rejects.empty());
+  work(core::Action::kAck);
+  loop().finished({taken[0].generation, 1, core::Action::kAck, "", {}, ""});
+  ASSERT_TRUE(turn_until([&] { return broker.acks.size() == 2; }));
+  // Consuming again (the queue declared again) a second after the cancel.
+  ASSERT_TRUE(turn_until([&] { return broker.consumes.size() == 1; }));
+  EXPECT_EQ(broker.consumes[0] - cancelled_at, 1000ms);
+  EXPECT_EQ(loop().state(), State::kConsuming);
+  EXPECT_TRUE(health.ready().first) << readiness();
+}
+
+}  // namespace
+}  // namespace qrl::daemon
