@@ -31,7 +31,11 @@ const std::string& require(const std::optional<std::string>& value, const std::s
   return *value;
 }
 
+// A Redis integer as the README promises it: digits only, no sign, no leading zero ("0" itself
+// excepted). std::from_chars alone would take "-0" and "010".
 std::optional<std::int64_t> parse_integer(std::string_view text) {
+  if (text.empty() || text.find_first_not_of("0123456789") != std::string_view::npos) return std::nullopt;
+  if (text.size() > 1 && text.front() == '0') return std::nullopt;
   std::int64_t out = 0;
   auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), out);
   if (ec != std::errc() || end != text.data() + text.size() || text.empty()) return std::nullopt;

@@ -61,6 +61,19 @@ TEST(Hostile, AQuestionDurationTooLargeForNanosecondsIsRefusedNotWrapped) {
   EXPECT_EQ(quiz.question_duration_ns, 9'223'372'035'000'000'000);
 }
 
+// The README's rule for a Redis integer: digits only, so a sign or a leading zero is a data error
+// (std::from_chars alone takes "-0" and "010").
+TEST(Hostile, ASignOrALeadingZeroInARedisIntegerIsADataError) {
+  auto f = qrl::testing::contract_quiz("sgn1");
+  for (const char* bad : {"-0", "010", "00", "+5", "-5", "0x10"}) {
+    auto e = build_error(f, {{"SET", "sgn1:questionDuration", bad}});
+    EXPECT_EQ(e.kind(), FailureKind::kPermanent) << bad;
+    EXPECT_EQ(e.key(), "sgn1:questionDuration") << bad;
+  }
+  EXPECT_EQ(build(f, {{"SET", "sgn1:questionDuration", "0"}}).question_duration_ns, 0);
+  EXPECT_EQ(build(f, {{"SET", "sgn1:questionDuration", "10"}}).question_duration_ns, 10'000'000'000);
+}
+
 TEST(Hostile, TextAfterANulByteIsNotIgnored) {
   auto f = qrl::testing::contract_quiz("nul1");
   std::string answer = R"({"selectedOptionIndexes":[1],"answeredInDuration":8})";
