@@ -104,7 +104,7 @@ const Key& key(std::string_view name) {
   for (const auto& k : kKeys) {
     if (name == k.name) return k;
   }
-  throw std::logic_error("unknown config key");
+  throw ConfigError("unknown config key '" + std::string(name) + "' (a defect of the loader)");
 }
 
 std::string origin_of(const Named& k) {

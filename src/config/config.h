@@ -13,11 +13,17 @@
 #include <string>
 #include <string_view>
 
+#include "core/error.h"
+
 namespace qrl::config {
 
-class ConfigError : public std::runtime_error {
+// A setting missing or invalid: the loader's one error type (core::Error), of the environment,
+// with code kConfig, so every caller tells bad usage from a failure the same way.
+class ConfigError : public core::Error {
  public:
-  using std::runtime_error::runtime_error;
+  explicit ConfigError(const std::string& message)
+      : core::Error(core::FailureKind::kEnvironment, core::Stage::kSetup, message, {}, core::DataProblem::kNone,
+                    core::Code::kConfig) {}
 };
 
 // TLS towards a server. The server's certificate and host name are always verified; the CA

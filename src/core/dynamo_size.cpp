@@ -3,6 +3,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "core/error.h"
 #include "core/utf8.h"
 
 namespace qrl::core::dynamo {
@@ -12,7 +13,7 @@ std::size_t string_size(std::string_view text) noexcept {
 }
 
 std::size_t number_size(std::string_view text) {
-  auto bad = [&] { return std::invalid_argument("not a DynamoDB number: '" + std::string(text) + "'"); };
+  auto bad = [&] { return invalid_data(Stage::kBuild, "not a DynamoDB number: '" + std::string(text) + "'"); };
   std::size_t at = 0;
   const bool negative = !text.empty() && text[0] == '-';
   if (negative || (!text.empty() && text[0] == '+')) ++at;
@@ -58,12 +59,12 @@ std::size_t number_size(std::int64_t value) {
 
 std::size_t value_size(const nlohmann::json& value) {
   if (!value.is_object() || value.size() != 1)
-    throw std::invalid_argument("not a DynamoDB value: " + value.dump());
+    throw invalid_data(Stage::kBuild, "not a DynamoDB value: " + value.dump());
   const auto first = value.begin();
   const std::string& type = first.key();
   const nlohmann::json& v = first.value();
   auto strings = [&](auto each) {
-    if (!v.is_array()) throw std::invalid_argument("a " + type + " that is not a list");
+    if (!v.is_array()) throw invalid_data(Stage::kBuild, "a " + type + " that is not a list");
     std::size_t size = 0;
     for (const auto& element : v) size += each(element.template get<std::string>());
     return size;
@@ -74,17 +75,17 @@ std::size_t value_size(const nlohmann::json& value) {
   if (type == "SS") return strings([](const std::string& s) { return string_size(s); });
   if (type == "NS") return strings([](const std::string& s) { return number_size(s); });
   if (type == "L") {
-    if (!v.is_array()) throw std::invalid_argument("an L that is not a list");
+    if (!v.is_array()) throw invalid_data(Stage::kBuild, "an L that is not a list");
     std::size_t size = kContainer;
     for (const auto& element : v) size += kEntry + value_size(element);
     return size;
   }
   if (type == "M") return kContainer + kEntry * v.size() + item_size(v);
-  throw std::invalid_argument("DynamoDB type '" + type + "' is not sized here");
+  throw invalid_data(Stage::kBuild, "DynamoDB type '" + type + "' is not sized here");
 }
 
 std::size_t item_size(const nlohmann::json& item) {
-  if (!item.is_object()) throw std::invalid_argument("an item that is not a map");
+  if (!item.is_object()) throw invalid_data(Stage::kBuild, "an item that is not a map");
   std::size_t size = 0;
   for (const auto& [name, value] : item.items()) size += string_size(name) + value_size(value);
   return size;

@@ -27,14 +27,14 @@ inline constexpr std::size_t kContainer = 3;  // per list or map
 inline constexpr std::size_t kEntry = 1;      // per list element and per map entry
 
 std::size_t string_size(std::string_view text) noexcept;
-// A number as DynamoDB JSON writes it ("-12.5", "1E+3", "0.001"); throws std::invalid_argument
+// A number as DynamoDB JSON writes it ("-12.5", "1E+3", "0.001"); throws a permanent core::Error
 // when it is not a number.
 std::size_t number_size(std::string_view text);
 std::size_t number_size(std::int64_t value);
 
 // A value in DynamoDB JSON ({"S":"..."}, {"N":"..."}, {"L":[...]}, {"M":{...}}, {"BOOL":true},
 // {"NULL":true}, {"SS":[...]}, {"NS":[...]}) and an item (a map of attributes). Throws
-// std::invalid_argument on anything else.
+// a permanent core::Error on anything else.
 std::size_t value_size(const nlohmann::json& value);
 std::size_t item_size(const nlohmann::json& item);
 

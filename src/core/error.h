@@ -46,6 +46,9 @@ enum class Code {
   kTlsCertificate,          // a certificate failed verification, or a CA, certificate or key file is unusable
   kTlsHandshake,            // the handshake failed for another reason (TLS on one side only?)
   kQuestionSetPermission,   // the question-set directory or a file in it: EACCES, EPERM, EROFS
+  kConfig,                  // a setting missing or invalid (config::ConfigError): bad usage, exit 2
+  // permanent
+  kNotABatch,  // a Lambda invocation that is not an SQS batch
 };
 
 // Why quiz data is bad. kMissing is set only when a source simply is not there (a key or the

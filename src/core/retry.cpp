@@ -33,7 +33,9 @@ std::string remedy(const Error& failure) {
     case Code::kQuestionSetPermission:
       return "run the loader as the question-set directory's owner, or let its group write there "
              "(compose: user:, Kubernetes: fsGroup; README: Deployments)";
+    case Code::kConfig: return "fix the setting named above (README: Configuration)";
     case Code::kNone:
+    case Code::kNotABatch:
     case Code::kConnectionLost:
     case Code::kThrottled:
     case Code::kTableInUse:

@@ -10,6 +10,8 @@
 #include <string_view>
 #include <vector>
 
+#include "core/error.h"
+
 namespace qrl::lambda {
 
 struct Record {
@@ -23,10 +25,13 @@ struct Batch {
   bool fifo = false;  // eventSourceARN ends in .fifo
 };
 
-// The invocation is not an SQS batch at all (it goes to the invocation error endpoint).
-class NotABatch : public std::runtime_error {
+// The invocation is not an SQS batch at all (it goes to the invocation error endpoint): a
+// core::Error, permanent, with code kNotABatch.
+class NotABatch : public core::Error {
  public:
-  using std::runtime_error::runtime_error;
+  explicit NotABatch(const std::string& message)
+      : core::Error(core::FailureKind::kPermanent, core::Stage::kParse, message, {}, core::DataProblem::kInvalid,
+                    core::Code::kNotABatch) {}
 };
 
 Batch parse_batch(std::string_view event);

@@ -2,6 +2,8 @@
 
 #include <stdexcept>
 
+#include "core/error.h"
+
 namespace qrl::split {
 
 namespace {
@@ -51,7 +53,7 @@ nlohmann::json reassemble(const nlohmann::json& item, const Fetch& fetch) {
   for (std::size_t n = 0; n < ids.size(); ++n) {
     auto part = fetch(ids[n]);
     auto damaged = [&](const std::string& what) {
-      return std::runtime_error("quiz '" + quiz_id + "' is split, and its item '" + ids[n] + "' " + what);
+      return core::invalid_data(core::Stage::kRead, "quiz '" + quiz_id + "' is split, and its item '" + ids[n] + "' " + what);
     };
     if (!part) throw damaged("is missing");
     if (!part->contains("PartOf") || (*part)["PartOf"].value("S", "") != quiz_id ||
@@ -84,7 +86,7 @@ nlohmann::json reassemble(const nlohmann::json& item, const Fetch& fetch) {
   }
   const auto summary = summarize(item);
   if (questions.size() != summary.questions || participants.size() != summary.participants) {
-    throw std::runtime_error(
+    throw core::invalid_data(core::Stage::kRead, 
         "quiz '" + quiz_id + "' is split, and its items hold " + std::to_string(participants.size()) +
         " participants and " + std::to_string(questions.size()) + " questions where its head says " +
         std::to_string(summary.participants) + " and " + std::to_string(summary.questions));

@@ -31,7 +31,7 @@ using Fetch = std::function<std::optional<nlohmann::json>(const std::string& id)
 
 // The quiz's item in the single-item form of the contract: `item` itself when it is not a
 // head, else the head's scalars with Questions and Participants put back together from its
-// continuation items. Throws std::runtime_error naming what is missing or inconsistent.
+// continuation items. Throws a permanent core::Error naming what is missing or inconsistent.
 nlohmann::json reassemble(const nlohmann::json& item, const Fetch& fetch);
 
 }  // namespace qrl::split

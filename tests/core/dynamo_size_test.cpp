@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include "core/error.h"
 #include "support/dynamo_size.h"
 
 namespace qrl::core::dynamo {
@@ -24,9 +25,9 @@ TEST(DynamoSize, NumbersByTheirBase100Digits) {
   EXPECT_EQ(number_size("0.012"), 3u);
   EXPECT_EQ(number_size("-5"), 3u);
   EXPECT_EQ(number_size(std::int64_t{-5}), 3u);
-  EXPECT_THROW(number_size("1x"), std::invalid_argument);
-  EXPECT_THROW(number_size(""), std::invalid_argument);
-  EXPECT_THROW(number_size("1E"), std::invalid_argument);
+  EXPECT_THROW(number_size("1x"), core::Error);
+  EXPECT_THROW(number_size(""), core::Error);
+  EXPECT_THROW(number_size("1E"), core::Error);
 }
 
 TEST(DynamoSize, IntegersAgreeWithTheTestsOwnCount) {
@@ -54,7 +55,7 @@ TEST(DynamoSize, ContainersAndNesting) {
                                         "ss":{"SS":["a","bc"]},"ns":{"NS":["1","123"]}})");
   // a: 1 + (3 + (1+2) + (1+2) + (1 + 3 + 2 + (1+1) + (1+1))) = 20, ss: 2 + 3, ns: 2 + 2 + 3
   EXPECT_EQ(item_size(item), 20u + 5 + 7);
-  EXPECT_THROW(item_size(nlohmann::json::parse(R"({"a":{"X":"1"}})")), std::invalid_argument);
+  EXPECT_THROW(item_size(nlohmann::json::parse(R"({"a":{"X":"1"}})")), core::Error);
 }
 
 }  // namespace

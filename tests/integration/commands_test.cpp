@@ -97,7 +97,15 @@ TEST(Commands, EveryCommandHasHelp) {
   auto result = run({"--help"}, {});
   EXPECT_EQ(result.code, 0);
   EXPECT_THAT(result.out, HasSubstr("serve"));
-  EXPECT_NE(run({"frobnicate"}, {}).code, 0);
+  // Every mistake on the command line is bad usage, exit 2 (CLI11's own codes are 105 to 109).
+  EXPECT_EQ(run({"frobnicate"}, {}).code, 2);
+  EXPECT_EQ(run({"load"}, {}).code, 2);  // no id
+  EXPECT_EQ(run({"seed", "-n", "zero"}, {}).code, 2);
+  EXPECT_EQ(run({"seed", "-n", "0"}, {}).code, 2);  // out of range
+  EXPECT_EQ(run({"list", "--bogus"}, {}).code, 2);
+  EXPECT_EQ(run({"lambda", "-c", "x.ini"}, {}).code, 2);  // lambda reads the environment only
+  EXPECT_EQ(run({"dlq"}, {}).code, 2);
+  EXPECT_EQ(run({"--version"}, {}).code, 0);
 }
 
 TEST(Commands, CheckReachesEveryServerAndSaysWhichFailed) {
