@@ -68,16 +68,20 @@ Clock::time_point stale_time(Clock::time_point fetched, Clock::time_point expire
   return expires - std::min<Clock::duration>(seconds(10), (expires - fetched) / 4);
 }
 
-Provider::Provider(std::unique_ptr<Source> source, Now now)
-    : source_(std::move(source)), source_name_(source_->name()), now_(std::move(now)) {
+Provider::Provider(std::unique_ptr<Source> source, core::Clock& clock)
+    : source_(std::move(source)), source_name_(source_->name()), clock_(clock) {
   auto first = std::make_shared<Credentials>(source_->fetch());
   first->generation = 1;
-  fetched_at_ = now_();
+  fetched_at_ = now();
   current_ = std::move(first);
   log::info("AWS credentials",
             {{"source", source_name_},
              {"expires", current_->expiration ? format_time(*current_->expiration) : "never"}});
   if (current_->expiration) refresher_ = std::thread([this] { run_refresher(); });
+}
+
+Clock::time_point Provider::now() const {
+  return std::chrono::time_point_cast<Clock::duration>(clock_.wall());
 }
 
 Provider::~Provider() {
@@ -94,10 +98,10 @@ std::shared_ptr<const Credentials> Provider::current() {
   auto credentials = current_;
   // Expired (the refresher failed, or the process was frozen, as Lambda does between
   // invocations): this caller fetches, and fails only if the source fails too.
-  if (credentials->expiration && now_() >= stale_time(fetched_at_, *credentials->expiration)) {
+  if (credentials->expiration && now() >= stale_time(fetched_at_, *credentials->expiration)) {
     refresh_locked(lock);
     credentials = current_;
-    if (now_() >= *credentials->expiration) {
+    if (now() >= *credentials->expiration) {
       throw core::environment_error(
           core::Stage::kWrite,
           "AWS credentials from " + source_name_ + " have expired and cannot be refreshed: " + last_error_,
@@ -136,7 +140,7 @@ void Provider::refresh_locked(std::unique_lock<std::mutex>& lock) {
   }
   fresh->generation = seen + 1;
   current_ = std::make_shared<Credentials>(std::move(*fresh));
-  fetched_at_ = now_();
+  fetched_at_ = now();
   last_error_.clear();
   log::info("AWS credentials refreshed",
             {{"source", source_name_},
@@ -151,15 +155,16 @@ void Provider::run_refresher() {
     auto due = refresh_time(fetched_at_, *current_->expiration);
     if (!last_error_.empty()) {
       // The last attempt failed: try again soon, well before the credentials run out.
-      auto left = *current_->expiration - now_();
-      due = now_() + std::clamp<Clock::duration>(left / 4, seconds(1), seconds(30));
+      auto left = *current_->expiration - now();
+      due = now() + std::clamp<Clock::duration>(left / 4, seconds(1), seconds(30));
     }
-    auto wait = due - now_();
+    auto wait = due - now();
     if (wait > Clock::duration::zero()) {
       // The steady clock for waiting: a wall-clock jump must not wake the thread early or late.
-      wake_.wait_for(lock, wait, [&] { return stopping_; });
+      clock_.wait_until(lock, wake_, clock_.now() + std::chrono::duration_cast<core::Clock::duration>(wait),
+                        [&] { return stopping_; });
       if (stopping_) return;
-      if (now_() < due) continue;
+      if (now() < due) continue;
     }
     refresh_locked(lock);
   }

@@ -17,6 +17,8 @@
 #include <string_view>
 #include <thread>
 
+#include "core/clock.h"
+
 namespace qrl::credentials {
 
 using Clock = std::chrono::system_clock;
@@ -52,10 +54,8 @@ std::optional<Clock::time_point> parse_expiration(std::string_view text);
 
 class Provider {
  public:
-  using Now = std::function<Clock::time_point()>;
-  // Fetches once (throws what the source throws), then keeps them fresh.
-  explicit Provider(
-      std::unique_ptr<Source> source, Now now = [] { return Clock::now(); });
+  // Fetches once (throws what the source throws), then keeps them fresh, on `clock`'s time.
+  explicit Provider(std::unique_ptr<Source> source, core::Clock& clock = core::system_clock());
   ~Provider();
   Provider(const Provider&) = delete;
   Provider& operator=(const Provider&) = delete;
@@ -75,7 +75,8 @@ class Provider {
 
   std::unique_ptr<Source> source_;
   std::string source_name_;
-  Now now_;
+  Clock::time_point now() const;
+  core::Clock& clock_;
   std::mutex mutex_;
   std::mutex fetch_mutex_;  // one fetch at a time; held without mutex_ so readers never wait on it
   std::condition_variable wake_;

@@ -83,15 +83,15 @@ nlohmann::json Client::call_once(std::string_view operation, const std::string& 
   }
 }
 
-void Client::ensure_table(std::chrono::seconds wait) {
+void Client::ensure_table(std::chrono::seconds wait, core::Clock& clock) {
   const std::string name_only = nlohmann::json{{"TableName", settings_.table}}.dump();
-  auto deadline = std::chrono::steady_clock::now() + wait;
+  auto deadline = clock.now() + wait;
   bool created = false;
   int failures = 0;
   // Throttling or a 5xx at start-up is worth a few tries; anything else is the answer.
   auto retry_or_throw = [&](const core::Error& e) {
     if (!e.transient() || ++failures >= 5) throw e;
-    std::this_thread::sleep_for(std::chrono::milliseconds(100 << failures));
+    clock.sleep_for(std::chrono::milliseconds(100 << failures));
   };
   for (;;) {
     std::string status;
@@ -128,12 +128,12 @@ void Client::ensure_table(std::chrono::seconds wait) {
       continue;
     }
     if (status == "ACTIVE") return;
-    if (std::chrono::steady_clock::now() > deadline) {
+    if (clock.now() > deadline) {
       throw core::transient_error(core::Stage::kSetup, "table '" + settings_.table + "' is " + status +
                                                            ", not ACTIVE, after " +
                                                            std::to_string(wait.count()) + "s");
     }
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    clock.sleep_for(std::chrono::milliseconds(100));
   }
 }
 

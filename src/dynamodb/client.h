@@ -29,7 +29,7 @@ class Client final : public pipeline::ItemStore {
   // Describes the table; if it is absent, creates it (partition key id, on-demand) when
   // create_table is on (the default outside Lambda), else fails with an environment error.
   // Waits until it is ACTIVE.
-  void ensure_table(std::chrono::seconds wait = std::chrono::seconds(60));
+  void ensure_table(std::chrono::seconds wait = std::chrono::seconds(60), core::Clock& clock = core::system_clock());
 
   void put(const std::string& quiz_id, const std::string& item) override;
   // A conditional UpdateItem that changes nothing: it succeeds only if the item exists. The

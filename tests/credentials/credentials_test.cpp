@@ -53,34 +53,35 @@ TEST(Refresh, FiveMinutesAheadOrHalfwayThroughAShortLife) {
   EXPECT_EQ(stale_time(at(0), at(8)), at(6));
 }
 
-// A source whose every fetch issues keys "K<n>" valid for `lifetime` from the fake clock.
+// A source whose every fetch issues keys "K<n>" valid for `lifetime` from the simulated clock.
 class Counting final : public Source {
  public:
-  Counting(std::atomic<std::int64_t>& clock, seconds lifetime) : clock_(clock), lifetime_(lifetime) {}
+  Counting(core::ManualClock& clock, Clock::duration lifetime) : clock_(clock), lifetime_(lifetime) {}
   std::string name() const override { return "counting"; }
   Credentials fetch() override {
     if (fail) throw core::transient_error(core::Stage::kSetup, "endpoint down");
     ++fetches;
-    return {"K" + std::to_string(fetches.load()), "secret", "token", at(clock_ + lifetime_.count()), 0};
+    return {"K" + std::to_string(fetches.load()), "secret", "token",
+            std::chrono::time_point_cast<Clock::duration>(clock_.wall()) + lifetime_, 0};
   }
   std::atomic<int> fetches{0};
   std::atomic<bool> fail{false};
 
  private:
-  std::atomic<std::int64_t>& clock_;
-  seconds lifetime_;
+  core::ManualClock& clock_;
+  Clock::duration lifetime_;
 };
 
 TEST(Provider, ExpiredCredentialsAreFetchedAgainAndAFailingSourceIsTheEnvironment) {
-  std::atomic<std::int64_t> clock{1000};
+  core::ManualClock clock;
   auto source = std::make_unique<Counting>(clock, minutes(60));
   auto* counting = source.get();
-  Provider provider(std::move(source), [&] { return at(clock); });
+  Provider provider(std::move(source), clock);
   EXPECT_EQ(provider.current()->access_key_id, "K1");
-  clock += 3600 - 5;  // inside the last 10 s: stale for signing
+  clock.advance(seconds(3600 - 5));  // inside the last 10 s: stale for signing
   EXPECT_EQ(provider.current()->access_key_id, "K2");
   counting->fail = true;
-  clock += 3600;
+  clock.advance(seconds(3600));
   try {
     provider.current();
     FAIL();
@@ -91,10 +92,10 @@ TEST(Provider, ExpiredCredentialsAreFetchedAgainAndAFailingSourceIsTheEnvironmen
 }
 
 TEST(Provider, ARejectionRefreshesOnceForAllThreads) {
-  std::atomic<std::int64_t> clock{1000};
+  core::ManualClock clock;
   auto source = std::make_unique<Counting>(clock, minutes(60));
   auto* counting = source.get();
-  Provider provider(std::move(source), [&] { return at(clock); });
+  Provider provider(std::move(source), clock);
   auto seen = provider.current()->generation;
   provider.refresh_after_rejection(seen);
   provider.refresh_after_rejection(seen);  // a second thread with the same old keys
@@ -102,22 +103,25 @@ TEST(Provider, ARejectionRefreshesOnceForAllThreads) {
   EXPECT_EQ(provider.current()->access_key_id, "K2");
 }
 
-TEST(Provider, TheBackgroundThreadRefreshesBeforeExpiry) {
-  // Real clock, a 2 s lifetime: refreshed at 1 s, so current() never has to wait.
-  class Short final : public Source {
-   public:
-    std::string name() const override { return "short"; }
-    Credentials fetch() override {
-      ++fetches;
-      return {"K", "s", "t", Clock::now() + seconds(2), 0};
-    }
-    std::atomic<int> fetches{0};
+// A 2 s lifetime is refreshed halfway through, by the provider's own thread, so current() never
+// has to wait: exactly at 1 s, 2 s, 3 s... of simulated time, and not a millisecond before.
+TEST(Provider, TheBackgroundThreadRefreshesOnSchedule) {
+  core::ManualClock clock;
+  auto source = std::make_unique<Counting>(clock, seconds(2));
+  auto* counting = source.get();
+  Provider provider(std::move(source), clock);
+  auto fetches_become = [&](int n) {
+    for (int i = 0; i < 2000 && counting->fetches < n; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    return counting->fetches.load();
   };
-  auto short_source = std::make_unique<Short>();
-  auto* counter = short_source.get();
-  Provider provider(std::move(short_source));
-  std::this_thread::sleep_for(std::chrono::milliseconds(2500));
-  EXPECT_GE(counter->fetches.load(), 3);
+  for (int n = 2; n <= 4; ++n) {
+    clock.advance(std::chrono::milliseconds(999));
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));  // the thread had its chance
+    EXPECT_EQ(counting->fetches, n - 1) << "refreshed early, before fetch " << n;
+    clock.advance(std::chrono::milliseconds(1));
+    EXPECT_EQ(fetches_become(n), n) << "not refreshed on time";
+    EXPECT_EQ(provider.current()->access_key_id, "K" + std::to_string(n));
+  }
 }
 
 class Files : public ::testing::Test {
