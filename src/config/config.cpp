@@ -180,6 +180,103 @@ void tls(const Lookup& lookup, const std::string& section, Tls& out) {
   }
 }
 
+// One part of the settings, read through the lookup: with(name, apply) calls apply(named, value)
+// when the setting has a value.
+struct Section {
+  const Lookup& lookup;
+  std::optional<std::string> get(const char* name) const { return lookup.get(key(name)); }
+  template <typename F>
+  void with(const char* name, F&& apply) const {
+    if (auto value = get(name)) apply(lookup.named(key(name)), *value);
+  }
+};
+using S = const std::string&;
+using K = const Named&;
+
+// RabbitMQ: the broker, the login, the queues, TLS.
+void resolve_rabbit(const Lookup& lookup, Config& config) {
+  Section in{lookup};
+  in.with("rabbit-mq.host", [&](K, S v) { config.rabbit.host = v; });
+  in.with("rabbit-mq.port", [&](K k, S v) { config.rabbit.port = port(k, v); });
+  in.with("rabbit-mq.username", [&](K, S v) { config.rabbit.username = v; });
+  in.with("rabbit-mq.password", [&](K, S v) { config.rabbit.password = v; });
+  in.with("rabbit-mq.queue_name", [&](K, S v) { config.rabbit.queue_name = v; });
+  config.rabbit.dead_letter_queue = config.rabbit.queue_name + ".dlq";
+  in.with("rabbit-mq.dead_letter_queue", [&](K, S v) { config.rabbit.dead_letter_queue = v; });
+  config.rabbit.retry_queue = config.rabbit.queue_name + ".retry";
+  in.with("rabbit-mq.retry_queue", [&](K, S v) { config.rabbit.retry_queue = v; });
+  in.with("rabbit-mq.vhost", [&](K, S v) { config.rabbit.vhost = v; });
+  in.with("rabbit-mq.heartbeat_s", [&](K k, S v) {
+    config.rabbit.heartbeat = std::chrono::seconds(integer(k, v, 0, 3600, "seconds (0: none)"));
+  });
+  tls(lookup, "rabbit-mq", config.rabbit.tls);
+  // The IANA ports: AMQP 5672, AMQPS 5671 (the replaced loader's image assumed 5672).
+  if (!in.get("rabbit-mq.port")) config.rabbit.port = config.rabbit.tls.enabled ? 5671 : 5672;
+}
+
+// Redis: the server, the login, the database, TLS.
+void resolve_redis(const Lookup& lookup, Config& config) {
+  Section in{lookup};
+  in.with("redis.host", [&](K, S v) { config.redis.host = v; });
+  in.with("redis.port", [&](K k, S v) { config.redis.port = port(k, v); });
+  in.with("redis.username", [&](K, S v) { config.redis.username = v; });
+  in.with("redis.password", [&](K, S v) { config.redis.password = v; });
+  in.with("redis.db", [&](K k, S v) { config.redis.db = integer(k, v, 0, 1'000'000, "a database number"); });
+  in.with("redis.max_keys_per_command",
+       [&](K k, S v) { config.redis.max_keys_per_command = integer(k, v, 1, 100'000, "a key count"); });
+  if (!config.redis.username.empty() && config.redis.password.empty()) {
+    throw ConfigError(
+        "config item 'redis.username' (REDIS_USERNAME) is set but 'redis.password' "
+        "(REDIS_PASSWORD) is not: an ACL user logs in with a password");
+  }
+  tls(lookup, "redis", config.redis.tls);
+}
+
+// The question-set directory and DynamoDB.
+void resolve_dynamo(const Lookup& lookup, Config& config) {
+  Section in{lookup};
+  in.with("question-set.path", [&](K, S v) { config.question_set_path = v; });
+  in.with("question-set.max_bytes", [&](K k, S v) {
+    config.question_set_max_bytes = static_cast<std::size_t>(integer(k, v, 1024, 1 << 30, "a size in bytes"));
+  });
+  in.with("dynamodb.region", [&](K, S v) { config.dynamo.region = v; });
+  in.with("dynamodb.access_key_id", [&](K, S v) { config.dynamo.access_key_id = v; });
+  in.with("dynamodb.secret_access_key", [&](K, S v) { config.dynamo.secret_access_key = v; });
+  in.with("dynamodb.session_token", [&](K, S v) { config.dynamo.session_token = v; });
+  in.with("dynamodb.table", [&](K, S v) { config.dynamo.table = v; });
+  in.with("dynamodb.create_table", [&](K k, S v) { config.dynamo.create_table = boolean(k, v); });
+  in.with("dynamodb.endpoint_url", [&](K k, S v) { config.dynamo.endpoint_url = url(k, v); });
+}
+
+// The loader itself: workers, time limits, retries, metrics, logs.
+void resolve_loader(const Lookup& lookup, Config& config) {
+  Section in{lookup};
+  in.with("loader.workers", [&](K k, S v) { config.loader.workers = integer(k, v, 1, 256, "a worker count"); });
+  in.with("loader.drain_timeout_s", [&](K k, S v) {
+    config.loader.drain_timeout = std::chrono::seconds(integer(k, v, 0, 3600, "seconds"));
+  });
+  in.with("loader.request_timeout_ms", [&](K k, S v) {
+    config.loader.request_timeout = std::chrono::milliseconds(integer(k, v, 100, 600000, "milliseconds"));
+  });
+  in.with("loader.retry_attempts",
+       [&](K k, S v) { config.loader.retry_attempts = integer(k, v, 1, 100, "an attempt count"); });
+  in.with("loader.max_deliveries",
+       [&](K k, S v) { config.loader.max_deliveries = integer(k, v, 1, 1000, "a delivery count"); });
+  in.with("loader.max_answers",
+       [&](K k, S v) { config.loader.max_answers = integer(k, v, 1, 100'000'000, "an answer count"); });
+  in.with("loader.requeue_delay_s", [&](K k, S v) {
+    config.loader.requeue_delay = std::chrono::seconds(integer(k, v, 1, 86400, "seconds"));
+  });
+  in.with("loader.deadline_margin_ms", [&](K k, S v) {
+    config.loader.deadline_margin = std::chrono::milliseconds(integer(k, v, 0, 900000, "milliseconds"));
+  });
+  in.with("loader.metrics_port", [&](K k, S v) { config.loader.metrics_port = port(k, v); });
+  in.with("loader.log_level", [&](K k, S v) {
+    config.loader.log_level = one_of(k, v, {"debug", "info", "warn", "error"});
+  });
+  in.with("loader.log_format", [&](K k, S v) { config.loader.log_format = one_of(k, v, {"text", "json"}); });
+}
+
 }  // namespace
 
 Env process_env() {
@@ -244,77 +341,10 @@ Config resolve(const std::map<std::string, std::string>& file, const Env& env, u
   }
 
   Config config;
-  auto get = [&](const char* name) { return lookup.get(key(name)); };
-  auto with = [&](const char* name, auto&& apply) {
-    if (auto value = get(name)) apply(lookup.named(key(name)), *value);
-  };
-  using S = const std::string&;
-  using K = const Named&;
-
-  with("rabbit-mq.host", [&](K, S v) { config.rabbit.host = v; });
-  with("rabbit-mq.port", [&](K k, S v) { config.rabbit.port = port(k, v); });
-  with("rabbit-mq.username", [&](K, S v) { config.rabbit.username = v; });
-  with("rabbit-mq.password", [&](K, S v) { config.rabbit.password = v; });
-  with("rabbit-mq.queue_name", [&](K, S v) { config.rabbit.queue_name = v; });
-  config.rabbit.dead_letter_queue = config.rabbit.queue_name + ".dlq";
-  with("rabbit-mq.dead_letter_queue", [&](K, S v) { config.rabbit.dead_letter_queue = v; });
-  config.rabbit.retry_queue = config.rabbit.queue_name + ".retry";
-  with("rabbit-mq.retry_queue", [&](K, S v) { config.rabbit.retry_queue = v; });
-  with("rabbit-mq.vhost", [&](K, S v) { config.rabbit.vhost = v; });
-  with("rabbit-mq.heartbeat_s", [&](K k, S v) {
-    config.rabbit.heartbeat = std::chrono::seconds(integer(k, v, 0, 3600, "seconds (0: none)"));
-  });
-  tls(lookup, "rabbit-mq", config.rabbit.tls);
-  // The IANA ports: AMQP 5672, AMQPS 5671 (the replaced loader's image assumed 5672).
-  if (!get("rabbit-mq.port")) config.rabbit.port = config.rabbit.tls.enabled ? 5671 : 5672;
-  with("redis.host", [&](K, S v) { config.redis.host = v; });
-  with("redis.port", [&](K k, S v) { config.redis.port = port(k, v); });
-  with("redis.username", [&](K, S v) { config.redis.username = v; });
-  with("redis.password", [&](K, S v) { config.redis.password = v; });
-  with("redis.db", [&](K k, S v) { config.redis.db = integer(k, v, 0, 1'000'000, "a database number"); });
-  with("redis.max_keys_per_command",
-       [&](K k, S v) { config.redis.max_keys_per_command = integer(k, v, 1, 100'000, "a key count"); });
-  if (!config.redis.username.empty() && config.redis.password.empty()) {
-    throw ConfigError(
-        "config item 'redis.username' (REDIS_USERNAME) is set but 'redis.password' "
-        "(REDIS_PASSWORD) is not: an ACL user logs in with a password");
-  }
-  tls(lookup, "redis", config.redis.tls);
-  with("question-set.path", [&](K, S v) { config.question_set_path = v; });
-  with("question-set.max_bytes", [&](K k, S v) {
-    config.question_set_max_bytes = static_cast<std::size_t>(integer(k, v, 1024, 1 << 30, "a size in bytes"));
-  });
-  with("dynamodb.region", [&](K, S v) { config.dynamo.region = v; });
-  with("dynamodb.access_key_id", [&](K, S v) { config.dynamo.access_key_id = v; });
-  with("dynamodb.secret_access_key", [&](K, S v) { config.dynamo.secret_access_key = v; });
-  with("dynamodb.session_token", [&](K, S v) { config.dynamo.session_token = v; });
-  with("dynamodb.table", [&](K, S v) { config.dynamo.table = v; });
-  with("dynamodb.create_table", [&](K k, S v) { config.dynamo.create_table = boolean(k, v); });
-  with("dynamodb.endpoint_url", [&](K k, S v) { config.dynamo.endpoint_url = url(k, v); });
-  with("loader.workers", [&](K k, S v) { config.loader.workers = integer(k, v, 1, 256, "a worker count"); });
-  with("loader.drain_timeout_s", [&](K k, S v) {
-    config.loader.drain_timeout = std::chrono::seconds(integer(k, v, 0, 3600, "seconds"));
-  });
-  with("loader.request_timeout_ms", [&](K k, S v) {
-    config.loader.request_timeout = std::chrono::milliseconds(integer(k, v, 100, 600000, "milliseconds"));
-  });
-  with("loader.retry_attempts",
-       [&](K k, S v) { config.loader.retry_attempts = integer(k, v, 1, 100, "an attempt count"); });
-  with("loader.max_deliveries",
-       [&](K k, S v) { config.loader.max_deliveries = integer(k, v, 1, 1000, "a delivery count"); });
-  with("loader.max_answers",
-       [&](K k, S v) { config.loader.max_answers = integer(k, v, 1, 100'000'000, "an answer count"); });
-  with("loader.requeue_delay_s", [&](K k, S v) {
-    config.loader.requeue_delay = std::chrono::seconds(integer(k, v, 1, 86400, "seconds"));
-  });
-  with("loader.deadline_margin_ms", [&](K k, S v) {
-    config.loader.deadline_margin = std::chrono::milliseconds(integer(k, v, 0, 900000, "milliseconds"));
-  });
-  with("loader.metrics_port", [&](K k, S v) { config.loader.metrics_port = port(k, v); });
-  with("loader.log_level", [&](K k, S v) {
-    config.loader.log_level = one_of(k, v, {"debug", "info", "warn", "error"});
-  });
-  with("loader.log_format", [&](K k, S v) { config.loader.log_format = one_of(k, v, {"text", "json"}); });
+  resolve_rabbit(lookup, config);
+  resolve_redis(lookup, config);
+  resolve_dynamo(lookup, config);
+  resolve_loader(lookup, config);
   return config;
 }
 
