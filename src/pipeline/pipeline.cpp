@@ -33,24 +33,26 @@ double unit_random() {
   return std::uniform_real_distribution<double>(0.0, 1.0)(rng);
 }
 
-Pipeline::Pipeline(LiveStore& live, QuestionStore& questions, ItemStore& items, metrics::Recorder& recorder)
-    : live_(live), questions_(questions), items_(items), recorder_(recorder) {}
+Pipeline::Pipeline(LiveStore& live, QuestionStore& questions, ItemStore& items, metrics::Recorder& recorder,
+                   core::Clock& clock)
+    : live_(live), questions_(questions), items_(items), recorder_(recorder), clock_(clock) {}
 
 namespace {
 
 // Times a stage for the recorder, whether it succeeds or throws.
 class StageTimer {
  public:
-  StageTimer(metrics::Recorder& recorder, core::Stage stage)
-      : recorder_(recorder), stage_(stage), started_(std::chrono::steady_clock::now()) {}
-  ~StageTimer() { recorder_.stage(stage_, std::chrono::steady_clock::now() - started_); }
+  StageTimer(metrics::Recorder& recorder, core::Stage stage, core::Clock& clock)
+      : recorder_(recorder), stage_(stage), clock_(clock), started_(clock.now()) {}
+  ~StageTimer() { recorder_.stage(stage_, clock_.now() - started_); }
   StageTimer(const StageTimer&) = delete;
   StageTimer& operator=(const StageTimer&) = delete;
 
  private:
   metrics::Recorder& recorder_;
   core::Stage stage_;
-  std::chrono::steady_clock::time_point started_;
+  core::Clock& clock_;
+  core::Clock::time_point started_;
 };
 
 // The same for stages that interleave (a big quiz is read, built and written window by window,
@@ -58,7 +60,7 @@ class StageTimer {
 // stage running, and each stage is recorded once per attempt.
 class StageClock {
  public:
-  explicit StageClock(metrics::Recorder& recorder) : recorder_(recorder) {}
+  StageClock(metrics::Recorder& recorder, core::Clock& clock) : recorder_(recorder), clock_(clock) {}
   ~StageClock() {
     switch_to(std::nullopt);
     for (auto stage : {core::Stage::kRead, core::Stage::kBuild, core::Stage::kWrite}) {
@@ -85,7 +87,7 @@ class StageClock {
     return stage == core::Stage::kRead ? 0 : stage == core::Stage::kBuild ? 1 : 2;
   }
   void switch_to(std::optional<core::Stage> next) {
-    const auto now = std::chrono::steady_clock::now();
+    const auto now = clock_.now();
     if (active_) spent_[index(*active_)] += now - since_;
     active_ = next;
     since_ = now;
@@ -93,9 +95,10 @@ class StageClock {
   }
 
   metrics::Recorder& recorder_;
+  core::Clock& clock_;
   std::optional<core::Stage> active_;
-  std::chrono::steady_clock::time_point since_;
-  std::chrono::steady_clock::duration spent_[3] = {};
+  core::Clock::time_point since_;
+  core::Clock::duration spent_[3] = {};
   bool used_[3] = {};
 };
 
@@ -103,7 +106,7 @@ class StageClock {
 
 Outcome Pipeline::load(const std::string& quiz_id) {
   core::require_valid_id(quiz_id, "quiz id");
-  std::optional<StageClock> clock(std::in_place, recorder_);
+  std::optional<StageClock> clock(std::in_place, recorder_, clock_);
   const auto header = clock->run(core::Stage::kRead, [&] { return live_.read_header(quiz_id); });
   failpoint("after-read");
   split::StoredItem item;
@@ -177,7 +180,7 @@ void Pipeline::remove_sources(const std::string& quiz_id, const core::QuizHeader
   // thousands of keys). Windows are cut from the end, so the last one holds the quiz-level keys
   // (keys::SourceKeys puts them last): a crash between two leaves the keys that name the rest,
   // and a crash after them only the file; a retry that sees the item removes what is left.
-  StageTimer timer(recorder_, core::Stage::kDelete);
+  StageTimer timer(recorder_, core::Stage::kDelete, clock_);
   at_stage(core::Stage::kDelete, [&] {
     const core::keys::SourceKeys keys(quiz_id, header);
     const std::size_t window = std::max<std::size_t>(live_.keys_per_read(), 1);
@@ -215,7 +218,7 @@ JobResult process_message(Pipeline& pipeline, std::string_view body, const core:
 JobResult process_quiz(Pipeline& pipeline, const std::string& quiz_id, const core::RetryPolicy& policy,
                        const Sleeper& sleep, int deliveries, core::RetryQuota* quota) {
   JobResult result;
-  auto started = std::chrono::steady_clock::now();
+  auto started = pipeline.clock().now();
   for (;;) {
     ++result.attempts;
     try {
@@ -248,7 +251,7 @@ JobResult process_quiz(Pipeline& pipeline, const std::string& quiz_id, const cor
   result.action = core::decide(result.failure, deliveries, policy);
 
   auto elapsed_ms = std::to_string(
-      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started)
+      std::chrono::duration_cast<std::chrono::milliseconds>(pipeline.clock().now() - started)
           .count());
   const auto attempts = std::to_string(result.attempts);
   if (!result.failure) {

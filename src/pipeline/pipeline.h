@@ -29,7 +29,9 @@ enum class Outcome { kLoaded, kAlreadyLoaded };
 class Pipeline {
  public:
   Pipeline(LiveStore& live, QuestionStore& questions, ItemStore& items,
-           metrics::Recorder& recorder = metrics::nothing());
+           metrics::Recorder& recorder = metrics::nothing(), core::Clock& clock = core::system_clock());
+
+  core::Clock& clock() const { return clock_; }
 
   // One attempt. Throws core::Error, classified.
   Outcome load(const std::string& quiz_id);
@@ -41,6 +43,7 @@ class Pipeline {
   QuestionStore& questions_;
   ItemStore& items_;
   metrics::Recorder& recorder_;
+  core::Clock& clock_;
 };
 
 // Waits before the next attempt; returns false when there is no time for one (shutdown or a

@@ -10,6 +10,8 @@
 #include <stdexcept>
 #include <string>
 
+#include "support/listen.h"
+
 namespace qrl::testing {
 
 namespace {
@@ -40,19 +42,7 @@ int connect_loopback(int port) {
 }  // namespace
 
 AmqpRelay::AmqpRelay(int broker_port) : broker_port_(broker_port) {
-  listen_fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  int one = 1;
-  ::setsockopt(listen_fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t length = sizeof address;
-  if (::bind(listen_fd_, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0 ||
-      ::listen(listen_fd_, 16) != 0 ||
-      ::getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&address), &length) != 0) {
-    throw std::runtime_error("relay: cannot listen");
-  }
-  port_ = ntohs(address.sin_port);
+  listen_fd_ = listen_loopback(16, port_, "AMQP relay");
   acceptor_ = std::thread([this] {
     while (!stopping_) {
       pollfd p{listen_fd_, POLLIN, 0};

@@ -8,6 +8,8 @@
 #include <algorithm>
 #include <stdexcept>
 
+#include "support/listen.h"
+
 namespace qrl::testing {
 
 namespace {
@@ -37,20 +39,7 @@ bool send_all(int fd, const std::string& data) {
 }  // namespace
 
 HttpServer::HttpServer(Handler handler) : handler_(std::move(handler)) {
-  listen_fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  int one = 1;
-  ::setsockopt(listen_fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  address.sin_port = 0;
-  if (::bind(listen_fd_, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0 ||
-      ::listen(listen_fd_, 64) != 0) {
-    throw std::runtime_error("test HTTP server cannot listen");
-  }
-  socklen_t length = sizeof address;
-  ::getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&address), &length);
-  port_ = ntohs(address.sin_port);
+  listen_fd_ = listen_loopback(64, port_, "test HTTP server");
   acceptor_ = std::thread([this] {
     for (;;) {
       int fd = ::accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
