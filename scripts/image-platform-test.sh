@@ -24,6 +24,12 @@ command -v ip >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y -q
 unshare --net sleep infinity &
 ns_pid=$!
 netns="/proc/$ns_pid/ns/net"
+# Until unshare has made the namespace, the pid is still in ours: wait for it to move.
+for _ in $(seq 100); do
+  [ "$(readlink "$netns")" != "$(readlink /proc/self/ns/net)" ] && break
+  sleep 0.05
+done
+[ "$(readlink "$netns")" != "$(readlink /proc/self/ns/net)" ] || fail "no network namespace of its own"
 inside() { nsenter --net="$netns" "$@"; }
 stack() { inside env QRL_REDIS_PORT=6379 QRL_AMQP_PORT=5672 QRL_DYNAMO_PORT=8000 QRL_VERIFIER_PORT= QRL_AMQPS_PORT= \
   QRL_STACK_DIR="$podman_state/platform-stack" QRL_RABBITMQ_DIR=/var/tmp/quiz-result-loader/platform-rabbitmq \
