@@ -49,7 +49,10 @@ if [ $# = 0 ]; then
 fi
 
 stage "the sanitized build (ASan, UBSan): every test"
-cmake -S . -B build-asan -DQRL_SANITIZE=ON -DQRL_BUILD_BENCH=OFF -DQRL_BUNDLE=OFF -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+# -O1 and line tables only (-g1), as the sanitizers' own documentation suggests: half the compile
+# time of -O2 -g, and every report still names the file and line.
+cmake -S . -B build-asan -DQRL_SANITIZE=ON -DQRL_BUILD_BENCH=OFF -DQRL_BUNDLE=OFF -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+  -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g1 -DNDEBUG" >/dev/null
 cmake --build build-asan -j"$(nproc)"
 stage "every test, unit and integration, under ASan and UBSan"
 QRL_LAMBDA_ZIP="$PWD/build/quiz-result-loader-lambda.zip" \
