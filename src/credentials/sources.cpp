@@ -1,6 +1,7 @@
 #include "credentials/sources.h"
 
 #include <fstream>
+#include <functional>
 #include <sstream>
 
 #include <nlohmann/json.hpp>
@@ -284,11 +285,12 @@ std::unique_ptr<Source> resolve_source(const config::Dynamo& settings, const con
   return source;
 }
 
-std::unique_ptr<Source> find_source(const config::Dynamo& settings, const config::Env& env,
-                                    const std::string& region, std::chrono::milliseconds timeout,
-                                    std::string& tried) {
-  auto note = [&](const std::string& what) { tried += (tried.empty() ? "" : "; ") + what; };
+namespace {
 
+using Note = std::function<void(const std::string&)>;
+
+// Steps 1 to 3 of the chain: keys written down somewhere.
+std::unique_ptr<Source> static_source(const config::Dynamo& settings, const config::Env& env, const Note& note) {
   // 1. The loader's own settings.
   if (!settings.access_key_id.empty() || !settings.secret_access_key.empty()) {
     if (settings.access_key_id.empty() || settings.secret_access_key.empty()) {
@@ -334,6 +336,12 @@ std::unique_ptr<Source> find_source(const config::Dynamo& settings, const config
   }
   note("shared files: no keys for profile '" + profile.name + "' in " + profile.files);
 
+  return nullptr;
+}
+
+// Steps 4 to 6: keys fetched from a service.
+std::unique_ptr<Source> remote_source(const config::Env& env, const std::string& region,
+                                      std::chrono::milliseconds timeout, const Note& note) {
   // 4. Web identity.
   auto token_file = env("AWS_WEB_IDENTITY_TOKEN_FILE");
   auto role_arn = env("AWS_ROLE_ARN");
@@ -377,6 +385,16 @@ std::unique_ptr<Source> find_source(const config::Dynamo& settings, const config
     }
   }
   return nullptr;
+}
+
+}  // namespace
+
+std::unique_ptr<Source> find_source(const config::Dynamo& settings, const config::Env& env,
+                                    const std::string& region, std::chrono::milliseconds timeout,
+                                    std::string& tried) {
+  Note note = [&](const std::string& what) { tried += (tried.empty() ? "" : "; ") + what; };
+  if (auto source = static_source(settings, env, note)) return source;
+  return remote_source(env, region, timeout, note);
 }
 
 std::unique_ptr<Source> placeholder_source() {
