@@ -15,9 +15,4 @@ void declare_failure_queues(Connection& connection, const config::Rabbit& settin
   connection.declare_delay_queue(settings.retry_queue, settings.queue_name);
 }
 
-void declare_all(Connection& connection, const config::Rabbit& settings) {
-  declare_main(connection, settings);
-  declare_failure_queues(connection, settings);
-}
-
 }  // namespace qrl::amqp::topology

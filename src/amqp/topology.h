@@ -16,7 +16,5 @@ std::uint32_t declare_main(Connection& connection, const config::Rabbit& setting
 std::uint32_t declare_dead_letters(Connection& connection, const config::Rabbit& settings);
 // The dead-letter queue and the holding queue: where failed messages are republished.
 void declare_failure_queues(Connection& connection, const config::Rabbit& settings);
-// All three.
-void declare_all(Connection& connection, const config::Rabbit& settings);
 
 }  // namespace qrl::amqp::topology

@@ -26,7 +26,8 @@ auto AmqpBroker::guarded(F&& call) {
 
 void AmqpBroker::open() {
   amqp::Connection connection(settings_);
-  amqp::topology::declare_all(connection, settings_);
+  // The main queue is declared by consume(), each time the loader starts consuming.
+  amqp::topology::declare_failure_queues(connection, settings_);
   connection_.emplace(std::move(connection));
 }
 

@@ -33,10 +33,11 @@ struct Polled {
 class Broker {
  public:
   virtual ~Broker() = default;
-  // Connects, logs in and declares the loader's queues.
+  // Connects, logs in and declares the queues failed messages go to.
   virtual void open() = 0;
   virtual void close() noexcept = 0;
   virtual bool is_open() const = 0;
+  // Declares the main queue (as the producer does, so a deleted one comes back) and consumes it.
   virtual void consume(std::uint16_t prefetch) = 0;
   virtual void cancel() = 0;
   virtual Polled next(std::chrono::milliseconds timeout) = 0;

@@ -40,26 +40,22 @@ bool ConsumerLoop::run() {
 bool ConsumerLoop::turn() {
   if (state_ == State::kStopped) return false;
   ports_.health.tick();
-  show();
   ports_.recorder.in_flight(in_flight_);
   if (stopping()) {
     state_ = State::kStopped;
-    show();
-    return false;
-  }
-  if (!ports_.broker.is_open()) {
+  } else if (!ports_.broker.is_open()) {
     reconnect();
-    return true;
+  } else {
+    try {
+      resume_if_due();
+      take(ports_.broker.next(settings_.poll));
+      settle();
+    } catch (const core::Error& e) {
+      lost(e.what());
+    }
   }
-  try {
-    resume_if_due();
-    take(ports_.broker.next(settings_.poll));
-    settle();
-  } catch (const core::Error& e) {
-    lost(e.what());
-  }
-  show();  // readiness never lags a change of state
-  return true;
+  show();  // at the end of every turn: readiness never lags a change of state
+  return state_ != State::kStopped;
 }
 
 // Stop requests and the drain: true when the loop is over.
@@ -79,7 +75,6 @@ bool ConsumerLoop::stopping() {
         log::warn("lost RabbitMQ connection while stopping", {{"reason", e.what()}});
       }
     }
-    show();
   }
   if (state_ != State::kDraining) return false;
   // Without a connection, what is in flight is void: the broker redelivers it.
@@ -109,13 +104,13 @@ void ConsumerLoop::reconnect() {
     ports_.recorder.reconnect("rabbitmq");
     log::info("reconnected to RabbitMQ", {{"attempt", std::to_string(reconnect_attempt_ + 1)}});
     reconnect_attempt_ = 0;
-    problem_.clear();
+    rabbit_problem_.clear();
   } catch (const core::Error& e) {
     ports_.broker.close();
     ++reconnect_attempt_;
     next_attempt_ = ports_.clock.now() + core::backoff_delay(settings_.reconnect, reconnect_attempt_,
                                                              0.5 + ports_.random() / 2);
-    problem_ = e.what();
+    rabbit_problem_ = e.what();
     if (reconnect_attempt_ % 10 == 1) log::warn("cannot reconnect to RabbitMQ", {{"reason", e.what()}});
   }
 }
@@ -130,11 +125,12 @@ void ConsumerLoop::resume_if_due() {
 void ConsumerLoop::take(Polled polled) {
   if (polled.kind == Polled::Kind::kCancelled) {
     if (state_ != State::kConsuming) return;
-    // The queue was deleted (or its node lost). Deliveries already taken are still ours to
-    // finish and settle; the consumer comes back when the queue is declared again.
+    // The queue was deleted (or its node lost), and the consumer with it. Deliveries already
+    // taken are still ours to finish and settle; the consumer comes back when the queue is
+    // declared again.
     log::error("the broker cancelled the consumer: the queue was deleted or its node lost",
                {{"resubscribe_in_ms", std::to_string(settings_.resubscribe.count())}});
-    pause("the broker cancelled the consumer (queue deleted?)", settings_.resubscribe, false);
+    suspend("the broker cancelled the consumer (queue deleted?)", settings_.resubscribe);
     return;
   }
   if (polled.kind != Polled::Kind::kDelivery) return;
@@ -177,11 +173,7 @@ void ConsumerLoop::settle_one(const Finished& result) {
       break;
     case core::Action::kPause:
       --in_flight_;
-      // Cancel first: a message put back while we still consume would come straight back.
-      if (state_ == State::kConsuming) {
-        ++pauses_;
-        pause(result.reason, core::pause_delay(settings_.policy, pauses_), true);
-      }
+      if (state_ == State::kConsuming) pause(result.reason);
       ports_.broker.reject(result.tag, /*requeue=*/true);
       break;
     case core::Action::kRequeue:
@@ -193,20 +185,25 @@ void ConsumerLoop::settle_one(const Finished& result) {
   }
 }
 
-void ConsumerLoop::pause(const std::string& reason, std::chrono::milliseconds delay, bool put_back_waiting) {
+// Takes no deliveries until `delay` has passed (the consumer is cancelled, by us or the broker).
+void ConsumerLoop::suspend(const std::string& reason, std::chrono::milliseconds delay) {
   state_ = State::kPaused;
-  problem_ = reason;
+  pause_reason_ = reason;
   next_attempt_ = ports_.clock.now() + delay;
   show();  // readiness never lags the log line
-  if (put_back_waiting) {
-    log::error("consumption paused: the environment is wrong, no message can succeed until it is fixed",
-               {{"reason", reason},
-                {"resume_in_s", std::to_string((delay.count() + 999) / 1000)},
-                {"pause", std::to_string(pauses_)}});
-  }
+}
+
+// The environment is wrong: suspended with a capped backoff, and what has not started goes back.
+void ConsumerLoop::pause(const std::string& reason) {
+  ++pauses_;
+  const auto delay = core::pause_delay(settings_.policy, pauses_);
+  suspend(reason, delay);
+  log::error("consumption paused: the environment is wrong, no message can succeed until it is fixed",
+             {{"reason", reason},
+              {"resume_in_s", std::to_string((delay.count() + 999) / 1000)},
+              {"pause", std::to_string(pauses_)}});
+  // Cancelled first: a message put back while we still consume would come straight back.
   ports_.broker.cancel();
-  if (!put_back_waiting) return;
-  // Messages not yet started go back untouched.
   for (auto& job : ports_.jobs.take_all()) {
     if (job.generation != generation_) continue;
     --in_flight_;
@@ -217,7 +214,7 @@ void ConsumerLoop::pause(const std::string& reason, std::chrono::milliseconds de
 void ConsumerLoop::lost(const std::string& reason) {
   log::warn("lost RabbitMQ connection; unacked messages will be redelivered", {{"reason", reason}});
   ports_.broker.close();
-  problem_ = reason;
+  rabbit_problem_ = reason;
   ++generation_;
   in_flight_ = 0;
   ports_.jobs.take_all();  // not started; the broker redelivers them
@@ -230,10 +227,10 @@ void ConsumerLoop::lost(const std::string& reason) {
 // What /readyz says of the consumer.
 void ConsumerLoop::show() {
   const bool open = ports_.broker.is_open();
-  ports_.health.set("rabbitmq", open, problem_.empty() ? "not connected" : problem_);
+  ports_.health.set("rabbitmq", open, rabbit_problem_.empty() ? "not connected" : rabbit_problem_);
   std::string why = "not connected to RabbitMQ";
   if (state_ == State::kDraining || state_ == State::kStopped) why = "draining: stopping";
-  if (state_ == State::kPaused) why = "paused: " + problem_;
+  if (state_ == State::kPaused) why = "paused: " + pause_reason_;
   ports_.health.set("consuming", open && state_ == State::kConsuming, why);
 }
 

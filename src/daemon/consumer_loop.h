@@ -99,7 +99,8 @@ class ConsumerLoop {
   void take(Polled polled);
   void settle();
   void settle_one(const Finished& result);
-  void pause(const std::string& reason, std::chrono::milliseconds delay, bool put_back_waiting);
+  void suspend(const std::string& reason, std::chrono::milliseconds delay);
+  void pause(const std::string& reason);
   void lost(const std::string& reason);
   void show();
 
@@ -115,7 +116,8 @@ class ConsumerLoop {
   core::Clock::time_point next_attempt_{};  // connecting: the next reconnect; paused: the resume
   int reconnect_attempt_ = 0;
   int pauses_ = 0;  // consecutive environment pauses, reset by a success
-  std::string problem_;  // why not connected, or why paused
+  std::string rabbit_problem_;  // why not connected
+  std::string pause_reason_;    // why paused
 };
 
 }  // namespace qrl::daemon

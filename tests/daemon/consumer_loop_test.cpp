@@ -191,6 +191,23 @@ TEST_F(LoopTest, AnEnvironmentFailurePausesPutsWorkBackAndResumesOnScheduleDoubl
   EXPECT_EQ(broker.consumes[2] - broker.cancelled_at[2], 1000ms);
 }
 
+// Paused, the connection lost and made again: readiness still gives the pause's reason, not the
+// connection's, and consumption resumes when the pause is due.
+TEST_F(LoopTest, APauseKeepsItsReasonAcrossALostConnection) {
+  broker.deliver(1);
+  ASSERT_TRUE(turn_until([&] { return !jobs.empty(); }));
+  work(core::Action::kPause, "NOAUTH; check the Redis password");
+  ASSERT_TRUE(turn_until([&] { return loop().state() == State::kPaused; }));
+  broker.lose_connection = true;
+  broker.failing_opens = 1;
+  ASSERT_TRUE(turn_until([&] { return broker.opens.size() == 2 && broker.is_open(); }));
+  EXPECT_EQ(loop().state(), State::kPaused);
+  EXPECT_THAT(readiness(), HasSubstr("consuming: paused: NOAUTH; check the Redis password"));
+  EXPECT_THAT(readiness(), HasSubstr("rabbitmq: ok"));
+  ASSERT_TRUE(turn_until([&] { return loop().state() == State::kConsuming; }));
+  EXPECT_EQ(broker.consumes.size(), 1u);
+}
+
 TEST_F(LoopTest, ADeliveryArrivingWhilePausedGoesBackUnworked) {
   broker.deliver(1);
   ASSERT_TRUE(turn_until([&] { return !jobs.empty(); }));
