@@ -15,9 +15,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     if (fast->options != full->options || fast->answered_in_ns != full->answered_in_ns) std::abort();
   }
   if (full) {
-    if (full->answered_in_ns < 0 || full->answered_in_ns % qrl::core::kNanosPerSecond != 0) std::abort();
+    const auto seconds = full->answered_in_ns / qrl::core::kNanosPerSecond;
+    if (full->answered_in_ns % qrl::core::kNanosPerSecond != 0 || seconds < qrl::core::kMinInt32 ||
+        seconds > qrl::core::kMaxInt32)
+      std::abort();
     for (auto option : full->options) {
-      if (option < 0 || option > qrl::core::kMaxOptionIndex) std::abort();
+      if (option < qrl::core::kMinInt32 || option > qrl::core::kMaxInt32) std::abort();
     }
   }
   return 0;

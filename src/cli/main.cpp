@@ -152,7 +152,8 @@ Command show_command(CLI::App& app, ConfigOption& config) {
   auto id = std::make_shared<std::string>();
   auto* command = app.add_subcommand("show", "Print a loaded quiz's item (DynamoDB JSON)");
   config.add_to(*command);
-  command->add_option("QUIZ_ID", *id, "Quiz id")->required();
+  command->add_option("QUIZ_ID", *id, "Quiz id, or <quiz id>@<start> for a quiz that reused an id (see list)")
+      ->required();
   return {command, [&config, id] {
             auto settings = config.load(config::kNeedDynamo);
             auto client = table_client(settings);
@@ -177,18 +178,23 @@ Command list_command(CLI::App& app, ConfigOption& config) {
   auto* command = app.add_subcommand("list", "List loaded quizzes: id, name, participants, questions, items used");
   config.add_to(*command);
   command->add_option("--limit", o->limit, "At most this many (without QUIZ_IDs)")->capture_default_str();
-  command->add_option("QUIZ_ID", o->ids, "Only these quizzes (default: any, from a table scan)");
+  command->add_option("QUIZ_ID", o->ids,
+                      "Only these quizzes, and those stored beside them under a reused id (default: any, "
+                      "from a table scan)");
   return {command, [&config, o] {
             auto settings = config.load(config::kNeedDynamo);
             auto client = table_client(settings);
             std::vector<nlohmann::json> items;
             if (o->ids.empty()) items = client.scan(o->limit);
             for (const auto& id : o->ids) {
+              // And the quizzes that reused this id, stored beside it as <id>@<start>.
+              auto beside = client.scan(o->limit, true, id + "@");
               if (auto item = client.get(id)) {
                 items.push_back(std::move(*item));
-              } else {
+              } else if (beside.empty()) {
                 std::printf("%s\tnot loaded\n", id.c_str());
               }
+              items.insert(items.end(), beside.begin(), beside.end());
             }
             for (const auto& item : items) {
               const auto summary = split::summarize(item);

@@ -28,8 +28,8 @@ class Scanner {
         has_options = true;
       } else if (key == "answeredInDuration" && !has_duration) {
         std::int64_t seconds = 0;
-        if (!integer(seconds, kMaxDurationSeconds)) return std::nullopt;
-        answer.answered_in_ns = seconds * kNanosPerSecond;  // cannot overflow: bounded above
+        if (!integer(seconds)) return std::nullopt;
+        answer.answered_in_ns = seconds * kNanosPerSecond;  // cannot overflow: a 32-bit value
         has_duration = true;
       } else {
         return std::nullopt;  // other members, duplicates: the full parser's to judge
@@ -71,8 +71,8 @@ class Scanner {
     return true;
   }
   // A JSON integer, exactly: -?(0|[1-9][0-9]*), not followed by a fraction or an exponent, in
-  // 0 .. max ("-0" is 0, as JSON parsers read it).
-  bool integer(std::int64_t& out, std::int64_t max) {
+  // the 32-bit signed range ("-0" is 0, as JSON parsers read it).
+  bool integer(std::int64_t& out) {
     skip_space();
     std::size_t p = pos_;
     if (p < text_.size() && text_[p] == '-') ++p;
@@ -85,7 +85,8 @@ class Scanner {
       return false;
     std::int64_t value = 0;
     auto [next, ec] = std::from_chars(text_.data() + pos_, text_.data() + digits_end, value);
-    if (ec != std::errc() || next != text_.data() + digits_end || value < 0 || value > max) return false;
+    if (ec != std::errc() || next != text_.data() + digits_end || value < kMinInt32 || value > kMaxInt32)
+      return false;
     out = value;
     pos_ = digits_end;
     return true;
@@ -95,7 +96,7 @@ class Scanner {
     if (consume(']')) return true;
     for (;;) {
       std::int64_t value = 0;
-      if (!integer(value, kMaxOptionIndex)) return false;
+      if (!integer(value)) return false;
       out.push_back(value);
       if (consume(',')) continue;
       return consume(']');
@@ -106,16 +107,16 @@ class Scanner {
   std::size_t pos_ = 0;
 };
 
-// A JSON number that is an integer (no fraction, no exponent) in 0 .. max.
-std::optional<std::int64_t> bounded_integer(const nlohmann::json& value, std::int64_t max) {
+// A JSON number that is an integer (no fraction, no exponent) in the 32-bit signed range.
+std::optional<std::int64_t> int32_value(const nlohmann::json& value) {
   if (value.is_number_unsigned()) {
     auto v = value.get<std::uint64_t>();
-    if (v <= static_cast<std::uint64_t>(max)) return static_cast<std::int64_t>(v);
+    if (v <= static_cast<std::uint64_t>(kMaxInt32)) return static_cast<std::int64_t>(v);
     return std::nullopt;
   }
   if (value.is_number_integer()) {
     auto v = value.get<std::int64_t>();
-    if (v >= 0 && v <= max) return v;
+    if (v >= kMinInt32 && v <= kMaxInt32) return v;
   }
   return std::nullopt;
 }
@@ -146,16 +147,23 @@ std::optional<ParticipantAnswer> parse_answer_json(std::string_view text, std::s
     return fail("expected a list 'selectedOptionIndexes' (null is not a list)");
   answer.options.reserve(options->size());
   for (const auto& option : *options) {
-    auto value = bounded_integer(option, kMaxOptionIndex);
-    if (!value) return fail("expected option indexes that are integers from 0 to 2147483647");
+    auto value = int32_value(option);
+    if (!value) return fail("expected option indexes that are integers from -2147483648 to 2147483647");
     answer.options.push_back(*value);
   }
   auto duration = json.find("answeredInDuration");
   if (duration == json.end()) return fail("expected a field 'answeredInDuration'");
-  auto seconds = bounded_integer(*duration, kMaxDurationSeconds);
-  if (!seconds) return fail("expected 'answeredInDuration' to be whole seconds from 0 to 9223372035");
+  auto seconds = int32_value(*duration);
+  if (!seconds) return fail("expected 'answeredInDuration' to be whole seconds from -2147483648 to 2147483647");
   answer.answered_in_ns = *seconds * kNanosPerSecond;
   return answer;
+}
+
+bool is_unusual(const ParticipantAnswer& answer, std::int64_t question_duration_s) {
+  for (auto option : answer.options) {
+    if (option < 0) return true;
+  }
+  return answer.answered_in_ns < 0 || answer.answered_in_ns > (question_duration_s + 1) * kNanosPerSecond;
 }
 
 ParticipantAnswer parse_answer(const std::string& key, const std::string& user_id, std::string_view text) {

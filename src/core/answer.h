@@ -5,9 +5,11 @@
 // not recognise goes to a full JSON parser, which decides. The two accept exactly the same
 // texts with exactly the same values (a differential test and a fuzzer hold them to it):
 //   - a JSON object, nothing before or after it but JSON white space, no NUL byte;
-//   - selectedOptionIndexes: a list of integers 0 .. kMaxOptionIndex (not null, no fractions);
-//   - answeredInDuration: an integer number of seconds 0 .. kMaxDurationSeconds;
+//   - selectedOptionIndexes: a list of 32-bit signed integers (not null, no fractions);
+//   - answeredInDuration: a 32-bit signed integer number of seconds;
 //   - other members are ignored.
+// The producer writes Kotlin Ints and validates none of them, so any 32-bit value is stored as
+// written; values a normal client never sends are for the caller to warn about (is_unusual).
 
 #include <cstdint>
 #include <optional>
@@ -18,11 +20,15 @@
 
 namespace qrl::core {
 
-// The largest number of seconds whose nanoseconds (and one second more: a timed-out answer
-// has questionDuration + 1) fit in DynamoDB's and our signed 64-bit integers.
-inline constexpr std::int64_t kMaxDurationSeconds = 9'223'372'035;
+// The range of the producer's Kotlin Int: every number it writes to Redis. Its nanoseconds
+// (x 1e9, at most 2.2e18) fit a signed 64-bit integer, so nothing overflows.
+inline constexpr std::int64_t kMinInt32 = -2'147'483'648;
+inline constexpr std::int64_t kMaxInt32 = 2'147'483'647;
 inline constexpr std::int64_t kNanosPerSecond = 1'000'000'000;
-inline constexpr std::int64_t kMaxOptionIndex = 2'147'483'647;
+
+// Whether an answer holds what a normal client never sends: an option index below 0, or a
+// duration outside 0 .. question_duration_s + 1 (a timed-out answer is questionDuration + 1).
+bool is_unusual(const ParticipantAnswer& answer, std::int64_t question_duration_s);
 
 // The fast path: the answer, or empty when it cannot tell (then the full parser decides).
 std::optional<ParticipantAnswer> scan_answer(std::string_view text);

@@ -32,6 +32,7 @@ enum class Code {
   kConnectionLost,  // a connection that was open was closed or reset by the peer, or timed out
   kThrottled,       // DynamoDB: ProvisionedThroughputExceeded, Throttling, RequestLimitExceeded
   kTableInUse,      // DynamoDB: ResourceInUseException (a table being created or deleted)
+  kFinishing,       // a leaderboard member has every answer but no stop time yet (core/roster.h)
   // permanent
   kConditionFailed,  // DynamoDB: ConditionalCheckFailedException
   // environment

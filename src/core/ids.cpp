@@ -49,4 +49,12 @@ void require_valid_id(std::string_view id, std::string_view what) {
   }
 }
 
+std::string reused_id(std::string_view quiz_id, std::string_view start_epoch) {
+  return std::string(quiz_id) + "@" + std::string(start_epoch);
+}
+
+std::string_view quiz_of(std::string_view item_id) noexcept {
+  return item_id.substr(0, item_id.find_first_of("@#"));
+}
+
 }  // namespace qrl::core

@@ -15,6 +15,13 @@ bool is_valid_id(std::string_view id) noexcept;
 // Throws a permanent Error naming `what` (e.g. "quiz id") and the offending value.
 void require_valid_id(std::string_view id, std::string_view what);
 
+// The item id of a quiz whose id was taken by an older quiz: `<quiz id>@<start epoch seconds>`.
+// '@' is never in a quiz id (nor '#', which continuation items use), so it is never a quiz's
+// own id, and the start time keeps two quizzes under one id apart.
+std::string reused_id(std::string_view quiz_id, std::string_view start_epoch);
+// The quiz id an item id belongs to (the part before '@' or '#').
+std::string_view quiz_of(std::string_view item_id) noexcept;
+
 // A printable, bounded rendering of untrusted text for error messages and logs.
 std::string printable(std::string_view untrusted);
 

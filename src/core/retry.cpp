@@ -39,6 +39,7 @@ std::string remedy(const Error& failure) {
     case Code::kConnectionLost:
     case Code::kThrottled:
     case Code::kTableInUse:
+    case Code::kFinishing:
     case Code::kConditionFailed: break;
   }
   return "fix the deployment; the loader resumes by itself";

@@ -14,6 +14,7 @@
 #include "core/ids.h"
 #include "core/json.h"
 #include "core/keys.h"
+#include "core/roster.h"
 #include "core/utf8.h"
 
 namespace qrl::core {
@@ -31,21 +32,37 @@ const std::string& require(const std::optional<std::string>& value, const std::s
   return *value;
 }
 
-// A Redis integer as the README promises it: digits only, no sign, no leading zero ("0" itself
-// excepted). std::from_chars alone would take "-0" and "010".
+// A Redis integer as the producer writes it (Kotlin's Int.toString()): an optional minus sign,
+// then digits without a leading zero ("0" itself excepted). std::from_chars alone would take
+// "-0" and "010".
 std::optional<std::int64_t> parse_integer(std::string_view text) {
-  if (text.empty() || text.find_first_not_of("0123456789") != std::string_view::npos) return std::nullopt;
-  if (text.size() > 1 && text.front() == '0') return std::nullopt;
+  std::string_view digits = text;
+  if (!digits.empty() && digits.front() == '-') digits.remove_prefix(1);
+  if (digits.empty() || digits.find_first_not_of("0123456789") != std::string_view::npos) return std::nullopt;
+  if (digits.front() == '0' && (digits.size() > 1 || digits.size() != text.size())) return std::nullopt;
   std::int64_t out = 0;
   auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), out);
-  if (ec != std::errc() || end != text.data() + text.size() || text.empty()) return std::nullopt;
+  if (ec != std::errc() || end != text.data() + text.size()) return std::nullopt;
   return out;
 }
 
-std::int64_t non_negative_integer(const std::string& key, std::string_view text) {
+std::int64_t int32_value(const std::string& key, std::string_view text) {
   auto value = parse_integer(text);
-  if (!value || *value < 0) throw bad_value(key, text, "a non-negative integer");
+  if (!value || *value < kMinInt32 || *value > kMaxInt32)
+    throw bad_value(key, text, "an integer from -2147483648 to 2147483647");
   return *value;
+}
+
+// Warnings are for the log: a hostile quiz could have one per answer, so only the first few
+// are kept, and the count of the rest.
+constexpr std::size_t kMaxWarnings = 20;
+
+void warn(std::vector<std::string>& warnings, std::size_t& suppressed, std::string text) {
+  if (warnings.size() < kMaxWarnings) {
+    warnings.push_back(std::move(text));
+  } else {
+    ++suppressed;
+  }
 }
 
 // Text from Redis as it will be stored: valid UTF-8, each byte that is not replaced by U+FFFD
@@ -99,11 +116,12 @@ QuestionEntry parse_question(const nlohmann::json& entry, std::size_t index, con
   auto answers = entry.find("answers");
   if (answers == entry.end() || !answers->is_array()) throw fail("field 'answers' is missing or not a list");
   for (const auto& answer : *answers) {
-    // Unsigned values past the signed range would wrap: only 0 .. kMaxOptionIndex is an index.
-    bool ok = (answer.is_number_unsigned() && answer.get<std::uint64_t>() <= kMaxOptionIndex) ||
-              (answer.is_number_integer() && !answer.is_number_unsigned() &&
-               answer.get<std::int64_t>() >= 0 && answer.get<std::int64_t>() <= kMaxOptionIndex);
-    if (!ok) throw fail("field 'answers' holds a value that is not an option index (0 to 2147483647)");
+    // The upload service keeps any Go int (64 bits): stored as written. Unsigned values past
+    // the signed range would wrap, so they are refused.
+    bool ok = (answer.is_number_unsigned() &&
+               answer.get<std::uint64_t>() <= static_cast<std::uint64_t>(INT64_MAX)) ||
+              (answer.is_number_integer() && !answer.is_number_unsigned());
+    if (!ok) throw fail("field 'answers' holds a value that is not a 64-bit signed integer");
     out.answers.push_back(answer.get<std::int64_t>());
   }
   return out;
@@ -124,17 +142,19 @@ QuizReader::QuizReader(std::string_view quiz_id, const QuizHeader& header, std::
   require_valid_id(quiz_id, "quiz id");
   const std::string id(quiz_id);
   quiz_.id = id;
+  source_id_ = id;
 
   const auto name_key = keys::quiz(id, "quizName");
   quiz_.name = valid_text(require(header.name, name_key), name_key, quiz_.warnings);
   const auto duration_key = keys::quiz(id, "questionDuration");
   const auto& duration_text = require(header.question_duration, duration_key);
-  // Checked before it is multiplied: the nanoseconds must fit in a signed 64-bit integer.
-  const auto duration = non_negative_integer(duration_key, duration_text);
-  if (duration > kMaxDurationSeconds) {
-    throw bad_value(duration_key, duration_text, "a duration of 0 to 9223372035 seconds");
+  // Any Kotlin Int, stored as written: its nanoseconds fit a signed 64-bit integer.
+  duration_s_ = int32_value(duration_key, duration_text);
+  if (duration_s_ <= 0) {
+    warn(quiz_.warnings, suppressed_warnings_,
+         "key '" + duration_key + "' holds " + duration_text + ", not a positive duration: stored as written");
   }
-  quiz_.question_duration_ns = duration * kNanosPerSecond;
+  quiz_.question_duration_ns = duration_s_ * kNanosPerSecond;
   const auto start_key = keys::quiz(id, "startTime");
   quiz_.start_time = epoch_to_rfc3339(start_key, require(header.start_time, start_key));
   const auto stop_key = keys::quiz(id, "stopTime");
@@ -188,6 +208,15 @@ QuizReader::QuizReader(std::string_view quiz_id, const QuizHeader& header, std::
                          indexes_key);
     }
     auto entry = parse_question(questions[index], index, file_name);
+    for (auto answer : entry.answers) {
+      if (answer < 0 || static_cast<std::uint64_t>(answer) >= entry.options.size()) {
+        warn(quiz_.warnings, suppressed_warnings_,
+             "question set " + file_name + " question " + std::to_string(index) + " has answer " +
+                 std::to_string(answer) + ", not one of its " + std::to_string(entry.options.size()) +
+                 " options: stored as written");
+        break;
+      }
+    }
     Question question;
     question.text = std::move(entry.text);
     question.options = std::move(entry.options);
@@ -205,10 +234,10 @@ std::size_t QuizReader::key_count() const noexcept {
 std::string QuizReader::key(std::size_t i) const {
   const auto participants = quiz_.participants.size();
   if (i < 2 * participants) {
-    return keys::user(quiz_.id, quiz_.participants[i / 2].user_id, i % 2 == 0 ? "username" : "stopTime");
+    return keys::user(source_id_, quiz_.participants[i / 2].user_id, i % 2 == 0 ? "username" : "stopTime");
   }
   i -= 2 * participants;
-  return keys::answer(quiz_.id, quiz_.participants[i % participants].user_id, indexes_[i / participants]);
+  return keys::answer(source_id_, quiz_.participants[i % participants].user_id, indexes_[i / participants]);
 }
 
 std::optional<QuizReader::Answer> QuizReader::feed(std::size_t i, const std::optional<std::string>& value) {
@@ -227,7 +256,20 @@ std::optional<QuizReader::Answer> QuizReader::feed(std::size_t i, const std::opt
   const std::size_t q = n / participants;
   const auto& user_id = quiz_.participants[n % participants].user_id;
   const auto key_name = key(i);
-  return Answer{q, parse_answer(key_name, user_id, require(value, key_name))};
+  Answer answer{q, parse_answer(key_name, user_id, require(value, key_name))};
+  if (is_unusual(answer.answer, duration_s_)) {
+    warn(quiz_.warnings, suppressed_warnings_,
+         "key '" + key_name + "' holds " + printable(*value) +
+             ", not what a client sends (a negative option, or a duration outside 0 to questionDuration + 1): "
+             "stored as written");
+  }
+  return answer;
+}
+
+std::vector<std::string> QuizReader::warnings() const {
+  auto out = quiz_.warnings;
+  if (suppressed_warnings_ > 0) out.push_back(std::to_string(suppressed_warnings_) + " more values like these");
+  return out;
 }
 
 Quiz build_quiz(std::string_view quiz_id, const QuizHeader& header,
@@ -235,13 +277,21 @@ Quiz build_quiz(std::string_view quiz_id, const QuizHeader& header,
                 std::string_view question_file) {
   // The layout of keys::participant_keys validates ids and indexes first, as before.
   const auto participant_keys = keys::participant_keys(quiz_id, header);
-  QuizReader reader(quiz_id, header, question_file);
   if (participant_values.size() != participant_keys.size()) {
     throw invalid_data(Stage::kBuild, "participant values do not match the participant keys");
   }
+  // Who is a participant, from which values are there (core/roster.h), as the pipeline does
+  // from which keys exist.
+  const std::size_t stride = keys::participant_stride(header);
+  std::vector<bool> present;
+  for (std::size_t p = 0; p < header.leaderboard.size(); ++p) {
+    for (std::size_t field = 1; field < stride; ++field) present.push_back(participant_values[p * stride + field].has_value());
+  }
+  auto roster = take_roster(header, present);
+  if (!roster.finishing.empty()) throw finishing_error(quiz_id, roster);
+  QuizReader reader(quiz_id, roster.participants, question_file);
   // Where each participant's values are in that layout (leaderboard order).
   std::map<std::string_view, std::size_t> base;
-  const std::size_t stride = keys::participant_stride(header);
   for (std::size_t p = 0; p < header.leaderboard.size(); ++p)
     base.emplace(header.leaderboard[p].first, p * stride);
   const auto& participants = reader.quiz().participants;

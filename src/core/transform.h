@@ -35,11 +35,20 @@ class QuizReader {
   std::optional<Answer> feed(std::size_t i, const std::optional<std::string>& value);
 
   const Quiz& quiz() const noexcept { return quiz_; }
+  // The id the item is stored under, when it is not the quiz id (a reused id, see
+  // core::reused_id); the keys read stay the quiz's.
+  void store_as(std::string item_id) { quiz_.id = std::move(item_id); }
   Quiz take() { return std::move(quiz_); }
+  // What was repaired or is unusual (values a normal client never sends, stored as written),
+  // for the log: the first few, then how many more.
+  std::vector<std::string> warnings() const;
 
  private:
   Quiz quiz_;
   std::vector<std::string> indexes_;
+  std::string source_id_;
+  std::int64_t duration_s_ = 0;
+  std::size_t suppressed_warnings_ = 0;
 };
 
 // The whole quiz at once (tests, fuzzers, benchmarks): `participant_values` holds the values of

@@ -137,32 +137,40 @@ void Client::ensure_table(std::chrono::seconds wait, core::Clock& clock) {
   }
 }
 
-void Client::put(const std::string& /*quiz_id*/, const std::string& item) {
+bool Client::put(const std::string& /*id*/, const std::string& item, Write write) {
   std::string body;
-  body.reserve(item.size() + settings_.table.size() + 32);
+  body.reserve(item.size() + settings_.table.size() + 128);
   body += "{\"TableName\":";
   core::append_json_string(body, settings_.table);
+  if (write == Write::kOnlyNew) {
+    body += ",\"ConditionExpression\":\"attribute_not_exists(#id)\",\"ExpressionAttributeNames\":{\"#id\":\"id\"}";
+  }
   body += ",\"Item\":";
   body += item;
   body += '}';
-  call("PutItem", body);
-}
-
-bool Client::exists(const std::string& quiz_id) {
-  // Removing an attribute no item has is a no-op, and the condition makes it fail where there
-  // is no item: success means "loaded", ConditionalCheckFailedException means "not".
-  nlohmann::json request = {{"TableName", settings_.table},
-                            {"Key", {{"id", {{"S", quiz_id}}}}},
-                            {"ConditionExpression", "attribute_exists(#id)"},
-                            {"UpdateExpression", "REMOVE #probe"},
-                            {"ExpressionAttributeNames", {{"#id", "id"}, {"#probe", "LoaderProbe"}}}};
   try {
-    call("UpdateItem", request.dump());
+    call("PutItem", body);
     return true;
   } catch (const core::Error& e) {
-    if (e.code() == core::Code::kConditionFailed) return false;
+    if (write == Write::kOnlyNew && e.code() == core::Code::kConditionFailed) return false;
     throw;
   }
+}
+
+std::optional<std::string> Client::start_time(const std::string& id) {
+  // Only the attribute that tells one quiz from another under the same id.
+  nlohmann::json request = {{"TableName", settings_.table},
+                            {"Key", {{"id", {{"S", id}}}}},
+                            {"ConsistentRead", true},
+                            {"ProjectionExpression", "#id, #start"},
+                            {"ExpressionAttributeNames", {{"#id", "id"}, {"#start", "StartTime"}}}};
+  auto response = call("GetItem", request.dump());
+  auto item = response.find("Item");
+  if (item == response.end() || !item->is_object() || item->empty()) return std::nullopt;
+  auto start = item->find("StartTime");
+  if (start == item->end() || !start->is_object() || !start->contains("S") || !(*start)["S"].is_string())
+    return std::string();
+  return (*start)["S"].get<std::string>();
 }
 
 std::optional<nlohmann::json> Client::get(const std::string& quiz_id) {
@@ -173,13 +181,22 @@ std::optional<nlohmann::json> Client::get(const std::string& quiz_id) {
   return response["Item"];
 }
 
-std::vector<nlohmann::json> Client::scan(std::size_t limit, bool quizzes_only) {
+std::vector<nlohmann::json> Client::scan(std::size_t limit, bool quizzes_only, const std::string& id_prefix) {
   std::vector<nlohmann::json> items;
   nlohmann::json request = {{"TableName", settings_.table}};
+  std::vector<std::string> filters;
   if (quizzes_only) {
     // Continuation items of split quizzes (src/split/) are not quizzes.
-    request["FilterExpression"] = "attribute_not_exists(#part_of)";
-    request["ExpressionAttributeNames"] = {{"#part_of", "PartOf"}};
+    filters.push_back("attribute_not_exists(#part_of)");
+    request["ExpressionAttributeNames"]["#part_of"] = "PartOf";
+  }
+  if (!id_prefix.empty()) {
+    filters.push_back("begins_with(#id, :prefix)");
+    request["ExpressionAttributeNames"]["#id"] = "id";
+    request["ExpressionAttributeValues"][":prefix"] = {{"S", id_prefix}};
+  }
+  if (!filters.empty()) {
+    request["FilterExpression"] = filters[0] + (filters.size() > 1 ? " AND " + filters[1] : "");
   }
   for (;;) {
     auto response = call("Scan", request.dump());

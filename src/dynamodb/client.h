@@ -4,8 +4,8 @@
 // connection. Every response's x-amz-crc32 is checked, as the AWS SDKs do.
 //
 // The operations the loader itself uses, and so its IAM policy: DescribeTable (start-up),
-// PutItem (the item), UpdateItem (the already-loaded check, see exists()), and CreateTable
-// only when create_table is on. GetItem and Scan serve the operator's `show` and `list`.
+// GetItem (the stored StartTime: loaded already? an older quiz under the same id?), PutItem
+// (the item), and CreateTable only when create_table is on. Scan serves the operator's `list`.
 
 #include <chrono>
 #include <optional>
@@ -31,14 +31,13 @@ class Client final : public pipeline::ItemStore {
   // Waits until it is ACTIVE.
   void ensure_table(std::chrono::seconds wait = std::chrono::seconds(60), core::Clock& clock = core::system_clock());
 
-  void put(const std::string& quiz_id, const std::string& item) override;
-  // A conditional UpdateItem that changes nothing: it succeeds only if the item exists. The
-  // write grant the platform's stack already gives (PutItem, UpdateItem, ...) covers it, where
-  // GetItem would need a read grant the replaced loader never had.
-  bool exists(const std::string& quiz_id) override;
+  bool put(const std::string& id, const std::string& item, Write write = Write::kReplace) override;
+  // A strongly consistent GetItem of the id and StartTime alone.
+  std::optional<std::string> start_time(const std::string& id) override;
   std::optional<nlohmann::json> get(const std::string& quiz_id);  // the item, DynamoDB JSON
-  // Up to `limit` items, for `list` and tests: quizzes only (no continuation items) by default.
-  std::vector<nlohmann::json> scan(std::size_t limit, bool quizzes_only = true);
+  // Up to `limit` items, for `list` and tests: quizzes only (no continuation items) by default;
+  // with `id_prefix`, only ids that begin with it.
+  std::vector<nlohmann::json> scan(std::size_t limit, bool quizzes_only = true, const std::string& id_prefix = {});
   void delete_table();  // for tests and the benchmark
 
   // One call: the response body parsed, or a classified core::Error.

@@ -32,6 +32,9 @@ class Recorder {
   // A message finished: its outcome, and the time from its delivery to the decision.
   virtual void quiz(Outcome, std::chrono::nanoseconds) {}
   virtual void in_flight(std::size_t) {}
+  // Something that happened to quizzes, counted by name (qrl_quiz_events_total{event}):
+  // "reused_id", "late_joiner_skipped", "finishing", "coalesced", and the sweep's actions.
+  virtual void event(std::string_view, std::uint64_t) {}
 };
 
 // A Recorder that records nothing.
@@ -51,6 +54,7 @@ class Relay final : public Recorder {
   void reconnect(std::string_view s) override { target_.load()->reconnect(s); }
   void quiz(Outcome o, std::chrono::nanoseconds t) override { target_.load()->quiz(o, t); }
   void in_flight(std::size_t n) override { target_.load()->in_flight(n); }
+  void event(std::string_view e, std::uint64_t n) override { target_.load()->event(e, n); }
 
  private:
   std::atomic<Recorder*> target_{&nothing()};

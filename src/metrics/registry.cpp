@@ -75,6 +75,11 @@ struct Registry::Families {
                        .Name("qrl_reconnects_total")
                        .Help("Connections made again after one was lost, by server")
                        .Register(r)),
+        events(prometheus::BuildCounter()
+                   .Name("qrl_quiz_events_total")
+                   .Help("Things that happened to quizzes: reused ids, late joiners skipped, events "
+                         "coalesced, quizzes still finishing, the sweep's actions")
+                   .Register(r)),
         in_flight(prometheus::BuildGauge()
                       .Name("qrl_messages_in_flight")
                       .Help("Messages delivered and not yet settled")
@@ -93,6 +98,7 @@ struct Registry::Families {
   prometheus::Counter& redis_round_trips;
   prometheus::Family<prometheus::Counter>& dynamodb_requests;
   prometheus::Family<prometheus::Counter>& reconnects;
+  prometheus::Family<prometheus::Counter>& events;
   prometheus::Gauge& in_flight;
   prometheus::Gauge& last_success;
 };
@@ -107,6 +113,8 @@ Registry::Registry()
   for (auto s : {core::Stage::kRead, core::Stage::kBuild, core::Stage::kWrite, core::Stage::kDelete})
     families_->stage_seconds.Add({{"stage", std::string(core::to_string(s))}}, kSeconds);
   for (const char* server : {"rabbitmq", "redis"}) families_->reconnects.Add({{"server", server}});
+  for (const char* event : {"reused_id", "late_joiner_skipped", "finishing", "coalesced"})
+    families_->events.Add({{"event", event}});
 }
 
 Registry::~Registry() = default;
@@ -138,6 +146,10 @@ void Registry::quiz(Outcome outcome, std::chrono::nanoseconds end_to_end) {
   families_->end_to_end.Observe(seconds(end_to_end));
   if (outcome == Outcome::kLoaded || outcome == Outcome::kAlreadyLoaded)
     families_->last_success.SetToCurrentTime();
+}
+
+void Registry::event(std::string_view name, std::uint64_t n) {
+  families_->events.Add({{"event", std::string(name)}}).Increment(static_cast<double>(n));
 }
 
 void Registry::in_flight(std::size_t n) {

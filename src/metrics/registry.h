@@ -36,6 +36,7 @@ class Registry final : public Recorder {
   void reconnect(std::string_view server) override;
   void quiz(Outcome outcome, std::chrono::nanoseconds end_to_end) override;
   void in_flight(std::size_t n) override;
+  void event(std::string_view name, std::uint64_t n) override;
 
   // The Prometheus text exposition format (version 0.0.4).
   std::string prometheus_text() const;

@@ -1,12 +1,14 @@
 #include "pipeline/pipeline.h"
 
 #include <algorithm>
+#include <charconv>
 #include <random>
 #include <thread>
 
 #include "core/ids.h"
 #include "core/item.h"
 #include "core/keys.h"
+#include "core/roster.h"
 #include "core/transform.h"
 #include "log/log.h"
 #include "pipeline/failpoint.h"
@@ -104,11 +106,36 @@ class StageClock {
 
 }  // namespace
 
+Placement Pipeline::place(const std::string& quiz_id, const core::QuizHeader& header) {
+  auto stored = items_.start_time(quiz_id);
+  if (!stored) return {quiz_id, false, false};
+  // The quiz-level keys are deleted last: without a start time, this is a quiz whose delete was
+  // cut short after its item was written.
+  if (!header.start_time) return {quiz_id, true, false};
+  const auto& epoch = *header.start_time;
+  std::int64_t seconds = -1;
+  auto [end, ec] = std::from_chars(epoch.data(), epoch.data() + epoch.size(), seconds);
+  if (ec != std::errc() || end != epoch.data() + epoch.size() || seconds < 0 || seconds > 253402300799 ||
+      epoch != std::to_string(seconds)) {
+    return {quiz_id, false, false};  // not a start time: the reader names the key
+  }
+  if (*stored == core::rfc3339_utc(seconds)) return {quiz_id, true, false};
+  // An older quiz with this id is stored: this one goes beside it, never over it.
+  auto id = core::reused_id(quiz_id, epoch);
+  return {id, items_.start_time(id).has_value(), true};
+}
+
 Outcome Pipeline::load(const std::string& quiz_id) {
   core::require_valid_id(quiz_id, "quiz id");
   std::optional<StageClock> clock(std::in_place, recorder_, clock_);
   const auto header = clock->run(core::Stage::kRead, [&] { return live_.read_header(quiz_id); });
   failpoint("after-read");
+  auto placement = clock->run(core::Stage::kRead, [&] { return place(quiz_id, header); });
+  if (placement.loaded) {
+    clock.reset();
+    remove_sources(quiz_id, header);
+    return Outcome::kAlreadyLoaded;
+  }
   split::StoredItem item;
   std::size_t parts = 0, stored_size = 0;
   try {
@@ -117,11 +144,38 @@ Outcome Pipeline::load(const std::string& quiz_id) {
       throw core::missing_data("quiz data incomplete: question set file '" + quiz_id + ".json' not found",
                                quiz_id + ".json");
     }
+    // Who is a participant, from which keys exist (core/roster.h), before any value is read.
+    core::keys::validate_participants(quiz_id, header);
+    const core::RosterKeys roster_keys(quiz_id, header);
+    const std::size_t window = std::max<std::size_t>(live_.keys_per_read(), 1);
+    std::vector<bool> present;
+    present.reserve(roster_keys.size());
+    std::vector<std::string> keys;
+    for (std::size_t from = 0; from < roster_keys.size(); from += window) {
+      keys.clear();
+      for (std::size_t i = from; i < std::min(roster_keys.size(), from + window); ++i) keys.push_back(roster_keys[i]);
+      auto exist = clock->run(core::Stage::kRead, [&] { return live_.exist(keys); });
+      present.insert(present.end(), exist.begin(), exist.end());
+    }
+    auto roster = core::take_roster(header, present);
+    present = {};
+    if (!roster.finishing.empty()) {
+      recorder_.event("finishing", 1);
+      throw core::finishing_error(quiz_id, roster);
+    }
+    if (!roster.late.empty()) {
+      recorder_.event("late_joiner_skipped", roster.late.size());
+      log::info("late joiners left out", {{"count", std::to_string(roster.late.size())},
+                                          {"first", roster.late.front()},
+                                          {"reason", "answers missing: joined after the quiz ended"}});
+    }
     // Streamed: values are read a window at a time, turned into answers, and packed into the
     // item or, for a quiz that outgrows one, into continuation items written as each fills. So
     // memory holds a window and an item, whatever the quiz's size.
-    auto reader = clock->run(core::Stage::kBuild, [&] { return core::QuizReader(quiz_id, header, *file); });
+    auto reader = clock->run(core::Stage::kBuild,
+                             [&] { return core::QuizReader(quiz_id, roster.participants, *file); });
     file.reset();
+    if (placement.reused) reader.store_as(placement.item_id);
     std::optional<split::Assembler> assembler;
     auto sink = [&](split::StoredItem part) {
       clock->run(core::Stage::kWrite, [&] { items_.put(part.id, part.json); });
@@ -130,8 +184,7 @@ Outcome Pipeline::load(const std::string& quiz_id) {
     auto start = [&] {
       if (!assembler) assembler.emplace(reader.quiz(), sink);
     };
-    const std::size_t total = reader.key_count(), window = std::max<std::size_t>(live_.keys_per_read(), 1);
-    std::vector<std::string> keys;
+    const std::size_t total = reader.key_count();
     for (std::size_t from = 0; from < total; from += window) {
       const std::size_t to = std::min(total, from + window);
       keys.clear();
@@ -150,22 +203,40 @@ Outcome Pipeline::load(const std::string& quiz_id) {
       start();
       return assembler->finish();
     });
-    for (const auto& warning : reader.quiz().warnings) log::warn("quiz data repaired", {{"reason", warning}});
+    for (const auto& warning : reader.warnings()) log::warn("quiz data unusual", {{"reason", warning}});
     parts = assembler->parts();
     stored_size = assembler->parts_size() + item.size;
   } catch (const core::Error& e) {
     clock.reset();
-    // Sources gone or partly gone: loaded before, if the item is there.
+    // Sources gone or partly gone: loaded meanwhile by another worker or replica, if the item
+    // is there now.
     if (e.problem() != core::DataProblem::kMissing) throw;
-    if (!at_stage(core::Stage::kRead, [&] { return items_.exists(quiz_id); })) throw;
+    if (!at_stage(core::Stage::kRead, [&] { return place(quiz_id, header).loaded; })) throw;
     remove_sources(quiz_id, header);
     return Outcome::kAlreadyLoaded;
   }
   // Last: the item with the quiz's id is what says "loaded", so it goes after every
-  // continuation item it names.
-  clock->run(core::Stage::kWrite, [&] { items_.put(quiz_id, item.json); });
+  // continuation item it names. Only if it is new: an item that appeared since place() was
+  // written by another replica from the same sources.
+  const bool written = clock->run(core::Stage::kWrite, [&] {
+    return items_.put(item.id, item.json, ItemStore::Write::kOnlyNew);
+  });
   clock.reset();
+  if (!written) {
+    // Only the same quiz may be cleaned up; anything else is looked at again next attempt.
+    if (!at_stage(core::Stage::kWrite, [&] { return place(quiz_id, header).loaded; })) {
+      throw core::transient_error(core::Stage::kWrite,
+                                  "item '" + item.id + "' appeared while the quiz was being loaded");
+    }
+    remove_sources(quiz_id, header);
+    return Outcome::kAlreadyLoaded;
+  }
   recorder_.item(stored_size);
+  if (placement.reused) {
+    recorder_.event("reused_id", 1);
+    log::warn("quiz id reused: an older quiz is stored under it; this one stored beside it",
+              {{"item", placement.item_id}});
+  }
   if (parts > 0) {
     log::info("quiz stored split",
               {{"items", std::to_string(parts + 1)}, {"bytes", std::to_string(stored_size)}});

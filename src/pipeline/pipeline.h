@@ -3,11 +3,11 @@
 // item, write it, delete the sources. Container and Lambda modes both run messages through
 // process_message(); neither has logic of its own about quizzes.
 //
-// Idempotence: the item is a pure function of the sources, so writing it twice is harmless;
-// the sources are deleted only after the write succeeded, the Redis keys that name the others
-// last. A quiz whose
-// sources are gone (or partly gone) while its item exists has been loaded before (a duplicate
-// event, or a crash between write and delete): the pipeline finishes the cleanup and succeeds.
+// Idempotence: before writing, the stored item's StartTime tells the same quiz (loaded before:
+// a duplicate event, or a crash between write and delete; the pipeline finishes the cleanup and
+// succeeds, writing nothing) from an older quiz that had the same id (this one is stored beside
+// it, under core::reused_id). An item is never overwritten by another quiz. The sources are
+// deleted only after the write succeeded, the Redis keys that name the others last.
 
 #include <chrono>
 #include <functional>
@@ -26,6 +26,14 @@ namespace qrl::pipeline {
 
 enum class Outcome { kLoaded, kAlreadyLoaded };
 
+// Where a quiz is stored: under its id, or, when an older quiz with the same id (another
+// StartTime) is stored there, under core::reused_id; and whether it is stored there already.
+struct Placement {
+  std::string item_id;
+  bool loaded = false;
+  bool reused = false;
+};
+
 class Pipeline {
  public:
   Pipeline(LiveStore& live, QuestionStore& questions, ItemStore& items,
@@ -35,6 +43,9 @@ class Pipeline {
 
   // One attempt. Throws core::Error, classified.
   Outcome load(const std::string& quiz_id);
+
+  // Decided from the stored item's StartTime before anything is written (the sweep asks too).
+  Placement place(const std::string& quiz_id, const core::QuizHeader& header);
 
  private:
   void remove_sources(const std::string& quiz_id, const core::QuizHeader& header);

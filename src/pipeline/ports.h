@@ -21,6 +21,8 @@ class LiveStore {
   // The values of `keys`, in order (an empty optional: no such key). A store may stop reading at
   // a missing key and leave the values after it empty: the quiz cannot load then anyway.
   virtual std::vector<std::optional<std::string>> read_values(const std::vector<std::string>& keys) = 0;
+  // Whether each of `keys` exists, in order.
+  virtual std::vector<bool> exist(const std::vector<std::string>& keys) = 0;
   // How many keys read_values() reads, or remove() deletes, best at once (one round trip).
   virtual std::size_t keys_per_read() const { return 16'000; }
   // Deletes the keys in the order given, in round trips of keys_per_read(), the last ones last.
@@ -48,10 +50,13 @@ class QuestionStore {
 class ItemStore {
  public:
   virtual ~ItemStore() = default;
-  // Writes the item (DynamoDB JSON map), durably, replacing any item with the same id.
-  virtual void put(const std::string& quiz_id, const std::string& item) = 0;
-  // Whether an item with this id exists (strongly consistent).
-  virtual bool exists(const std::string& quiz_id) = 0;
+  // Writes the item (DynamoDB JSON map), durably. kReplace replaces any item with the same id;
+  // kOnlyNew writes only if there is none and returns false (nothing written) if there is.
+  enum class Write { kReplace, kOnlyNew };
+  virtual bool put(const std::string& id, const std::string& item, Write write = Write::kReplace) = 0;
+  // The StartTime of the item with this id (strongly consistent), or nullopt when there is no
+  // such item. An item without a StartTime gives an empty string.
+  virtual std::optional<std::string> start_time(const std::string& id) = 0;
 };
 
 }  // namespace qrl::pipeline

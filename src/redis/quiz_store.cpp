@@ -230,6 +230,23 @@ std::vector<std::optional<std::string>> QuizStore::read_values(const std::vector
   return out;
 }
 
+std::vector<bool> QuizStore::exist(const std::vector<std::string>& keys) {
+  // One EXISTS a key (a multi-key EXISTS answers a count, not which), keys_per_read() per round
+  // trip.
+  std::vector<bool> out;
+  out.reserve(keys.size());
+  const std::size_t window = keys_per_read();
+  for (std::size_t from = 0; from < keys.size(); from += window) {
+    const std::size_t end = std::min(keys.size(), from + window);
+    std::vector<Command> commands;
+    commands.reserve(end - from);
+    for (std::size_t i = from; i < end; ++i) commands.push_back({"EXISTS", keys[i]});
+    auto replies = run(commands);
+    for (std::size_t r = 0; r < replies.size(); ++r) out.push_back(as_count(*replies[r], keys[from + r]) > 0);
+  }
+  return out;
+}
+
 void QuizStore::remove(const std::vector<std::string>& keys) {
   // UNLINK (Redis frees big values off its main thread) of at most `slice` keys, kWindow per
   // round trip, in the order given. The pipeline hands over one round trip's worth at a time

@@ -27,6 +27,7 @@ class QuizStore final : public pipeline::LiveStore {
 
   core::QuizHeader read_header(const std::string& quiz_id) override;
   std::vector<std::optional<std::string>> read_values(const std::vector<std::string>& keys) override;
+  std::vector<bool> exist(const std::vector<std::string>& keys) override;
   std::size_t keys_per_read() const override;
   void remove(const std::vector<std::string>& keys) override;
 

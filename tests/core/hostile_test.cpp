@@ -48,29 +48,35 @@ Error build_error(const Fixture& f, const std::vector<std::vector<std::string>>&
   return Error(FailureKind::kTransient, Stage::kUnknown, "none");
 }
 
-TEST(Hostile, AQuestionDurationTooLargeForNanosecondsIsRefusedNotWrapped) {
+// The producer writes Kotlin Ints and validates none: any 32-bit value is stored as written,
+// with a warning; its nanoseconds fit (nothing wraps); anything past 32 bits is a data error.
+TEST(Hostile, AnyInt32QuestionDurationIsStoredAsWrittenAndNothingWider) {
   auto f = qrl::testing::contract_quiz("dur1");
-  for (const char* bad : {"10000000000", "9300000000", "18446744074", "9223372036854775807", "9223372036",
-                          "99999999999999999999", "-1", "1.5", "1e3", " 10", "10\n"}) {
+  for (const char* bad : {"2147483648", "-2147483649", "10000000000", "9223372036854775807",
+                          "99999999999999999999", "1.5", "1e3", " 10", "10\n"}) {
     auto e = build_error(f, {{"SET", "dur1:questionDuration", bad}});
     EXPECT_EQ(e.kind(), FailureKind::kPermanent) << bad;
     EXPECT_EQ(e.key(), "dur1:questionDuration") << bad;
   }
-  // The largest that fits, exactly.
-  auto quiz = build(f, {{"SET", "dur1:questionDuration", "9223372035"}});
-  EXPECT_EQ(quiz.question_duration_ns, 9'223'372'035'000'000'000);
+  auto most = build(f, {{"SET", "dur1:questionDuration", "2147483647"}});
+  EXPECT_EQ(most.question_duration_ns, 2'147'483'647'000'000'000);
+  auto least = build(f, {{"SET", "dur1:questionDuration", "-2147483648"}});
+  EXPECT_EQ(least.question_duration_ns, -2'147'483'648'000'000'000);
+  EXPECT_THAT(encode_item(least), HasSubstr(R"("QuestionDuration":{"N":"-2147483648000000000"})"));
+  auto zero = build(f, {{"SET", "dur1:questionDuration", "0"}});
+  EXPECT_EQ(zero.question_duration_ns, 0);
 }
 
-// The README's rule for a Redis integer: digits only, so a sign or a leading zero is a data error
-// (std::from_chars alone takes "-0" and "010").
-TEST(Hostile, ASignOrALeadingZeroInARedisIntegerIsADataError) {
+// Kotlin's Int.toString(): a minus sign for negatives, never a plus, a leading zero or "-0".
+TEST(Hostile, ARedisIntegerHasTheProducersFormOnly) {
   auto f = qrl::testing::contract_quiz("sgn1");
-  for (const char* bad : {"-0", "010", "00", "+5", "-5", "0x10"}) {
+  for (const char* bad : {"-0", "010", "00", "+5", "-05", "0x10", "-", ""}) {
     auto e = build_error(f, {{"SET", "sgn1:questionDuration", bad}});
     EXPECT_EQ(e.kind(), FailureKind::kPermanent) << bad;
     EXPECT_EQ(e.key(), "sgn1:questionDuration") << bad;
   }
   EXPECT_EQ(build(f, {{"SET", "sgn1:questionDuration", "0"}}).question_duration_ns, 0);
+  EXPECT_EQ(build(f, {{"SET", "sgn1:questionDuration", "-5"}}).question_duration_ns, -5'000'000'000);
   EXPECT_EQ(build(f, {{"SET", "sgn1:questionDuration", "10"}}).question_duration_ns, 10'000'000'000);
 }
 
@@ -95,13 +101,14 @@ TEST(Hostile, AnswersOutsideTheContractAreRefusedOnBothPaths) {
                           R"({"selectedOptionIndexes":null,"answeredInDuration":8})",
                           R"({"selectedOptionIndexes":[1],"answeredInDuration":1.5})",
                           R"({"selectedOptionIndexes":[1],"answeredInDuration":4e-10})",
-                          R"({"selectedOptionIndexes":[-7],"answeredInDuration":8})",
+                          R"({"selectedOptionIndexes":[-2147483649],"answeredInDuration":8})",
                           R"({"selectedOptionIndexes":[01],"answeredInDuration":8})",
                           R"({"selectedOptionIndexes":[1],"answeredInDuration":08})",
                           R"({"selectedOptionIndexes":[1.0],"answeredInDuration":8})",
                           R"({"selectedOptionIndexes":[2147483648],"answeredInDuration":8})",
                           R"({"selectedOptionIndexes":[1],"answeredInDuration":9223372036})",
-                          R"({"selectedOptionIndexes":[1],"answeredInDuration":-1})",
+                          R"({"selectedOptionIndexes":[1],"answeredInDuration":2147483648})",
+                          R"({"selectedOptionIndexes":[1],"answeredInDuration":-2147483649})",
                           R"({"selectedOptionIndexes":[1]})", R"({"answeredInDuration":8})", R"([1,8])", "",
                           R"({"selectedOptionIndexes":[1],"answeredInDuration":8} x)",
                           R"({"selectedOptionIndexes":[1],"answeredInDuration":"8"})"}) {
@@ -117,9 +124,9 @@ TEST(Hostile, TheFastPathAndTheFullParserAgreeOnWhatTheyAccept) {
   for (const char* good : {R"({"selectedOptionIndexes":[1],"answeredInDuration":8})",
                            R"({"selectedOptionIndexes":[],"answeredInDuration":11})",
                            R"( { "selectedOptionIndexes" : [ 0 , 3 ] , "answeredInDuration" : 0 } )",
-                           R"({"answeredInDuration":8999999999,"selectedOptionIndexes":[2147483647]})",
+                           R"({"answeredInDuration":2147483647,"selectedOptionIndexes":[2147483647]})",
                            R"({"selectedOptionIndexes":[1],"answeredInDuration":-0})",
-                           R"({"selectedOptionIndexes":[1],"answeredInDuration":9223372035})"}) {
+                           R"({"selectedOptionIndexes":[-2147483648,-1],"answeredInDuration":-2147483648})"}) {
     auto fast = scan_answer(good);
     auto full = parse_answer_json(good);
     ASSERT_TRUE(fast) << good;
@@ -127,8 +134,8 @@ TEST(Hostile, TheFastPathAndTheFullParserAgreeOnWhatTheyAccept) {
     EXPECT_EQ(fast->options, full->options) << good;
     EXPECT_EQ(fast->answered_in_ns, full->answered_in_ns) << good;
   }
-  EXPECT_EQ(scan_answer(R"({"selectedOptionIndexes":[],"answeredInDuration":8999999999})")->answered_in_ns,
-            8'999'999'999'000'000'000);
+  EXPECT_EQ(scan_answer(R"({"selectedOptionIndexes":[],"answeredInDuration":-2147483648})")->answered_in_ns,
+            -2'147'483'648'000'000'000);
   // Forms only the full parser reads (escapes, other members), with the same values.
   auto other = parse_answer_json(R"({"selectedOptionIndexes":[1],"answeredInDuration":8,"extra":null})");
   ASSERT_TRUE(other);
@@ -169,9 +176,34 @@ TEST(Hostile, CorrectOptionsOfTheQuestionSetDoNotWrap) {
   file[3]["answers"] = nlohmann::json::parse("[18446744073709551615]");
   auto e = build_error(f, {}, file.dump());
   EXPECT_EQ(e.kind(), FailureKind::kPermanent);
-  EXPECT_THAT(e.what(), HasSubstr("not an option index"));
-  file[3]["answers"] = nlohmann::json::parse("[-1]");
-  EXPECT_THAT(build_error(f, {}, file.dump()).what(), HasSubstr("not an option index"));
+  EXPECT_THAT(e.what(), HasSubstr("not a 64-bit signed integer"));
+  // The upload service keeps any Go int: every 64-bit value is stored as written, with a warning.
+  file[3]["answers"] = nlohmann::json::parse("[-9223372036854775808, 9223372036854775807, -1]");
+  auto quiz = build(f, {}, file.dump());
+  EXPECT_EQ(quiz.questions[0].correct_options,
+            (std::vector<std::int64_t>{INT64_MIN, INT64_MAX, -1}));
+  EXPECT_THAT(encode_item(quiz), HasSubstr(R"({"N":"-9223372036854775808"},{"N":"9223372036854775807"})"));
+  ASSERT_EQ(quiz.warnings.size(), 1u);
+  EXPECT_THAT(quiz.warnings[0], HasSubstr("qs1.json question 3 has answer -9223372036854775808"));
+}
+
+// Values a crafted client or an overflow writes: stored as written, a warning naming the key.
+TEST(Hostile, NegativeAnswerValuesAreStoredAsWrittenWithAWarningNamingTheKey) {
+  auto f = qrl::testing::contract_quiz("neg1");
+  auto quiz = build(f, {{"SET", "neg1:2c3ca3d2:answer:3",
+                         R"({"selectedOptionIndexes":[-3],"answeredInDuration":-2147483648})"}});
+  bool found = false;
+  for (const auto& q : quiz.questions) {
+    for (const auto& a : q.answers) {
+      if (a.user_id == "2c3ca3d2" && a.answered_in_ns == -2'147'483'648'000'000'000) {
+        found = true;
+        EXPECT_EQ(a.options, std::vector<std::int64_t>{-3});
+      }
+    }
+  }
+  EXPECT_TRUE(found);
+  ASSERT_EQ(quiz.warnings.size(), 1u);
+  EXPECT_THAT(quiz.warnings[0], HasSubstr("key 'neg1:2c3ca3d2:answer:3'"));
 }
 
 TEST(Hostile, BytesThatAreNotUtf8BecomeReplacementCharactersWithAWarning) {

@@ -61,13 +61,45 @@ TEST(Transform, AQuizWithNobodyAndNoQuestionsHasEmptyLists) {
 TEST(Transform, NamesTheMissingKeyAsMissingData) {
   auto f = qrl::testing::contract_quiz("q1");
   for (const std::string key : {"q1:quizName", "q1:questionDuration", "q1:startTime", "q1:stopTime",
-                                "q1:2c3ca3d2:username", "q1:ee14ccb2:stopTime", "q1:2c3ca3d2:answer:4"}) {
+                                "q1:2c3ca3d2:username"}) {
     auto error = build_error(f, {}, {key});
     EXPECT_EQ(error.kind(), FailureKind::kPermanent);
     EXPECT_EQ(error.problem(), DataProblem::kMissing) << key;
     EXPECT_EQ(error.key(), key);
     EXPECT_THAT(error.what(), HasSubstr("missing key '" + key + "'"));
   }
+}
+
+// The participant rule (core/roster.h, README "Who is a participant").
+TEST(Transform, AMemberWithEveryAnswerButNoStopTimeIsFinishingAndTheQuizIsRetried) {
+  auto f = qrl::testing::contract_quiz("q1");
+  auto error = build_error(f, {}, {"q1:ee14ccb2:stopTime"});
+  EXPECT_EQ(error.kind(), FailureKind::kTransient);
+  EXPECT_EQ(error.code(), Code::kFinishing);
+  EXPECT_EQ(error.key(), "q1:ee14ccb2:stopTime");
+  EXPECT_THAT(error.what(), HasSubstr("every answer but no stop time"));
+}
+
+TEST(Transform, AMemberMissingAnAnswerJoinedLateAndIsLeftOut) {
+  auto f = qrl::testing::contract_quiz("q1");
+  const auto whole = item_of(f);
+  MemoryRedis redis;
+  redis.apply(f.redis);
+  // A late joiner as the producer writes one (PARTICIPANT-CONFIG): on the user list, a
+  // username, a leaderboard score of 0, no answer, no stop time.
+  redis.apply({{"RPUSH", "q1:userIds", "late0001"},
+               {"SET", "q1:late0001:username", "Late"},
+               {"ZADD", "q1:leaderboard", "0", "late0001"}});
+  auto live = redis.read("q1");
+  auto item = encode_item(build_quiz("q1", live.header, live.participant_values, f.question_file));
+  EXPECT_EQ(nlohmann::json::parse(item), whole);
+  // One with some answers but not all is left out too; the others are untouched.
+  redis.remove({"q1:2c3ca3d2:answer:4"});
+  live = redis.read("q1");
+  auto quiz = build_quiz("q1", live.header, live.participant_values, f.question_file);
+  ASSERT_EQ(quiz.participants.size(), whole["Participants"]["L"].size() - 1);
+  for (const auto& p : quiz.participants) EXPECT_NE(p.user_id, "2c3ca3d2");
+  for (const auto& q : quiz.questions) EXPECT_EQ(q.answers.size(), quiz.participants.size());
 }
 
 TEST(Transform, AnAbsentQuizIsMissingData) {
@@ -84,7 +116,7 @@ TEST(Transform, RejectsUnparseableValuesNamingKeyAndValue) {
   };
   for (const auto& c : std::vector<Case>{
            {{"SET", "q2:questionDuration", "ten"}, "key 'q2:questionDuration' holds 'ten'"},
-           {{"SET", "q2:questionDuration", "-1"}, "key 'q2:questionDuration' holds '-1'"},
+           {{"SET", "q2:questionDuration", "2147483648"}, "key 'q2:questionDuration' holds '2147483648'"},
            {{"SET", "q2:startTime", "2022-01-01"}, "key 'q2:startTime' holds '2022-01-01'"},
            {{"SET", "q2:ee14ccb2:stopTime", "soon"}, "key 'q2:ee14ccb2:stopTime' holds 'soon'"},
            {{"SET", "q2:ee14ccb2:answer:3", "{"}, "key 'q2:ee14ccb2:answer:3' holds '{'"},
@@ -148,7 +180,7 @@ TEST(Transform, AnswersParseTheSameWhateverTheirLayout) {
                                 R"({"selectedOptionIndexes":null,"answeredInDuration":11})"}) {
     EXPECT_EQ(build_error(f, {{"SET", "q6:ee14ccb2:answer:3", bad}}).problem(), DataProblem::kInvalid) << bad;
   }
-  for (const std::string bad : {R"({"selectedOptionIndexes":[0],"answeredInDuration":-1})",
+  for (const std::string bad : {R"({"selectedOptionIndexes":[0],"answeredInDuration":2147483648})",
                                 R"({"selectedOptionIndexes":[0]} trailing)",
                                 R"({"selectedOptionIndexes":[0.5],"answeredInDuration":1})",
                                 R"({"selectedOptionIndexes":[0],"answeredInDuration":"2"})"}) {

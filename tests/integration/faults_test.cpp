@@ -269,7 +269,7 @@ TEST_F(Faults, PoisonGoesToTheDeadLetterQueueWithItsReasonAndComesBackWithReplay
   auto refused = contract_quiz(random_id());  // DynamoDB answers ValidationException for it
   for (auto* f : {&missing_key, &missing_file, &out_of_range, &wrong_type, &too_large, &refused})
     stack.write(*f);
-  const auto missing_key_name = missing_key.quiz_id + ":2c3ca3d2:stopTime";
+  const auto missing_key_name = missing_key.quiz_id + ":2c3ca3d2:username";
   stack.redis().pipeline({{"DEL", missing_key_name},
                           {"RPUSH", out_of_range.quiz_id + ":selectedQuestionIndexes", "99"},
                           {"SET", out_of_range.quiz_id + ":2c3ca3d2:answer:99",
@@ -346,7 +346,7 @@ TEST_F(Faults, PoisonGoesToTheDeadLetterQueueWithItsReasonAndComesBackWithReplay
   EXPECT_EQ(stack.dlq_depth(), bodies.size()) << "list must leave the dead letters in place";
 
   // Repair the data, then replay everything: the repaired quizzes load, true poison comes back.
-  stack.redis().pipeline({{"SET", missing_key_name, "1643273706"},
+  stack.redis().pipeline({{"SET", missing_key_name, "user1"},
                           {"LREM", out_of_range.quiz_id + ":selectedQuestionIndexes", "0", "99"},
                           {"DEL", wrong_type.quiz_id + ":questionDuration"},
                           {"SET", wrong_type.quiz_id + ":questionDuration", "30"},

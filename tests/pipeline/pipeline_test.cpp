@@ -20,12 +20,12 @@ class FlakyItems final : public ItemStore {
       : failures_(failures), kind_(kind) {}
   MemoryItems inner;
   int attempts = 0;
-  void put(const std::string& id, const std::string& item) override {
+  bool put(const std::string& id, const std::string& item, Write write) override {
     ++attempts;
     if (failures_-- > 0) throw core::Error(kind_, core::Stage::kWrite, "ThrottlingException or AccessDenied");
-    inner.put(id, item);
+    return inner.put(id, item, write);
   }
-  bool exists(const std::string& id) override { return inner.exists(id); }
+  std::optional<std::string> start_time(const std::string& id) override { return inner.start_time(id); }
 
  private:
   int failures_;
@@ -65,6 +65,75 @@ TEST(Pipeline, ASecondAnnouncementFindsTheItemAndSucceeds) {
   EXPECT_EQ(items.puts, 1);
 }
 
+// A quiz id is 8 random characters with no uniqueness check: once a quiz is loaded and gone
+// from Redis, a new quiz may get its id. It is stored beside the old one, never over it.
+TEST(Pipeline, AReusedIdKeepsBothQuizzes) {
+  World w;
+  MemoryItems items;
+  auto first = qrl::testing::contract_quiz("r1");
+  w.add(first);
+  Pipeline pipeline(w.redis, w.questions, items);
+  ASSERT_EQ(pipeline.load("r1"), Outcome::kLoaded);
+  const auto stored = items.items.at("r1");
+  auto second = qrl::testing::edge_quiz("r1");
+  w.add(second);
+  w.redis.apply({{"SET", "r1:startTime", "1700000000"}});
+  ASSERT_EQ(pipeline.load("r1"), Outcome::kLoaded);
+  EXPECT_EQ(items.items.at("r1"), stored);  // untouched
+  ASSERT_EQ(items.items.count("r1@1700000000"), 1u);
+  auto beside = nlohmann::json::parse(items.items.at("r1@1700000000"));
+  EXPECT_EQ(beside["id"]["S"], "r1@1700000000");
+  EXPECT_EQ(beside["StartTime"]["S"], "2023-11-14T22:13:20Z");
+  EXPECT_EQ(beside["Participants"], second.expected_item["Participants"]);
+  EXPECT_EQ(w.redis.size(), 0u);
+  // The second quiz announced again: found where it was stored, nothing written.
+  w.add(second);
+  w.redis.apply({{"SET", "r1:startTime", "1700000000"}});
+  const int puts = items.puts;
+  EXPECT_EQ(pipeline.load("r1"), Outcome::kAlreadyLoaded);
+  EXPECT_EQ(items.puts, puts);
+  EXPECT_EQ(w.redis.size(), 0u);
+}
+
+TEST(Pipeline, LateJoinersAreLeftOutAndTheirKeysDeletedWithTheQuiz) {
+  World w;
+  MemoryItems items;
+  auto f = qrl::testing::contract_quiz("lj1");
+  w.add(f);
+  w.redis.apply({{"RPUSH", "lj1:userIds", "late0001"},
+                 {"SET", "lj1:late0001:username", "Late"},
+                 {"ZADD", "lj1:leaderboard", "0", "late0001"}});
+  Pipeline pipeline(w.redis, w.questions, items);
+  EXPECT_EQ(pipeline.load("lj1"), Outcome::kLoaded);
+  auto item = nlohmann::json::parse(items.items.at("lj1"));
+  EXPECT_EQ(item["Participants"], f.expected_item["Participants"]);
+  EXPECT_EQ(w.redis.size(), 0u);
+}
+
+TEST(Pipeline, AFinishingMemberMakesTheAttemptTransientAndTouchesNothing) {
+  World w;
+  MemoryItems items;
+  auto f = qrl::testing::contract_quiz("fin1");
+  w.add(f);
+  w.redis.remove({"fin1:ee14ccb2:stopTime"});
+  Pipeline pipeline(w.redis, w.questions, items);
+  try {
+    pipeline.load("fin1");
+    FAIL();
+  } catch (const core::Error& e) {
+    EXPECT_EQ(e.code(), core::Code::kFinishing);
+    EXPECT_TRUE(e.transient());
+  }
+  EXPECT_TRUE(items.items.empty());
+  EXPECT_EQ(w.redis.size(), f.keys.size() - 1);
+  // Its handler writes the stop time a moment later: the next attempt loads it whole.
+  for (const auto& command : f.redis) {
+    if (command.size() == 3 && command[1] == "fin1:ee14ccb2:stopTime") w.redis.apply({command});
+  }
+  EXPECT_EQ(pipeline.load("fin1"), Outcome::kLoaded);
+  EXPECT_EQ(nlohmann::json::parse(items.items.at("fin1")), f.expected_item);
+}
+
 TEST(Pipeline, CleanupAfterACrashBetweenWriteAndDelete) {
   World w;
   MemoryItems items;
@@ -83,14 +152,14 @@ TEST(Pipeline, BadDataDeletesNothingAndIsPermanent) {
   MemoryItems items;
   auto f = qrl::testing::contract_quiz("p4");
   w.add(f);
-  w.redis.remove({"p4:2c3ca3d2:answer:5"});
+  w.redis.remove({"p4:2c3ca3d2:username"});
   Pipeline pipeline(w.redis, w.questions, items);
   try {
     pipeline.load("p4");
     FAIL();
   } catch (const core::Error& e) {
     EXPECT_EQ(e.kind(), core::FailureKind::kPermanent);
-    EXPECT_EQ(e.key(), "p4:2c3ca3d2:answer:5");
+    EXPECT_EQ(e.key(), "p4:2c3ca3d2:username");
   }
   EXPECT_EQ(w.redis.size(), f.keys.size() - 1);
   EXPECT_EQ(w.questions.files.size(), 1u);
@@ -215,11 +284,11 @@ TEST(Pipeline, StageTimesAreReadOffTheInjectedClock) {
   class SlowItems final : public ItemStore {
    public:
     explicit SlowItems(core::ManualClock& clock) : clock_(clock) {}
-    void put(const std::string& id, const std::string& item) override {
+    bool put(const std::string& id, const std::string& item, Write write) override {
       clock_.advance(std::chrono::milliseconds(50));
-      inner.put(id, item);
+      return inner.put(id, item, write);
     }
-    bool exists(const std::string& id) override { return inner.exists(id); }
+    std::optional<std::string> start_time(const std::string& id) override { return inner.start_time(id); }
     MemoryItems inner;
 
    private:

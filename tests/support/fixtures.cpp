@@ -279,6 +279,28 @@ void MemoryRedis::remove(const std::vector<std::string>& keys) {
   }
 }
 
+std::vector<bool> MemoryRedis::exist(const std::vector<std::string>& keys) {
+  std::vector<bool> out;
+  for (const auto& key : keys) out.push_back(contains(key));
+  return out;
+}
+
+bool MemoryItems::put(const std::string& id, const std::string& item, Write write) {
+  ++puts;
+  if (write == Write::kOnlyNew && items.count(id) > 0) return false;
+  items[id] = item;
+  order.push_back(id);
+  return true;
+}
+
+std::optional<std::string> MemoryItems::start_time(const std::string& id) {
+  auto it = items.find(id);
+  if (it == items.end()) return std::nullopt;
+  auto item = nlohmann::json::parse(it->second);
+  if (!item.contains("StartTime")) return std::string();
+  return item["StartTime"]["S"].get<std::string>();
+}
+
 bool MemoryRedis::contains(const std::string& key) const {
   return strings_.count(key) + lists_.count(key) + zsets_.count(key) > 0;
 }

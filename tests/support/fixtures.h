@@ -39,6 +39,7 @@ class MemoryRedis final : public pipeline::LiveStore {
   core::QuizHeader read_header(const std::string& quiz_id) override;
   std::vector<std::optional<std::string>> read_values(const std::vector<std::string>& keys) override;
   core::LiveQuiz read(const std::string& quiz_id) { return pipeline::read_whole(*this, quiz_id); }
+  std::vector<bool> exist(const std::vector<std::string>& keys) override;
   void remove(const std::vector<std::string>& keys) override;
   bool contains(const std::string& key) const;
   std::size_t size() const;
@@ -61,12 +62,9 @@ class MemoryItems final : public pipeline::ItemStore {
   std::map<std::string, std::string> items;
   std::vector<std::string> order;  // ids, as they were put
   int puts = 0;
-  void put(const std::string& quiz_id, const std::string& item) override {
-    ++puts;
-    items[quiz_id] = item;
-    order.push_back(quiz_id);
-  }
-  bool exists(const std::string& quiz_id) override { return items.count(quiz_id) > 0; }
+  bool put(const std::string& id, const std::string& item, Write write = Write::kReplace) override;
+  std::optional<std::string> start_time(const std::string& id) override;
+  bool exists(const std::string& id) const { return items.count(id) > 0; }
 };
 
 }  // namespace qrl::testing
