@@ -2,6 +2,7 @@
 # Benchmarks (not tests): the core's CPU per quiz, then the end-to-end run on the local stack,
 # Lambda's cold start, and big quizzes (20 x 10 ... 10000 x 50; in serve and in lambda).
 #   scripts/bench.sh [bench_e2e options: -n QUIZZES -p PARTICIPANTS -q QUESTIONS -w WORKERS]
+# bench_e2e runs twice: without a settle window, and with a 5 s one.
 # Defaults: 1000 quizzes of 20 x 10, 4 workers. QRL_BENCH_BIG=0 skips bench_big (minutes).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -12,5 +13,7 @@ build/bench/bench_core
 scripts/stack.sh start
 eval "$(scripts/stack.sh env)"
 build/bench/bench_e2e "$@"
+# The settle window: the same run with a 5 s window; once it has passed, the same rate.
+build/bench/bench_e2e -s 5000 "$@"
 build/bench/bench_lambda
 if [ "${QRL_BENCH_BIG:-1}" != 0 ]; then build/bench/bench_big --serve --lambda; fi

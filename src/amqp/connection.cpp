@@ -222,9 +222,15 @@ void Connection::declare_delay_queue(const std::string& queue, const std::string
   check_reply(("cannot declare queue '" + queue + "'").c_str());
 }
 
-void Connection::consume(const std::string& queue, std::uint16_t prefetch) {
-  amqp_basic_qos(state_.get(), kChannel, 0, prefetch, 0);
+void Connection::set_prefetch(std::uint16_t prefetch) {
+  // global = true: RabbitMQ applies a channel-wide limit to the running consumer at once, where a
+  // per-consumer one (global = false) would wait for the next basic.consume.
+  amqp_basic_qos(state_.get(), kChannel, 0, prefetch, /*global=*/1);
   check_reply("cannot set prefetch");
+}
+
+void Connection::consume(const std::string& queue, std::uint16_t prefetch) {
+  set_prefetch(prefetch);
   auto* ok = amqp_basic_consume(state_.get(), kChannel, bytes(queue), amqp_empty_bytes, /*no_local=*/0,
                                 /*no_ack=*/0, /*exclusive=*/0, amqp_empty_table);
   check_reply(("cannot consume from queue '" + queue + "'").c_str());

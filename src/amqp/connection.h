@@ -48,6 +48,7 @@ class Connection {
   void declare_delay_queue(const std::string& queue, const std::string& target);
 
   // Starts consuming with manual acknowledgement and `prefetch` unacked messages at most.
+  void set_prefetch(std::uint16_t prefetch);
   void consume(const std::string& queue, std::uint16_t prefetch);
   void cancel();  // stops deliveries; unacked ones stay ours until acked or the channel closes
 

@@ -5,6 +5,7 @@
 #include <csignal>
 #include <cstdio>
 #include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -206,6 +207,56 @@ Command list_command(CLI::App& app, ConfigOption& config) {
           }};
 }
 
+Command sweep_command(CLI::App& app, ConfigOption& config) {
+  struct Options {
+    sweep::Options sweep;
+    std::optional<std::int64_t> min_age_s;
+    double abandoned_days = 7;
+    std::int64_t pace_ms = 10;
+  };
+  auto o = std::make_shared<Options>();
+  auto* command = app.add_subcommand(
+      "sweep",
+      "Walk Redis (SCAN, paced) for what the events did not finish: clean up after loaded quizzes (late joins, "
+      "resends), load stopped quizzes whose event was lost, report abandoned ones; a table at the end");
+  config.add_to(*command);
+  command->add_flag("--dry-run", o->sweep.dry_run, "Print the plan, change nothing");
+  command->add_option("--min-age-s", o->min_age_s,
+                      "Load a stopped quiz without an item only this long after its stop time (default: "
+                      "loader.sweep_min_age_s, 600)")
+      ->check(CLI::Range(std::int64_t{0}, std::int64_t{31536000}));
+  command->add_option("--abandoned-days", o->abandoned_days,
+                      "A quiz without a stop time idle this long is abandoned")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 3650.0));
+  command->add_flag("--delete-abandoned", o->sweep.delete_abandoned, "Delete abandoned quizzes (else only reported)");
+  command->add_option("--count", o->sweep.count, "SCAN's COUNT: keys looked at per call")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 100000));
+  command->add_option("--pace-ms", o->pace_ms, "Pause between two SCAN calls, and between two quizzes")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 60000));
+  return {command, [&config, o] {
+            auto settings = config.load(config::kNeedRedis | config::kNeedQuestions | config::kNeedDynamo);
+            auto options = o->sweep;
+            options.min_age = o->min_age_s ? std::chrono::seconds(*o->min_age_s) : settings.loader.sweep_min_age;
+            options.abandoned_after =
+                std::chrono::hours(static_cast<std::int64_t>(o->abandoned_days * 24));
+            options.pace = std::chrono::milliseconds(o->pace_ms);
+            auto aws = wiring::resolve_aws(settings, config::process_env());
+            wiring::Stores stores(settings, aws);
+            stores.items.ensure_table();
+            auto report = wiring::run_sweep(stores, options, settings, [] { return false; });
+            for (const auto& entry : report.entries) {
+              std::printf("%s\t%s\t%zu keys\t%s\n", entry.quiz_id.c_str(), std::string(sweep::to_string(entry.verdict)).c_str(),
+                          entry.keys, entry.detail.c_str());
+            }
+            std::printf("%s", sweep::summary(report, options.dry_run).c_str());
+            std::fflush(stdout);
+            return report.count(sweep::Verdict::kFailed) == 0 ? 0 : kExitFailure;
+          }};
+}
+
 Command check_command(CLI::App& app, ConfigOption& config) {
   auto* command = app.add_subcommand(
       "check",
@@ -304,7 +355,8 @@ int main(int argc, char** argv) {
   std::vector<Command> commands = {serve_command(app, config), lambda_command(app),
                                    load_command(app, config),  seed_command(app, config),
                                    show_command(app, config),  list_command(app, config),
-                                   check_command(app, config), probe_command(app, config)};
+                                   sweep_command(app, config), check_command(app, config),
+                                   probe_command(app, config)};
   for (auto& command : dlq_commands(app, config)) commands.push_back(std::move(command));
   try {
     app.parse(argc, argv);

@@ -71,6 +71,9 @@ constexpr Key kKeys[] = {
     {"loader.max_answers", "LOADER_MAX_ANSWERS", 0},
     {"loader.requeue_delay_s", "LOADER_REQUEUE_DELAY_S", 0},
     {"loader.deadline_margin_ms", "LOADER_DEADLINE_MARGIN_MS", 0},
+    {"loader.settle_ms", "LOADER_SETTLE_MS", 0},
+    {"loader.sweep_interval_s", "LOADER_SWEEP_INTERVAL_S", 0},
+    {"loader.sweep_min_age_s", "LOADER_SWEEP_MIN_AGE_S", 0},
     {"loader.metrics_port", "LOADER_METRICS_PORT", 0},
     {"loader.log_level", "LOADER_LOG_LEVEL", 0},
     {"loader.log_format", "LOADER_LOG_FORMAT", 0},
@@ -267,6 +270,15 @@ void resolve_loader(const Lookup& lookup, Config& config) {
   in.with("loader.requeue_delay_s", [&](K k, S v) {
     config.loader.requeue_delay = std::chrono::seconds(integer(k, v, 1, 86400, "seconds"));
   });
+  in.with("loader.settle_ms", [&](K k, S v) {
+    config.loader.settle = std::chrono::milliseconds(integer(k, v, 0, 600000, "milliseconds"));
+  });
+  in.with("loader.sweep_interval_s", [&](K k, S v) {
+    config.loader.sweep_interval = std::chrono::seconds(integer(k, v, 0, 604800, "seconds"));
+  });
+  in.with("loader.sweep_min_age_s", [&](K k, S v) {
+    config.loader.sweep_min_age = std::chrono::seconds(integer(k, v, 0, 31536000, "seconds"));
+  });
   in.with("loader.deadline_margin_ms", [&](K k, S v) {
     config.loader.deadline_margin = std::chrono::milliseconds(integer(k, v, 0, 900000, "milliseconds"));
   });
@@ -381,7 +393,7 @@ std::string describe(const Config& config) {
       << " question_set_path=" << config.question_set_path << " dynamodb=" << config.dynamo.endpoint_url
       << " region=" << config.dynamo.region << " table=" << config.dynamo.table
       << " create_table=" << (config.dynamo.create_table.value_or(true) ? "yes" : "no")
-      << " workers=" << config.loader.workers << " metrics_port="
+      << " workers=" << config.loader.workers << " settle_ms=" << config.loader.settle.count() << " metrics_port="
       << (config.loader.metrics_port ? std::to_string(*config.loader.metrics_port) : "off");
   return out.str();
 }

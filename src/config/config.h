@@ -84,6 +84,14 @@ struct Loader {
   std::chrono::seconds requeue_delay{30};  // how long a requeued message waits before coming back
   // Lambda: a record is started only with at least this much time left before the deadline.
   std::chrono::milliseconds deadline_margin{1000};
+  // No quiz is read before this has passed since it was announced (the event's time), nor
+  // later than this after its receipt: the live quiz server is still writing when it
+  // announces, and reads the whole quiz again after. 0: off.
+  std::chrono::milliseconds settle{5000};
+  // serve: a sweep (see sweep/) every this often; 0: never.
+  std::chrono::seconds sweep_interval{0};
+  // A quiz stopped this long ago with no item and no event is loaded by the sweep.
+  std::chrono::seconds sweep_min_age{600};
   std::optional<int> metrics_port;  // serve: /metrics, /healthz, /readyz; empty: none
   std::string log_level = "info";
   std::string log_format = "text";

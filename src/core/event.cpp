@@ -58,4 +58,40 @@ std::string make_event(std::string_view event_id, std::string_view time, std::st
   return json.dump();
 }
 
+std::optional<std::chrono::system_clock::time_point> event_time(std::string_view time) {
+  // YYYY-MM-DDTHH:MM:SS, then an optional .fraction, then Z.
+  if (time.size() < 20 || time.back() != 'Z') return std::nullopt;
+  auto digits = [&](std::size_t at, std::size_t n, int& out) {
+    out = 0;
+    for (std::size_t i = at; i < at + n; ++i) {
+      if (time[i] < '0' || time[i] > '9') return false;
+      out = out * 10 + (time[i] - '0');
+    }
+    return true;
+  };
+  int year = 0, month = 0, day = 0, hour = 0, minute = 0, second = 0;
+  if (!digits(0, 4, year) || time[4] != '-' || !digits(5, 2, month) || time[7] != '-' || !digits(8, 2, day) ||
+      time[10] != 'T' || !digits(11, 2, hour) || time[13] != ':' || !digits(14, 2, minute) || time[16] != ':' ||
+      !digits(17, 2, second)) {
+    return std::nullopt;
+  }
+  std::chrono::nanoseconds fraction{0};
+  if (time.size() > 20) {
+    if (time[19] != '.') return std::nullopt;
+    std::int64_t scale = 100'000'000;
+    for (std::size_t i = 20; i + 1 < time.size(); ++i) {
+      if (time[i] < '0' || time[i] > '9') return std::nullopt;
+      fraction += std::chrono::nanoseconds((time[i] - '0') * scale);
+      scale /= 10;
+    }
+  }
+  const std::chrono::year_month_day date{std::chrono::year(year), std::chrono::month(static_cast<unsigned>(month)),
+                                         std::chrono::day(static_cast<unsigned>(day))};
+  if (!date.ok() || hour > 23 || minute > 59 || second > 60) return std::nullopt;
+  return std::chrono::system_clock::time_point(
+      std::chrono::duration_cast<std::chrono::system_clock::duration>(
+          std::chrono::sys_days(date).time_since_epoch() + std::chrono::hours(hour) +
+          std::chrono::minutes(minute) + std::chrono::seconds(second) + fraction));
+}
+
 }  // namespace qrl::core

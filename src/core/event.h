@@ -2,6 +2,8 @@
 // The quiz complete event (contract section 1): the body of a RabbitMQ message or of one SQS
 // record. Only data.quizId drives the work; id and time are carried for logs.
 
+#include <chrono>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -18,6 +20,10 @@ struct Event {
 
 // Throws a permanent Error (stage parse or validate) naming what is wrong.
 Event parse_event(std::string_view body);
+
+// An event's `time` (RFC 3339 UTC as the producer writes it, "2022-03-12T07:49:21Z", optionally
+// with a fraction of a second): empty when it is anything else.
+std::optional<std::chrono::system_clock::time_point> event_time(std::string_view time);
 
 // The body the quiz servers publish for a quiz, as the seeder and tests send it.
 std::string make_event(std::string_view event_id, std::string_view time, std::string_view quiz_id);

@@ -1,5 +1,6 @@
 #include "core/keys.h"
 
+#include <algorithm>
 #include <set>
 
 #include "core/error.h"
@@ -101,6 +102,27 @@ std::string SourceKeys::operator[](std::size_t i) const {
   if (field == 0) return user(quiz_id_, user_id, "username");
   if (field == 1) return user(quiz_id_, user_id, "stopTime");
   return answer(quiz_id_, user_id, indexes_[field - 2]);
+}
+
+std::optional<std::string> quiz_of_key(std::string_view key) {
+  std::vector<std::string_view> parts;
+  for (std::size_t from = 0;;) {
+    const auto colon = key.find(':', from);
+    parts.push_back(key.substr(from, colon == std::string_view::npos ? std::string_view::npos : colon - from));
+    if (colon == std::string_view::npos) break;
+    from = colon + 1;
+  }
+  if (parts.size() < 2 || !is_valid_id(parts[0])) return std::nullopt;
+  bool ours = false;
+  if (parts.size() == 2) {
+    ours = std::find(std::begin(kQuizFields), std::end(kQuizFields), parts[1]) != std::end(kQuizFields);
+  } else if (parts.size() == 3) {
+    ours = is_valid_id(parts[1]) && (parts[2] == "username" || parts[2] == "stopTime");
+  } else if (parts.size() == 4) {
+    ours = is_valid_id(parts[1]) && parts[2] == "answer" && is_valid_index(parts[3]);
+  }
+  if (!ours) return std::nullopt;
+  return std::string(parts[0]);
 }
 
 std::vector<std::string> source_keys(std::string_view quiz_id, const QuizHeader& header) {

@@ -2,6 +2,7 @@
 // Redis key names of contract section 2. Every id that goes into a key is validated first;
 // functions that build keys from untrusted lists either validate (and throw) or skip.
 
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -45,6 +46,10 @@ class SourceKeys {
 
 // All of them at once.
 std::vector<std::string> source_keys(std::string_view quiz_id, const QuizHeader& header);
+
+// The quiz id of a key of contract section 2 (`Q:quizName`, `Q:U:username`, `Q:U:answer:I`...),
+// ids and index valid; empty for any other key (the sweep leaves those alone).
+std::optional<std::string> quiz_of_key(std::string_view key);
 
 // A question index as stored in Redis: a non-negative decimal integer.
 bool is_valid_index(std::string_view index) noexcept;

@@ -45,6 +45,10 @@ void AmqpBroker::consume(std::uint16_t prefetch) {
   });
 }
 
+void AmqpBroker::set_prefetch(std::uint16_t prefetch) {
+  guarded([&](amqp::Connection& c) { c.set_prefetch(prefetch); });
+}
+
 void AmqpBroker::cancel() {
   guarded([](amqp::Connection& c) { c.cancel(); });
 }

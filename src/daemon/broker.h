@@ -39,6 +39,8 @@ class Broker {
   virtual bool is_open() const = 0;
   // Declares the main queue (as the producer does, so a deleted one comes back) and consumes it.
   virtual void consume(std::uint16_t prefetch) = 0;
+  // Changes the most unacked deliveries the broker sends, under the running consumer.
+  virtual void set_prefetch(std::uint16_t prefetch) = 0;
   virtual void cancel() = 0;
   virtual Polled next(std::chrono::milliseconds timeout) = 0;
   // From any thread: the loop's next() returns at once.
@@ -58,6 +60,7 @@ class AmqpBroker final : public Broker {
   void close() noexcept override;
   bool is_open() const override { return connection_.has_value(); }
   void consume(std::uint16_t prefetch) override;
+  void set_prefetch(std::uint16_t prefetch) override;
   void cancel() override;
   Polled next(std::chrono::milliseconds timeout) override;
   void wake() override;

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "core/event.h"
 #include "log/log.h"
 #include "pipeline/failpoint.h"
 
@@ -19,7 +20,10 @@ std::string_view to_string(State state) {
 }
 
 ConsumerLoop::ConsumerLoop(LoopSettings settings, LoopPorts ports)
-    : settings_(std::move(settings)), ports_(std::move(ports)) {}
+    : settings_(std::move(settings)),
+      ports_(std::move(ports)),
+      window_(settings_.settle),
+      prefetch_now_(settings_.prefetch) {}
 
 void ConsumerLoop::finished(Finished result) {
   results_.push(std::move(result));
@@ -48,8 +52,10 @@ bool ConsumerLoop::turn() {
   } else {
     try {
       resume_if_due();
-      take(ports_.broker.next(settings_.poll));
+      take(ports_.broker.next(poll_timeout()));
+      release();
       settle();
+      grow_prefetch();
     } catch (const core::Error& e) {
       lost(e.what());
     }
@@ -71,6 +77,7 @@ bool ConsumerLoop::stopping() {
     if (ports_.broker.is_open()) {
       try {
         ports_.broker.cancel();
+        give_back_waiting();  // not started: back to the queue, for the next loader
       } catch (const core::Error& e) {
         log::warn("lost RabbitMQ connection while stopping", {{"reason", e.what()}});
       }
@@ -97,6 +104,7 @@ void ConsumerLoop::reconnect() {
   }
   try {
     ports_.broker.open();
+    prefetch_now_ = settings_.prefetch;
     if (state_ == State::kConnecting) {
       ports_.broker.consume(settings_.prefetch);
       state_ = State::kConsuming;
@@ -117,7 +125,9 @@ void ConsumerLoop::reconnect() {
 
 void ConsumerLoop::resume_if_due() {
   if (state_ != State::kPaused || ports_.clock.now() < next_attempt_) return;
-  ports_.broker.consume(settings_.prefetch);
+  prefetch_now_ = static_cast<std::uint16_t>(
+      std::min<std::size_t>(settings_.prefetch + window_.held(), settings_.max_prefetch));
+  ports_.broker.consume(prefetch_now_);
   state_ = State::kConsuming;
   log::info("consumption resumed", {{"after_pauses", std::to_string(pauses_)}});
 }
@@ -141,8 +151,75 @@ void ConsumerLoop::take(Polled polled) {
     return;
   }
   ++in_flight_;
-  ports_.jobs.push({generation_, delivery.tag, std::move(delivery.body), dlq::past_of(delivery.headers),
-                    ports_.clock.now()});
+  admit({generation_, delivery.tag, std::move(delivery.body), dlq::past_of(delivery.headers), ports_.clock.now()});
+}
+
+// A body that is not an event goes to a worker at once (it rejects it); an event waits in the
+// window, or joins its quiz's job there.
+void ConsumerLoop::admit(Job job) {
+  core::Event event;
+  try {
+    event = core::parse_event(job.body);
+  } catch (const core::Error&) {
+    ports_.jobs.push(std::move(job));
+    return;
+  }
+  const auto ready = window_.ready_at(ports_.clock.now(), ports_.clock.wall(), core::event_time(event.time));
+  if (window_.admit(std::move(job), event.quiz_id, ready)) {
+    ports_.recorder.event("coalesced", 1);
+    log::debug("event joined its quiz, waiting or loading", {{"quiz", event.quiz_id}, {"event", event.id}});
+  }
+}
+
+void ConsumerLoop::release() {
+  if (state_ != State::kConsuming) return;
+  for (auto& job : window_.due(ports_.clock.now())) ports_.jobs.push(std::move(job));
+}
+
+// Not started, so not ours to finish: the broker has them back for the next consumer.
+void ConsumerLoop::give_back_waiting() {
+  for (auto tag : window_.take_waiting()) {
+    --in_flight_;
+    ports_.broker.reject(tag, /*requeue=*/true);
+  }
+}
+
+// The deliveries that joined job `tag` are settled as it was: acked with it, or put back with it.
+void ConsumerLoop::settle_joined(std::uint64_t tag, bool ack) {
+  for (auto joined : window_.finish(tag)) {
+    --in_flight_;
+    if (ack) {
+      ports_.broker.ack(joined);
+    } else {
+      ports_.broker.reject(joined, /*requeue=*/true);
+    }
+  }
+}
+
+// The broker sends at most `prefetch` unacked deliveries (a channel-wide basic.qos, which can
+// change under a running consumer). Those waiting in the window must not starve the workers, so
+// the limit is the workers' share plus what the window holds, raised a workers' share ahead of
+// need and lowered once it is two shares too high.
+void ConsumerLoop::grow_prefetch() {
+  if (state_ != State::kConsuming) return;
+  const std::size_t share = settings_.prefetch;
+  const std::size_t need = std::min<std::size_t>(share + window_.held(), settings_.max_prefetch);
+  std::size_t next = prefetch_now_;
+  if (need + share / 2 >= prefetch_now_) next = std::min<std::size_t>(need + share, settings_.max_prefetch);
+  if (need + 2 * share < prefetch_now_) next = need + share;
+  if (next == prefetch_now_) return;
+  ports_.broker.set_prefetch(static_cast<std::uint16_t>(next));
+  prefetch_now_ = static_cast<std::uint16_t>(next);
+}
+
+// Long enough not to spin, short enough that a job comes due on time.
+std::chrono::milliseconds ConsumerLoop::poll_timeout() const {
+  auto timeout = settings_.poll;
+  if (auto due = window_.next_due()) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(*due - ports_.clock.now());
+    timeout = std::clamp(left, std::chrono::milliseconds(1), timeout);
+  }
+  return timeout;
 }
 
 void ConsumerLoop::settle() {
@@ -155,6 +232,20 @@ void ConsumerLoop::settle() {
       ports_.broker.ack(receipt.tag);
     } else {
       ports_.broker.reject(receipt.tag, /*requeue=*/true);
+    }
+    // What joined it goes as it went: in the holding or dead-letter queue, the republished
+    // message stands for them all.
+    auto joined = joined_pending_.find(receipt.tag);
+    if (joined != joined_pending_.end()) {
+      for (auto tag : joined->second) {
+        --in_flight_;
+        if (receipt.published) {
+          ports_.broker.ack(tag);
+        } else {
+          ports_.broker.reject(tag, /*requeue=*/true);
+        }
+      }
+      joined_pending_.erase(joined);
     }
   }
   for (auto& result : results_.take_all()) {
@@ -169,16 +260,19 @@ void ConsumerLoop::settle_one(const Finished& result) {
       --in_flight_;
       pipeline::failpoint("before-ack");
       ports_.broker.ack(result.tag);
+      settle_joined(result.tag, true);
       pauses_ = 0;
       break;
     case core::Action::kPause:
       --in_flight_;
       if (state_ == State::kConsuming) pause(result.reason);
       ports_.broker.reject(result.tag, /*requeue=*/true);
+      settle_joined(result.tag, false);
       break;
     case core::Action::kRequeue:
     case core::Action::kReject:
-      // Still in flight until the republisher's receipt.
+      // Still in flight until the republisher's receipt, with what joined it.
+      if (auto joined = window_.finish(result.tag); !joined.empty()) joined_pending_[result.tag] = std::move(joined);
       ports_.republish.submit({result.generation, result.tag, result.action == core::Action::kRequeue,
                                result.body, result.headers});
       break;
@@ -208,7 +302,9 @@ void ConsumerLoop::pause(const std::string& reason) {
     if (job.generation != generation_) continue;
     --in_flight_;
     ports_.broker.reject(job.tag, /*requeue=*/true);
+    settle_joined(job.tag, false);
   }
+  give_back_waiting();
 }
 
 void ConsumerLoop::lost(const std::string& reason) {
@@ -218,6 +314,8 @@ void ConsumerLoop::lost(const std::string& reason) {
   ++generation_;
   in_flight_ = 0;
   ports_.jobs.take_all();  // not started; the broker redelivers them
+  window_.clear();
+  joined_pending_.clear();
   if (state_ == State::kConsuming) state_ = State::kConnecting;
   // Paused stays paused (it consumes again when due); draining stays draining.
   next_attempt_ = std::max(next_attempt_, ports_.clock.now());

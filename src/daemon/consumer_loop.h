@@ -8,7 +8,8 @@
 // Its states:
 //   connecting  no connection; reconnecting with capped backoff (deliveries of the lost
 //               connection are void: their results are dropped, the broker redelivers them)
-//   consuming   taking deliveries, at most `prefetch` unsettled
+//   consuming   taking deliveries: at most `prefetch` with the workers, plus those waiting in
+//               the settle window (settle_window.h), for which the broker's prefetch grows
 //   paused      not taking deliveries until a time: after an environment failure (capped
 //               backoff), or after the broker cancelled the consumer (its queue deleted)
 //   draining    the first stop request: no new deliveries, the ones in flight finished and
@@ -18,27 +19,22 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <string>
 #include <string_view>
 
 #include "core/clock.h"
 #include "core/retry.h"
 #include "daemon/broker.h"
+#include "daemon/job.h"
 #include "daemon/republisher.h"
+#include "daemon/settle_window.h"
 #include "daemon/work_queue.h"
 #include "dlq/letter.h"
 #include "health/health.h"
 #include "metrics/recorder.h"
 
 namespace qrl::daemon {
-
-struct Job {
-  std::uint64_t generation = 0;
-  std::uint64_t tag = 0;
-  std::string body;
-  dlq::Past past;
-  core::Clock::time_point delivered;
-};
 
 // What a worker made of a job.
 struct Finished {
@@ -54,7 +50,9 @@ enum class State { kConnecting, kConsuming, kPaused, kDraining, kStopped };
 std::string_view to_string(State state);
 
 struct LoopSettings {
-  std::uint16_t prefetch = 4;
+  std::uint16_t prefetch = 4;  // deliveries for the workers; the window's come on top
+  std::chrono::milliseconds settle{0};
+  std::uint16_t max_prefetch = 10000;  // the most unacked deliveries, window included
   std::chrono::milliseconds drain_timeout{30000};
   core::RetryPolicy policy;  // pause_base, pause_max: the environment pauses
   core::RetryPolicy reconnect{0, std::chrono::milliseconds(200), std::chrono::milliseconds(10000)};
@@ -103,6 +101,12 @@ class ConsumerLoop {
   void pause(const std::string& reason);
   void lost(const std::string& reason);
   void show();
+  void admit(Job job);
+  void release();
+  void give_back_waiting();
+  void settle_joined(std::uint64_t tag, bool ack);
+  void grow_prefetch();
+  std::chrono::milliseconds poll_timeout() const;
 
   LoopSettings settings_;
   LoopPorts ports_;
@@ -118,6 +122,10 @@ class ConsumerLoop {
   int pauses_ = 0;  // consecutive environment pauses, reset by a success
   std::string rabbit_problem_;  // why not connected
   std::string pause_reason_;    // why paused
+  SettleWindow window_;
+  std::uint16_t prefetch_now_ = 0;  // what the broker was last told
+  // Republished jobs' joined tags, settled when the republisher's receipt comes.
+  std::map<std::uint64_t, std::vector<std::uint64_t>> joined_pending_;
 };
 
 }  // namespace qrl::daemon

@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <memory>
+#include <thread>
 #include <optional>
 #include <vector>
 
@@ -32,6 +33,7 @@ namespace qrl::daemon {
 namespace {
 
 struct Started {
+  std::shared_ptr<credentials::Provider> aws;
   std::vector<std::unique_ptr<wiring::Stores>> stores;
   std::unique_ptr<health::Endpoint> endpoint;
   std::unique_ptr<health::Prober> prober;
@@ -42,6 +44,7 @@ Started start(config::Config& config, const config::Env& env, Broker& broker, he
               metrics::Registry& registry) {
   Started started;
   auto aws = wiring::resolve_aws(config, env);
+  started.aws = aws;
   log::info("starting", {{"config", config::describe(config)}});
   for (int i = 0; i < config.loader.workers; ++i)
     started.stores.push_back(std::make_unique<wiring::Stores>(config, aws, registry));
@@ -60,9 +63,33 @@ Started start(config::Config& config, const config::Env& env, Broker& broker, he
 LoopSettings loop_settings(const config::Config& config) {
   LoopSettings settings;
   settings.prefetch = static_cast<std::uint16_t>(config.loader.workers);
+  settings.settle = config.loader.settle;
   settings.drain_timeout = config.loader.drain_timeout;
   settings.policy = wiring::retry_policy(config);
   return settings;
+}
+
+// sweep_interval_s: a sweep (sweep/sweep.h) on a thread and stores of its own, every interval,
+// until the first stop request.
+std::thread periodic_sweep(const config::Config& config, std::shared_ptr<credentials::Provider> aws,
+                           metrics::Registry& registry, core::Clock& clock, std::function<bool()> stop) {
+  return std::thread([&config, aws, &registry, &clock, stop] {
+    auto wait = pipeline::interruptible_sleeper(stop, clock);
+    std::optional<wiring::Stores> stores;
+    while (wait(std::chrono::duration_cast<std::chrono::milliseconds>(config.loader.sweep_interval))) {
+      try {
+        if (!stores) stores.emplace(config, aws, registry);
+        auto report = wiring::run_sweep(*stores, wiring::sweep_options(config), config, stop, registry, clock);
+        log::info("sweep done", {{"quizzes", std::to_string(report.entries.size())},
+                                 {"stored", std::to_string(report.count(sweep::Verdict::kStored))},
+                                 {"loaded", std::to_string(report.count(sweep::Verdict::kLoaded))},
+                                 {"abandoned", std::to_string(report.count(sweep::Verdict::kAbandoned))},
+                                 {"failed", std::to_string(report.count(sweep::Verdict::kFailed))}});
+      } catch (const core::Error& e) {
+        log::warn("sweep failed; the next one runs on schedule", {{"reason", e.what()}});
+      }
+    }
+  });
 }
 
 }  // namespace
@@ -89,7 +116,12 @@ int serve(config::Config config, const config::Env& env) {
       config, started.stores, jobs, [&](Finished f) { loop->finished(std::move(f)); },
       [&] { return signals.count() > 0; }, registry, clock);
   log::info("consuming", {{"queue", config.rabbit.queue_name}, {"workers", std::to_string(config.loader.workers)}});
+  std::thread sweeper;
+  if (config.loader.sweep_interval.count() > 0) {
+    sweeper = periodic_sweep(config, started.aws, registry, clock, [&] { return signals.count() > 0; });
+  }
   const bool clean = loop->run();
+  if (sweeper.joinable() && clean) sweeper.join();
   broker.close();
   if (!clean) {
     // Workers may be inside a request; their messages are unacked and the broker has them.

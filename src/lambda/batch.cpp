@@ -92,4 +92,11 @@ std::string batch_response(const Batch& batch, const std::vector<RecordResult>& 
   return nlohmann::json{{"batchItemFailures", failures}}.dump();
 }
 
+bool is_scheduled_event(std::string_view event) {
+  auto json = nlohmann::json::parse(event, nullptr, false);
+  if (!json.is_object()) return false;
+  auto source = json.find("source");
+  return source != json.end() && source->is_string() && *source == "aws.events" && !json.contains("Records");
+}
+
 }  // namespace qrl::lambda

@@ -36,6 +36,10 @@ class NotABatch : public core::Error {
 
 Batch parse_batch(std::string_view event);
 
+// An EventBridge scheduled event ({"source":"aws.events","detail-type":"Scheduled Event",...}):
+// Lambda mode runs a sweep for it (sweep/sweep.h).
+bool is_scheduled_event(std::string_view event);
+
 // Index lists of records to run in order, one lane after another on a free worker.
 std::vector<std::vector<std::size_t>> lanes(const Batch& batch);
 

@@ -1,5 +1,7 @@
 #include "lambda/handler.h"
 
+#include "core/event.h"
+#include "core/settle.h"
 #include "lambda/batch.h"
 #include "log/log.h"
 #include "metrics/registry.h"
@@ -14,6 +16,21 @@ Handler::Handler(std::vector<Worker> workers, core::RetryPolicy policy, std::chr
       relay_(relay),
       function_name_(std::move(function_name)),
       clock_(clock) {}
+
+bool Handler::settled(const std::string& body, core::Clock::time_point deadline) {
+  if (settle_.count() == 0) return true;
+  std::optional<std::chrono::system_clock::time_point> announced;
+  try {
+    announced = core::event_time(core::parse_event(body).time);
+  } catch (const core::Error&) {
+    return true;  // not an event: nothing to wait for, the pipeline rejects it
+  }
+  const auto wait = core::settle_wait(settle_, clock_.wall(), announced);
+  if (wait.count() == 0) return true;
+  if (clock_.now() + wait + margin_ >= deadline) return false;
+  clock_.sleep_for(wait);
+  return true;
+}
 
 Answer Handler::handle(const std::string& body, const std::string& request_id, core::Clock::time_point deadline) {
   Batch batch = parse_batch(body);
@@ -30,6 +47,14 @@ Answer Handler::handle(const std::string& body, const std::string& request_id, c
       batch, static_cast<int>(workers_.size()),
       [&](const Record& record, int worker) {
         log::Context context({{"request_id", request_id}, {"message_id", record.message_id}});
+        // The queue's delivery delay settles most records; one younger than the window waits
+        // for it here, if it can within the deadline.
+        if (!settled(record.body, deadline)) {
+          log::warn("record failed: too young to read and no time left to wait for it",
+                    {{"settle_ms", std::to_string(settle_.count())}});
+          figures.quiz(metrics::Outcome::kRequeued, std::chrono::nanoseconds(0));
+          return false;
+        }
         // SQS counts receives and dead-letters by the queue's redrive policy: deliveries 0.
         const auto started = clock_.now();
         auto result = pipeline::process_message(*workers_[static_cast<std::size_t>(worker)].pipeline, record.body,

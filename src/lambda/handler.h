@@ -35,10 +35,17 @@ class Handler {
   Handler(std::vector<Worker> workers, core::RetryPolicy policy, std::chrono::milliseconds deadline_margin,
           metrics::Relay& relay, std::string function_name, core::Clock& clock = core::system_clock());
 
+  // A record younger than `settle` (core/settle.h) waits for it in process, if the deadline
+  // allows; otherwise it fails, and SQS delivers it again later. 0: off.
+  void set_settle(std::chrono::milliseconds settle) { settle_ = settle; }
+
   // Throws NotABatch (batch.h) when the body is not an SQS batch.
   Answer handle(const std::string& body, const std::string& request_id, core::Clock::time_point deadline);
 
  private:
+  // Waits out the settle window of the record's event; false when the deadline does not allow it.
+  bool settled(const std::string& body, core::Clock::time_point deadline);
+
   std::vector<Worker> workers_;
   core::RetryPolicy policy_;
   std::chrono::milliseconds margin_;
@@ -46,6 +53,7 @@ class Handler {
   std::string function_name_;
   core::Clock& clock_;
   core::RetryQuota quota_;
+  std::chrono::milliseconds settle_{0};
 };
 
 }  // namespace qrl::lambda

@@ -14,6 +14,7 @@
 #include "lambda/runtime_api.h"
 #include "log/log.h"
 #include "metrics/recorder.h"
+#include "metrics/registry.h"
 #include "wiring/aws.h"
 #include "wiring/stores.h"
 
@@ -47,8 +48,37 @@ std::vector<Worker> workers_of(std::vector<std::unique_ptr<wiring::Stores>>& sto
   return workers;
 }
 
+// An EventBridge schedule: a sweep on the first worker's stores, within the deadline; the
+// answer is its summary.
+void sweep_once(RuntimeApi& api, Initialized& ready, const Invocation& invocation, metrics::Relay& relay) {
+  auto& stores = *ready.stores.front();
+  stores.items.set_deadline(invocation.deadline);
+  const auto margin = ready.config.loader.deadline_margin;
+  auto near_deadline = [&] { return core::system_clock().now() + margin >= invocation.deadline; };
+  metrics::Registry figures;
+  relay.to(figures);
+  auto report = wiring::run_sweep(stores, wiring::sweep_options(ready.config), ready.config, near_deadline, relay);
+  relay.to(metrics::nothing());
+  nlohmann::json answer = {{"quizzes", report.entries.size()}, {"keys_scanned", report.keys_scanned}};
+  for (auto v : {sweep::Verdict::kStored, sweep::Verdict::kLoaded, sweep::Verdict::kWaiting, sweep::Verdict::kInPlay,
+                 sweep::Verdict::kAbandoned, sweep::Verdict::kFailed}) {
+    answer[std::string(sweep::to_string(v))] = report.count(v);
+  }
+  log::info("scheduled sweep done", {{"summary", answer.dump()}});
+  const auto now_ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+  std::fprintf(stdout, "%s\n",
+               figures.emf("QuizResultLoader", std::getenv("AWS_LAMBDA_FUNCTION_NAME") == nullptr
+                                                   ? "quiz-result-loader"
+                                                   : std::getenv("AWS_LAMBDA_FUNCTION_NAME"),
+                           now_ms)
+                   .c_str());
+  std::fflush(stdout);
+  api.respond(invocation.request_id, answer.dump());
+}
+
 // One invocation: handled, its figures written, answered. False when the Runtime API is gone.
-bool serve_one(RuntimeApi& api, Handler& handler) {
+bool serve_one(RuntimeApi& api, Handler& handler, Initialized& ready, metrics::Relay& relay) {
   auto invocation = api.next();
   ::setenv("_X_AMZN_TRACE_ID", invocation.trace_id.c_str(), 1);
   log::Context context({{"request_id", invocation.request_id}});
@@ -57,6 +87,15 @@ bool serve_one(RuntimeApi& api, Handler& handler) {
     log::debug("invocation received", {{"trace", trace == nullptr ? "" : trace}});
   }
   try {
+    if (is_scheduled_event(invocation.body)) {
+      try {
+        sweep_once(api, ready, invocation, relay);
+      } catch (const core::Error& e) {
+        log::error("scheduled sweep failed", {{"reason", e.what()}});
+        api.invocation_error(invocation.request_id, "SweepFailed", e.what());
+      }
+      return true;
+    }
     auto answer = handler.handle(invocation.body, invocation.request_id, invocation.deadline);
     std::fprintf(stdout, "%s\n", answer.emf.c_str());
     std::fflush(stdout);
@@ -93,8 +132,9 @@ int run(const config::Env& env) {
   }
   Handler handler(workers_of(ready.stores), wiring::retry_policy(ready.config), ready.config.loader.deadline_margin,
                   relay, env("AWS_LAMBDA_FUNCTION_NAME").value_or("quiz-result-loader"));
+  handler.set_settle(ready.config.loader.settle);
   try {
-    while (serve_one(api, handler)) {
+    while (serve_one(api, handler, ready, relay)) {
     }
   } catch (const core::Error& e) {
     log::error("runtime API unreachable", {{"reason", e.what()}});

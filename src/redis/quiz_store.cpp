@@ -270,4 +270,31 @@ void QuizStore::remove(const std::vector<std::string>& keys) {
   }
 }
 
+sweep::KeySpace::Page QuizStore::scan(const std::string& cursor, std::size_t count) {
+  auto replies = run({{"SCAN", cursor, "COUNT", std::to_string(count)}});
+  const redisReply& reply = *replies.front();
+  if (reply.type == REDIS_REPLY_ERROR) reply_error(reply, "SCAN");
+  if (reply.type != REDIS_REPLY_ARRAY || reply.elements != 2 || reply.element[0]->type != REDIS_REPLY_STRING) {
+    throw core::transient_error(core::Stage::kRead, "redis SCAN answered with an unexpected reply");
+  }
+  Page page;
+  page.cursor.assign(reply.element[0]->str, reply.element[0]->len);
+  page.keys = as_list(*reply.element[1], "SCAN");
+  return page;
+}
+
+std::optional<std::int64_t> QuizStore::idle_seconds(const std::vector<std::string>& keys) {
+  if (keys.empty()) return std::nullopt;
+  std::vector<Command> commands;
+  for (const auto& key : keys) commands.push_back({"OBJECT", "IDLETIME", key});
+  std::optional<std::int64_t> least;
+  auto replies = run(commands);
+  for (std::size_t i = 0; i < replies.size(); ++i) {
+    if (replies[i]->type == REDIS_REPLY_NIL) continue;  // gone meanwhile
+    const auto idle = as_count(*replies[i], keys[i]);
+    if (!least || idle < *least) least = idle;
+  }
+  return least;
+}
+
 }  // namespace qrl::redis

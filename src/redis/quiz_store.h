@@ -17,10 +17,11 @@
 #include "metrics/recorder.h"
 #include "pipeline/ports.h"
 #include "redis/connection.h"
+#include "sweep/sweep.h"
 
 namespace qrl::redis {
 
-class QuizStore final : public pipeline::LiveStore {
+class QuizStore final : public pipeline::LiveStore, public sweep::KeySpace {
  public:
   QuizStore(config::Redis settings, std::chrono::milliseconds timeout, std::int64_t max_answers = 2'000'000,
             metrics::Recorder& recorder = metrics::nothing());
@@ -30,6 +31,9 @@ class QuizStore final : public pipeline::LiveStore {
   std::vector<bool> exist(const std::vector<std::string>& keys) override;
   std::size_t keys_per_read() const override;
   void remove(const std::vector<std::string>& keys) override;
+  // The sweep's walk: SCAN, and OBJECT IDLETIME.
+  Page scan(const std::string& cursor, std::size_t count) override;
+  std::optional<std::int64_t> idle_seconds(const std::vector<std::string>& keys) override;
 
   // Connects now (at start-up, for a clear error) rather than on first use.
   void connect();

@@ -7,6 +7,7 @@
 #include "files/question_files.h"
 #include "pipeline/pipeline.h"
 #include "redis/quiz_store.h"
+#include "sweep/sweep.h"
 
 namespace qrl::wiring {
 
@@ -33,6 +34,21 @@ inline core::RetryPolicy retry_policy(const config::Config& config) {
   policy.max_attempts = config.loader.retry_attempts;
   policy.max_deliveries = config.loader.max_deliveries;
   return policy;
+}
+
+// A sweep (sweep/sweep.h) over one worker's stores; `stop` ends it early.
+inline sweep::Report run_sweep(Stores& stores, const sweep::Options& options, const config::Config& config,
+                               const std::function<bool()>& stop, metrics::Recorder& recorder = metrics::nothing(),
+                               core::Clock& clock = core::system_clock()) {
+  auto sleep = pipeline::interruptible_sleeper(stop, clock);
+  return sweep::sweep(options, {stores.live, stores.live, stores.questions, stores.pipeline, clock, recorder,
+                                retry_policy(config), sleep});
+}
+
+inline sweep::Options sweep_options(const config::Config& config) {
+  sweep::Options options;
+  options.min_age = config.loader.sweep_min_age;
+  return options;
 }
 
 }  // namespace qrl::wiring

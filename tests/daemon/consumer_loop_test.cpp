@@ -3,6 +3,9 @@
 
 #include "daemon/consumer_loop.h"
 
+#include "core/event.h"
+#include "core/transform.h"
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -34,6 +37,10 @@ class FakeBroker final : public Broker {
   void consume(std::uint16_t prefetch) override {
     consumes.push_back(since_start());
     last_prefetch = prefetch;
+  }
+  void set_prefetch(std::uint16_t prefetch) override {
+    last_prefetch = prefetch;
+    prefetches.push_back(prefetch);
   }
   void cancel() override {
     ++cancels;
@@ -80,6 +87,7 @@ class FakeBroker final : public Broker {
   std::vector<std::pair<std::uint64_t, bool>> rejects;
   int cancels = 0;
   std::uint16_t last_prefetch = 0;
+  std::vector<std::uint16_t> prefetches;
 
  private:
   core::ManualClock& clock_;
@@ -363,6 +371,98 @@ TEST_F(LoopTest, ABrokerCancelledConsumerIsNoticedShownAndResubscribedWithoutLos
   EXPECT_EQ(broker.consumes[0] - cancelled_at, 1000ms);
   EXPECT_EQ(loop().state(), State::kConsuming);
   EXPECT_TRUE(health.ready().first) << readiness();
+}
+
+// The settle window (settle_window.h): events wait unacked, holding no worker, until their quiz
+// has settled; events for a quiz already waiting or loading join it.
+class WindowTest : public LoopTest {
+ protected:
+  WindowTest() { settings.settle = 5000ms; }
+  // An event for `quiz`, announced `age` before the loop's wall clock.
+  std::string event(const std::string& quiz, std::chrono::seconds age = 0s) {
+    const auto wall = std::chrono::duration_cast<std::chrono::seconds>(clock.wall().time_since_epoch()) - age;
+    return core::make_event("e-" + quiz, core::rfc3339_utc(wall.count()), quiz);
+  }
+};
+
+TEST_F(WindowTest, AFreshEventWaitsTheWindowHoldingNoWorkerAndDuplicatesJoinIt) {
+  const auto start = broker.since_start();
+  broker.deliver(1, event("quizA"));
+  broker.deliver(2, event("quizA"));  // the same quiz, announced by another participant's handler
+  broker.deliver(3, event("quizB"));
+  ASSERT_TRUE(turn_until([&] { return loop().in_flight() == 3; }));
+  ASSERT_TRUE(turn_until([&] { return !jobs.empty(); }));
+  // Not a moment before the window.
+  EXPECT_GE(broker.since_start() - start, 5000ms);
+  EXPECT_LE(broker.since_start() - start, 5100ms);
+  auto taken = jobs.take_all();
+  ASSERT_EQ(taken.size(), 2u);  // one load a quiz, in arrival order
+  EXPECT_EQ(taken[0].tag, 1u);
+  EXPECT_EQ(taken[1].tag, 3u);
+  for (auto& job : taken) loop().finished({job.generation, job.tag, core::Action::kAck, "", {}, ""});
+  ASSERT_TRUE(turn_until([&] { return loop().in_flight() == 0; }));
+  // The duplicate is acked with its quiz.
+  EXPECT_THAT(broker.acks, ::testing::UnorderedElementsAre(1u, 2u, 3u));
+}
+
+TEST_F(WindowTest, TheWaitCountsFromTheAnnouncementButNeverPastTheWindowFromReceipt) {
+  broker.deliver(1, event("old", 60s));  // announced a minute ago: due at once
+  ASSERT_TRUE(turn_until([&] { return !jobs.empty(); }));
+  EXPECT_LE(broker.since_start(), 200ms);
+  jobs.take_all();
+  const auto second = broker.since_start();
+  broker.deliver(2, event("half", 3s));  // 3 s old: 2 s more
+  ASSERT_TRUE(turn_until([&] { return !jobs.empty(); }));
+  EXPECT_GE(broker.since_start() - second, 1900ms);
+  EXPECT_LE(broker.since_start() - second, 2200ms);
+  jobs.take_all();
+  const auto third = broker.since_start();
+  broker.deliver(3, event("future", -3600s));  // a clock an hour ahead: still only the window
+  ASSERT_TRUE(turn_until([&] { return !jobs.empty(); }));
+  EXPECT_GE(broker.since_start() - third, 5000ms);
+  EXPECT_LE(broker.since_start() - third, 5200ms);
+}
+
+TEST_F(WindowTest, PrefetchGrowsToCoverTheWaitingSoWorkersAreNeverStarved) {
+  for (std::uint64_t tag = 1; tag <= 40; ++tag) broker.deliver(tag, event("q" + std::to_string(tag)));
+  ASSERT_TRUE(turn_until([&] { return loop().in_flight() == 40; }, 200));
+  // Every waiting one is covered, and the workers' share of 4 is free on top.
+  EXPECT_GE(broker.last_prefetch, 44u);
+  ASSERT_TRUE(turn_until([&] { return !jobs.empty(); }));
+  for (auto& job : jobs.take_all()) loop().finished({job.generation, job.tag, core::Action::kAck, "", {}, ""});
+  ASSERT_TRUE(turn_until([&] { return loop().in_flight() == 0; }));
+  // Lowered again once nothing waits.
+  EXPECT_LE(broker.last_prefetch, 8u);
+}
+
+TEST_F(WindowTest, APauseOrAStopPutsWaitingEventsBackUntouched) {
+  broker.deliver(1, "not an event");  // straight to a worker: nothing to wait for
+  broker.deliver(2, event("w1"));
+  broker.deliver(3, event("w1"));
+  broker.deliver(4, event("w2"));
+  ASSERT_TRUE(turn_until([&] { return loop().in_flight() == 4 && !jobs.empty(); }));
+  work(core::Action::kPause, "NOAUTH");
+  ASSERT_TRUE(turn_until([&] { return loop().state() == State::kPaused; }));
+  EXPECT_EQ(loop().in_flight(), 0u);
+  std::vector<std::uint64_t> back;
+  for (auto [tag, requeue] : broker.rejects) {
+    EXPECT_TRUE(requeue);
+    back.push_back(tag);
+  }
+  EXPECT_THAT(back, ::testing::UnorderedElementsAre(1u, 2u, 3u, 4u));
+  EXPECT_TRUE(broker.acks.empty());
+}
+
+TEST_F(WindowTest, JoinedEventsGoWhereTheirQuizGoesWhenItIsRequeued) {
+  broker.deliver(1, event("r1", 10s));
+  broker.deliver(2, event("r1", 10s));
+  ASSERT_TRUE(turn_until([&] { return loop().in_flight() == 2 && !jobs.empty(); }));
+  work(core::Action::kRequeue, "quiz still finishing");
+  ASSERT_TRUE(turn_until([&] { return letters.letters.size() == 1; }));
+  EXPECT_TRUE(broker.acks.empty());  // not before the holding queue has it
+  loop().receipt({letters.letters[0].generation, letters.letters[0].tag, true});
+  ASSERT_TRUE(turn_until([&] { return loop().in_flight() == 0; }));
+  EXPECT_THAT(broker.acks, ElementsAre(1u, 2u));
 }
 
 }  // namespace

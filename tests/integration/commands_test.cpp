@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <random>
 
 #include "support/harness.h"
 
@@ -14,6 +15,39 @@ namespace {
 
 using ::testing::HasSubstr;
 using ::testing::Not;
+
+// A quiz that never stopped (the host left): reported as abandoned once idle that long, deleted
+// only when asked. Keys that are not the contract's are never touched.
+TEST(Commands, SweepReportsAnAbandonedQuizAndDeletesItOnlyWhenAsked) {
+  Stack stack;
+  // A database of its own: --delete-abandoned deletes every idle quiz without a stop time.
+  auto redis = stack.config().redis;
+  redis.db = 1 + static_cast<int>(std::random_device{}() % 15);
+  stack.use_redis(redis);
+  auto f = contract_quiz(random_id());
+  stack.write(f);
+  stack.redis().command({"DEL", f.quiz_id + ":stopTime"});
+  stack.redis().command({"SET", f.quiz_id + ":notOurs", "1"});
+  // Used just now: in play.
+  auto swept = run({"sweep", "--pace-ms", "0"}, stack.env());
+  EXPECT_THAT(swept.out, HasSubstr(f.quiz_id + "\tin play")) << swept.err;
+  // Idle for longer than 0 days: abandoned, kept.
+  swept = run({"sweep", "--abandoned-days", "0", "--pace-ms", "0"}, stack.env());
+  EXPECT_THAT(swept.out, HasSubstr(f.quiz_id + "\tabandoned"));
+  EXPECT_THAT(swept.out, HasSubstr("kept (--delete-abandoned deletes it)"));
+  EXPECT_TRUE(stack.redis_has(f.quiz_id + ":quizName"));
+  EXPECT_TRUE(stack.file_exists(f.quiz_id));
+  swept = run({"sweep", "--abandoned-days", "0", "--delete-abandoned", "--pace-ms", "0"}, stack.env());
+  EXPECT_THAT(swept.out, HasSubstr(f.quiz_id + "\tabandoned"));
+  EXPECT_THAT(swept.out, HasSubstr("deleted (--delete-abandoned)"));
+  EXPECT_EQ(stack.redis_count(f.keys), 0u);
+  EXPECT_FALSE(stack.file_exists(f.quiz_id));
+  EXPECT_FALSE(stack.item(f.quiz_id));
+  EXPECT_TRUE(stack.redis_has(f.quiz_id + ":notOurs"));
+  stack.redis().command({"DEL", f.quiz_id + ":notOurs"});
+  EXPECT_THAT(swept.out, HasSubstr("sweep done"));
+  EXPECT_THAT(run({"sweep", "--help"}, stack.env()).out, HasSubstr("--dry-run"));
+}
 
 TEST(Commands, LoadProcessesTheNamedQuizzesAndRejectsHostileIds) {
   Stack stack;

@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/event.h"
+#include "core/transform.h"
 #include "lambda/batch.h"
 #include "support/fixtures.h"
 
@@ -87,6 +88,38 @@ TEST_F(HandlerTest, RecordsWithTooLittleTimeLeftFailUntouched) {
   EXPECT_EQ(failures(answer.response), (std::set<std::string>{"m1"}));
   EXPECT_TRUE(items.items.empty());
   EXPECT_TRUE(redis.contains(good.quiz_id + ":quizName"));
+}
+
+// The settle window: a record younger than it waits in process when the deadline allows, and
+// fails untouched (SQS delivers it again) when it does not.
+TEST_F(HandlerTest, ARecordYoungerThanTheSettleWindowWaitsForItWithinTheDeadline) {
+  auto f = testing::contract_quiz("s1e2t3l4");
+  add(f);
+  const auto wall = std::chrono::duration_cast<std::chrono::seconds>(clock.wall().time_since_epoch()).count();
+  const auto fresh = core::make_event("e1", core::rfc3339_utc(wall - 2), f.quiz_id);  // 2 s old
+  auto h = handler();
+  h.set_settle(5000ms);
+  // 30 s left: it waits the 3 s the window still needs, then loads.
+  const auto before = clock.now();
+  auto answer = h.handle(sqs_event({{"m1", fresh}}), "r1", clock.now() + 30s);
+  EXPECT_TRUE(failures(answer.response).empty());
+  EXPECT_GE(clock.now() - before, 3s);
+  EXPECT_EQ(nlohmann::json::parse(items.items.at(f.quiz_id)), f.expected_item);
+  // 3.5 s left with a 1 s margin: no time to wait 3 s, so it fails and nothing is read.
+  auto g = testing::contract_quiz("s5e6t7l8");
+  add(g);
+  const auto wall2 = std::chrono::duration_cast<std::chrono::seconds>(clock.wall().time_since_epoch()).count();
+  answer = h.handle(sqs_event({{"m2", core::make_event("e2", core::rfc3339_utc(wall2 - 2), g.quiz_id)}}), "r2",
+                    clock.now() + 3500ms);
+  EXPECT_EQ(failures(answer.response), (std::set<std::string>{"m2"}));
+  EXPECT_FALSE(items.items.count(g.quiz_id));
+  EXPECT_EQ(redis.size(), g.keys.size());
+  // An old record (the queue's delivery delay did the waiting) goes at once.
+  const auto now = clock.now();
+  answer = h.handle(sqs_event({{"m3", core::make_event("e3", core::rfc3339_utc(wall2 - 60), g.quiz_id)}}), "r3",
+                    clock.now() + 30s);
+  EXPECT_TRUE(failures(answer.response).empty());
+  EXPECT_LT(clock.now() - now, 1s);
 }
 
 TEST_F(HandlerTest, AnInvocationThatIsNotABatchIsRefusedAsSuch) {

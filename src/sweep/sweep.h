@@ -1,0 +1,87 @@
+#pragma once
+// The sweep: what the events alone cannot finish. The live quiz server's event can be lost (a
+// failed publish is logged and dropped, a crash between the quiz's stop time and the publish),
+// and keys come back after a quiz is loaded (a resent answer, a join after the end). The sweep
+// walks Redis with SCAN (a bounded COUNT, paced, never KEYS), groups the contract's keys by quiz
+// id, and decides per quiz:
+//   stored      an item with this quiz's StartTime exists: what is left (keys, file) is deleted;
+//   loaded      no item, stopped at least `min_age` ago: the event was lost, so it is loaded;
+//   waiting     no item, stopped recently: its event is on the way, left alone;
+//   in play     no stop time, active within `abandoned_after`: left alone;
+//   abandoned   no stop time and idle longer than that: reported, deleted only if asked;
+//   failed      the load or the cleanup failed (the reason is given).
+// A new quiz under a reused id (a StartTime other than the stored one) is never taken for the
+// stored one: it is judged by its own stop time.
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/clock.h"
+#include "core/retry.h"
+#include "metrics/recorder.h"
+#include "pipeline/pipeline.h"
+
+namespace qrl::sweep {
+
+// The part of Redis the sweep walks: the keyspace, a page at a time, and how long keys have
+// been idle. The Redis adapter (redis::QuizStore) implements it.
+class KeySpace {
+ public:
+  virtual ~KeySpace() = default;
+  struct Page {
+    std::string cursor;  // "0": the walk is over
+    std::vector<std::string> keys;
+  };
+  virtual Page scan(const std::string& cursor, std::size_t count) = 0;
+  // The smallest OBJECT IDLETIME of `keys` (the most recent use of any), in seconds; empty if
+  // none of them exists.
+  virtual std::optional<std::int64_t> idle_seconds(const std::vector<std::string>& keys) = 0;
+};
+
+struct Options {
+  std::size_t count = 1000;                     // SCAN's COUNT
+  std::chrono::milliseconds pace{10};           // between two SCAN calls
+  std::chrono::seconds min_age{600};            // a stopped quiz without an item is loaded after this
+  std::chrono::hours abandoned_after{24 * 7};   // a quiz without a stop time is abandoned after this idle
+  bool delete_abandoned = false;
+  bool dry_run = false;                         // decide and report, change nothing
+};
+
+enum class Verdict { kStored, kLoaded, kWaiting, kInPlay, kAbandoned, kFailed };
+std::string_view to_string(Verdict verdict);
+
+struct Entry {
+  std::string quiz_id;
+  Verdict verdict = Verdict::kInPlay;
+  std::size_t keys = 0;  // its keys the walk found
+  std::string detail;    // what was done, or why not
+};
+
+struct Report {
+  std::vector<Entry> entries;  // one per quiz found, in id order
+  std::size_t keys_scanned = 0;
+  std::size_t scans = 0;
+  std::size_t count(Verdict verdict) const;
+};
+
+struct Ports {
+  KeySpace& keys;
+  pipeline::LiveStore& live;
+  pipeline::QuestionStore& questions;
+  pipeline::Pipeline& pipeline;
+  core::Clock& clock;
+  metrics::Recorder& recorder;
+  core::RetryPolicy policy;
+  std::function<bool(std::chrono::milliseconds)> sleep;  // false: stop now
+};
+
+Report sweep(const Options& options, Ports ports);
+
+// The summary table printed at the end of `sweep`.
+std::string summary(const Report& report, bool dry_run);
+
+}  // namespace qrl::sweep
