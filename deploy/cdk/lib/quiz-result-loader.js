@@ -17,6 +17,8 @@ const path = require('node:path');
 const { Annotations, Duration, RemovalPolicy, Stack } = require('aws-cdk-lib');
 const cloudwatch = require('aws-cdk-lib/aws-cloudwatch');
 const dynamodb = require('aws-cdk-lib/aws-dynamodb');
+const events = require('aws-cdk-lib/aws-events');
+const targets = require('aws-cdk-lib/aws-events-targets');
 const ec2 = require('aws-cdk-lib/aws-ec2');
 const efs = require('aws-cdk-lib/aws-efs');
 const iam = require('aws-cdk-lib/aws-iam');
@@ -67,6 +69,7 @@ class QuizResultLoader extends Construct {
    * @param {Duration} [props.settleWindow] the queue's delivery delay, default 5 s (LOADER_SETTLE_MS's default)
    * @param {number} [props.maxConcurrency] of the event source, default 2 (a small table: README)
    * @param {number} [props.maxReceiveCount] receives before the dead-letter queue, default 10
+   * @param {Duration|null} [props.sweepEvery] how often EventBridge starts a sweep (README: The sweep), default 15 minutes; null: never
    * @param {Record<string,string>} [props.environment] further LOADER_* settings
    */
   constructor(scope, id, props) {
@@ -173,6 +176,16 @@ class QuizResultLoader extends Construct {
         maxConcurrency: settings.maxConcurrency,
       }),
     );
+
+    // The sweep: loads quizzes whose event was lost, cleans up after late joins and resends.
+    const sweepEvery = settings.sweepEvery === undefined ? Duration.minutes(15) : settings.sweepEvery;
+    if (sweepEvery !== null) {
+      this.sweepRule = new events.Rule(this, 'SweepSchedule', {
+        schedule: events.Schedule.rate(sweepEvery),
+        description: 'quiz-result-loader: sweep Redis for quizzes the events did not finish',
+        targets: [new targets.LambdaFunction(this.function, { retryAttempts: 0 })],
+      });
+    }
 
     this.alarms = this.makeAlarms();
   }

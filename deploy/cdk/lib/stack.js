@@ -84,6 +84,7 @@ class QuizResultLoaderStack extends Stack {
     const table = createTable ? undefined : dynamodb.Table.fromTableName(this, 'ExistingTable', tableName);
     const timeoutSeconds = number(get('timeoutSeconds'), 'timeoutSeconds');
     const settleSeconds = get('settleSeconds') === '0' ? 0 : number(get('settleSeconds'), 'settleSeconds');
+    const sweepMinutes = get('sweepMinutes') === '0' ? 0 : number(get('sweepMinutes'), 'sweepMinutes');
 
     this.loader = new QuizResultLoader(this, 'QuizResultLoader', {
       zipPath: path.resolve(get('zip') ?? path.join(__dirname, '..', '..', '..', 'build', 'quiz-result-loader-lambda.zip')),
@@ -101,6 +102,7 @@ class QuizResultLoaderStack extends Stack {
       settleWindow: settleSeconds !== undefined ? Duration.seconds(settleSeconds) : undefined,
       maxConcurrency: number(get('maxConcurrency'), 'maxConcurrency'),
       maxReceiveCount: number(get('maxReceiveCount'), 'maxReceiveCount'),
+      sweepEvery: sweepMinutes === 0 ? null : sweepMinutes !== undefined ? Duration.minutes(sweepMinutes) : undefined,
     });
   }
 }

@@ -98,6 +98,20 @@ test('the event source: batches of 10, partial batch responses, a maximum concur
   more.template.hasResourceProperties('AWS::Lambda::EventSourceMapping', { ScalingConfig: { MaximumConcurrency: 5 } });
 });
 
+test('the sweep: an EventBridge schedule every 15 minutes that invokes the function, and none when asked', () => {
+  const { json } = synth();
+  const rule = one(json, 'AWS::Events::Rule');
+  assert.equal(rule.ScheduleExpression, 'rate(15 minutes)');
+  assert.equal(rule.State, 'ENABLED');
+  const fnId = logicalId(json, 'AWS::Lambda::Function');
+  assert.deepEqual(rule.Targets[0].Arn, { 'Fn::GetAtt': [fnId, 'Arn'] });
+  const permission = one(json, 'AWS::Lambda::Permission');
+  assert.equal(permission.Principal, 'events.amazonaws.com');
+  assert.equal(permission.Action, 'lambda:InvokeFunction');
+  const { json: without } = synth({ sweepMinutes: '0' });
+  assert.equal(only(without, 'AWS::Events::Rule').length, 0);
+});
+
 test('the table: created on demand by default, keyed by id', () => {
   const { template } = synth();
   template.hasResource('AWS::DynamoDB::Table', {
