@@ -167,7 +167,7 @@ void ConsumerLoop::admit(Job job) {
   const auto ready = window_.ready_at(ports_.clock.now(), ports_.clock.wall(), core::event_time(event.time));
   if (window_.admit(std::move(job), event.quiz_id, ready)) {
     ports_.recorder.event("coalesced", 1);
-    log::debug("event joined its quiz, waiting or loading", {{"quiz", event.quiz_id}, {"event", event.id}});
+    log::info("event joined its quiz, waiting or loading: acked with it", {{"quiz", event.quiz_id}, {"event", event.id}});
   }
 }
 

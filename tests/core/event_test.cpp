@@ -1,4 +1,6 @@
 #include "core/event.h"
+#include "core/keys.h"
+#include "core/settle.h"
 
 #include <gtest/gtest.h>
 
@@ -74,6 +76,46 @@ TEST(Event, RejectsHostileQuizIdsBeforeAnythingIsBuiltFromThem) {
   auto error = parse_error(with_quiz_id(R"("../x")"));
   EXPECT_EQ(error.stage(), Stage::kValidate);
   EXPECT_NE(std::string(error.what()).find("invalid quiz id '../x'"), std::string::npos) << error.what();
+}
+
+// The event's time, for the settle window: the producer's RFC 3339 form, or nothing.
+TEST(Event, ItsTimeIsReadAsTheProducerWritesItAndNothingElse) {
+  using namespace std::chrono;
+  auto t = event_time("2022-03-12T07:49:21Z");
+  ASSERT_TRUE(t);
+  EXPECT_EQ(duration_cast<seconds>(t->time_since_epoch()).count(), 1647071361);
+  auto fraction = event_time("2022-03-12T07:49:21.250Z");
+  ASSERT_TRUE(fraction);
+  EXPECT_EQ(duration_cast<milliseconds>(*fraction - *t).count(), 250);
+  for (const char* bad : {"", "t", "2022-03-12", "2022-03-12T07:49:21", "2022-13-12T07:49:21Z", "2022-02-30T07:49:21Z",
+                          "2022-03-12T24:00:00Z", "2022-03-12 07:49:21Z", "2022-03-12T07:49:21+01:00", "2022-03-12T07:49:21.Z1"}) {
+    EXPECT_FALSE(event_time(bad)) << bad;
+  }
+}
+
+// The wait, whatever the clocks: from the announcement, bounded by the window both ways.
+TEST(Event, TheSettleWaitCountsFromTheAnnouncementAndNeverExceedsTheWindow) {
+  using namespace std::chrono;
+  const auto now = system_clock::time_point(seconds(1'800'000'000));
+  const auto window = milliseconds(5000);
+  EXPECT_EQ(settle_wait(window, now, now - seconds(2)), milliseconds(3000));
+  EXPECT_EQ(settle_wait(window, now, now - seconds(60)), milliseconds(0));
+  EXPECT_EQ(settle_wait(window, now, now + hours(1)), window);  // a clock ahead: the window, not an hour
+  EXPECT_EQ(settle_wait(window, now, std::nullopt), window);    // no time: the whole window
+  EXPECT_EQ(settle_wait(milliseconds(0), now, now), milliseconds(0));
+}
+
+TEST(Keys, OnlyTheContractsKeysBelongToAQuiz) {
+  EXPECT_EQ(keys::quiz_of_key("4b927076:quizName"), "4b927076");
+  EXPECT_EQ(keys::quiz_of_key("4b927076:leaderboard"), "4b927076");
+  EXPECT_EQ(keys::quiz_of_key("4b927076:ee14ccb2:username"), "4b927076");
+  EXPECT_EQ(keys::quiz_of_key("4b927076:ee14ccb2:stopTime"), "4b927076");
+  EXPECT_EQ(keys::quiz_of_key("4b927076:ee14ccb2:answer:12"), "4b927076");
+  for (const char* other : {"4b927076", "4b927076:subscribe", "4b927076:quizname", "4b927076:u:answer:x",
+                            "4b927076:u:answer:-1", "4b927076:u:score", "a*b:quizName", "4b927076:u*:username",
+                            "session:abc:token:1", ":quizName", "4b927076:ee14ccb2:answer:1:x"}) {
+    EXPECT_FALSE(keys::quiz_of_key(other)) << other;
+  }
 }
 
 }  // namespace

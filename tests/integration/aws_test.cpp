@@ -283,7 +283,8 @@ TEST_F(Aws, ServeRunsUnderItsDocumentedPolicyAndNothingOutsideIt) {
   stack.publish_event(a.quiz_id);
   ASSERT_TRUE(eventually([&] { return stack.queue_depth() == 0; }));
   auto log = stop(*daemon);
-  EXPECT_EQ(count(log, "quiz already loaded"), 2u) << log;
+  // Each found loaded, or the second joined the first in the settle window.
+  EXPECT_EQ(count(log, "quiz already loaded") + count(log, "event joined its quiz"), 2u) << log;
   expect_loaded_exactly(a);
   expect_loaded_exactly(b);
   EXPECT_EQ(stack.dlq_depth(), 0u);

@@ -6,6 +6,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <thread>
+
 #include <fstream>
 
 #include "core/event.h"
@@ -121,16 +123,44 @@ TEST_F(Serve, BadQuizDataIsRejectedOnceNamingTheKeyAndNothingIsDeleted) {
   EXPECT_EQ(stack.queue_depth(), 0u);
 }
 
+// A member with every answer and no stop time is finishing: retried, never called bad data; if
+// its stop time never comes, the quiz is dead-lettered after max_deliveries with that reason,
+// and nothing is deleted.
+TEST_F(Serve, AQuizStillFinishingIsRetriedAndGivenUpOnlyAfterTheBoundWithThatReason) {
+  auto finishing = contract_quiz(random_id());
+  auto late = contract_quiz(random_id());
+  stack.write(finishing);
+  stack.write(late);
+  const auto stop_key = finishing.quiz_id + ":ee14ccb2:stopTime";
+  stack.redis().command({"DEL", stop_key});
+  stack.redis().command({"DEL", late.quiz_id + ":ee14ccb2:stopTime"});
+  auto daemon = start({{"LOADER_MAX_DELIVERIES", "2"}, {"LOADER_RETRY_ATTEMPTS", "2"}});
+  stack.publish_event(finishing.quiz_id);
+  stack.publish_event(late.quiz_id);
+  // The stop time comes a moment later for `late`: it loads whole.
+  std::this_thread::sleep_for(300ms);
+  stack.redis().command({"SET", late.quiz_id + ":ee14ccb2:stopTime", "1643273701"});
+  ASSERT_TRUE(eventually([&] { return stack.dlq_depth() == 1 && loaded(late.quiz_id); }, 60s)) << daemon->stderr_text();
+  auto log = stop(*daemon);
+  expect_loaded_exactly(late);
+  auto letters = stack.peek(stack.config().rabbit.dead_letter_queue);
+  ASSERT_EQ(letters.size(), 1u);
+  EXPECT_THAT(letters[0].headers.at("x-failure-reason"), HasSubstr("gave up after 2 deliveries"));
+  EXPECT_THAT(letters[0].headers.at("x-failure-reason"), HasSubstr("quiz still finishing"));
+  EXPECT_THAT(letters[0].headers.at("x-failure-reason"), HasSubstr(stop_key));
+  EXPECT_EQ(stack.redis_count(finishing.keys), finishing.keys.size() - 1);
+  EXPECT_TRUE(stack.file_exists(finishing.quiz_id));
+  EXPECT_FALSE(loaded(finishing.quiz_id));
+}
+
 TEST_F(Serve, TheSameQuizAnnouncedThreeTimesIsLoadedOnceAndEveryMessageAcked) {
   auto f = contract_quiz(random_id());
   stack.write(f);
   for (int i = 0; i < 3; ++i) stack.publish_event(f.quiz_id, "replica-" + std::to_string(i));
   auto daemon = start();
-  ASSERT_TRUE(eventually([&] {
-    auto log = daemon->stderr_text();
-    return count(log, "msg=\"quiz loaded\"") + count(log, "msg=\"quiz already loaded") == 3;
-  })) << daemon->stderr_text();
+  ASSERT_TRUE(eventually([&] { return finished({daemon.get()}) == 3; })) << daemon->stderr_text();
   auto log = stop(*daemon);
+  EXPECT_EQ(count(log, "msg=\"quiz loaded\""), 1u) << log;
   expect_loaded_exactly(f);
   EXPECT_THAT(log, Not(HasSubstr("rejected")));
   EXPECT_EQ(stack.queue_depth(), 0u);

@@ -43,6 +43,17 @@ struct World {
 
 const Sleeper kNoSleep = [](std::chrono::milliseconds) { return true; };
 
+// The error of an attempt that must fail.
+core::Error load_error(Pipeline& pipeline, const std::string& quiz_id) {
+  try {
+    pipeline.load(quiz_id);
+  } catch (const core::Error& e) {
+    return e;
+  }
+  ADD_FAILURE() << quiz_id << " loaded";
+  return core::Error(core::FailureKind::kTransient, core::Stage::kUnknown, "none");
+}
+
 TEST(Pipeline, LoadsWritesThenDeletesEverySource) {
   World w;
   MemoryItems items;
@@ -117,13 +128,9 @@ TEST(Pipeline, AFinishingMemberMakesTheAttemptTransientAndTouchesNothing) {
   w.add(f);
   w.redis.remove({"fin1:ee14ccb2:stopTime"});
   Pipeline pipeline(w.redis, w.questions, items);
-  try {
-    pipeline.load("fin1");
-    FAIL();
-  } catch (const core::Error& e) {
-    EXPECT_EQ(e.code(), core::Code::kFinishing);
-    EXPECT_TRUE(e.transient());
-  }
+  const auto e = load_error(pipeline, "fin1");
+  EXPECT_EQ(e.code(), core::Code::kFinishing);
+  EXPECT_TRUE(e.transient());
   EXPECT_TRUE(items.items.empty());
   EXPECT_EQ(w.redis.size(), f.keys.size() - 1);
   // Its handler writes the stop time a moment later: the next attempt loads it whole.
@@ -154,13 +161,9 @@ TEST(Pipeline, BadDataDeletesNothingAndIsPermanent) {
   w.add(f);
   w.redis.remove({"p4:2c3ca3d2:username"});
   Pipeline pipeline(w.redis, w.questions, items);
-  try {
-    pipeline.load("p4");
-    FAIL();
-  } catch (const core::Error& e) {
-    EXPECT_EQ(e.kind(), core::FailureKind::kPermanent);
-    EXPECT_EQ(e.key(), "p4:2c3ca3d2:username");
-  }
+  const auto e = load_error(pipeline, "p4");
+  EXPECT_EQ(e.kind(), core::FailureKind::kPermanent);
+  EXPECT_EQ(e.key(), "p4:2c3ca3d2:username");
   EXPECT_EQ(w.redis.size(), f.keys.size() - 1);
   EXPECT_EQ(w.questions.files.size(), 1u);
   EXPECT_TRUE(items.items.empty());

@@ -59,12 +59,14 @@ class StackTest : public ::testing::Test {
     return bodies.size();
   }
 
-  // Messages the daemons have finished with success: loaded, or found loaded.
+  // Messages the daemons have finished with success: loaded, found loaded, or joined to their
+  // quiz's job in the settle window (acked with it).
   static std::size_t finished(const std::vector<Process*>& daemons) {
     std::size_t n = 0;
     for (auto* d : daemons) {
       auto log = d->stderr_text();
-      n += count(log, "msg=\"quiz loaded\"") + count(log, "msg=\"quiz already loaded");
+      n += count(log, "msg=\"quiz loaded\"") + count(log, "msg=\"quiz already loaded") +
+           count(log, "msg=\"event joined its quiz");
     }
     return n;
   }
