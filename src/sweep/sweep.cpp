@@ -149,7 +149,11 @@ Report sweep(const Options& options, Ports ports) {
       entry.verdict = Verdict::kFailed;
       entry.detail = e.what();
     }
-    if (!options.dry_run) ports.recorder.event("sweep_" + std::string(to_string(entry.verdict)), 1);
+    if (!options.dry_run) {
+      auto name = "sweep_" + std::string(to_string(entry.verdict));
+      std::replace(name.begin(), name.end(), ' ', '_');
+      ports.recorder.event(name, 1);
+    }
     if (entry.verdict == Verdict::kStored || entry.verdict == Verdict::kLoaded || entry.verdict == Verdict::kFailed ||
         entry.verdict == Verdict::kAbandoned) {
       log::info(options.dry_run ? "sweep would act" : "sweep acted",
