@@ -193,7 +193,8 @@ TEST_F(Beside, LambdaLoadsEveryQuizOnceWithItsFinalScoresAndEverySummaryReadSucc
         failed.push_back(answer ? answer->body : "no answer");
         continue;
       }
-      for (const auto& f : nlohmann::json::parse(answer->body)["batchItemFailures"]) failed.push_back(f.dump());
+      const auto response = nlohmann::json::parse(answer->body);
+      for (const auto& f : response["batchItemFailures"]) failed.push_back(f.dump());
     }
   });
   auto o = options(30);
