@@ -240,8 +240,7 @@ Command sweep_command(CLI::App& app, ConfigOption& config) {
             auto settings = config.load(config::kNeedRedis | config::kNeedQuestions | config::kNeedDynamo);
             auto options = o->sweep;
             options.min_age = o->min_age_s ? std::chrono::seconds(*o->min_age_s) : settings.loader.sweep_min_age;
-            options.abandoned_after =
-                std::chrono::hours(static_cast<std::int64_t>(o->abandoned_days * 24));
+            options.abandoned_after = std::chrono::seconds(static_cast<std::int64_t>(o->abandoned_days * 86400));
             options.pace = std::chrono::milliseconds(o->pace_ms);
             auto aws = wiring::resolve_aws(settings, config::process_env());
             wiring::Stores stores(settings, aws);

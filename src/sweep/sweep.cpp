@@ -43,18 +43,18 @@ class Judge {
 
   void operator()(Entry& entry, const std::vector<std::string>& keys) {
     const auto& id = entry.quiz_id;
+    // How long since anything used the quiz: asked first, since reading the quiz (below)
+    // counts as a use. A sample of its keys is enough to tell active from idle.
+    const std::vector<std::string> sample(
+        keys.begin(), keys.begin() + static_cast<std::ptrdiff_t>(std::min<std::size_t>(keys.size(), 100)));
+    const auto idle_s = ports_.keys.idle_seconds(sample).value_or(0);
     const auto header = ports_.live.read_header(id);
     const auto placement = ports_.pipeline.place(id, header);
     const auto now = std::chrono::duration_cast<std::chrono::seconds>(ports_.clock.wall().time_since_epoch()).count();
-    const auto idle = [&] {
-      // The most recent use of any of its keys; a sample is enough to tell active from idle.
-      std::vector<std::string> sample(keys.begin(), keys.begin() + static_cast<std::ptrdiff_t>(std::min<std::size_t>(keys.size(), 100)));
-      return ports_.keys.idle_seconds(sample).value_or(0);
-    };
     if (placement.loaded) {
       // Without a start time the keys could also be a new quiz's lobby under a reused id: only
       // keys idle for min_age are taken for leftovers.
-      if (!header.start_time && idle() < options_.min_age.count()) {
+      if (!header.start_time && idle_s < options_.min_age.count()) {
         entry.verdict = Verdict::kWaiting;
         entry.detail = "leftovers of stored item " + placement.item_id + " used in the last " +
                        std::to_string(options_.min_age.count()) + " s: left for a later sweep";
@@ -86,8 +86,7 @@ class Judge {
       }
       return;
     }
-    const auto idle_s = idle();
-    const auto abandoned_s = std::chrono::duration_cast<std::chrono::seconds>(options_.abandoned_after).count();
+    const auto abandoned_s = options_.abandoned_after.count();
     if (idle_s < abandoned_s) {
       entry.verdict = Verdict::kInPlay;
       entry.detail = "no stop time, used " + std::to_string(idle_s) + " s ago";

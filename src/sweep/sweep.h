@@ -46,7 +46,7 @@ struct Options {
   std::size_t count = 1000;                     // SCAN's COUNT
   std::chrono::milliseconds pace{10};           // between two SCAN calls
   std::chrono::seconds min_age{600};            // a stopped quiz without an item is loaded after this
-  std::chrono::hours abandoned_after{24 * 7};   // a quiz without a stop time is abandoned after this idle
+  std::chrono::seconds abandoned_after{7 * 86400};  // a quiz without a stop time is abandoned after this idle
   bool delete_abandoned = false;
   bool dry_run = false;                         // decide and report, change nothing
 };

@@ -7,6 +7,7 @@
 
 #include <fstream>
 #include <random>
+#include <thread>
 
 #include "support/harness.h"
 
@@ -31,8 +32,10 @@ TEST(Commands, SweepReportsAnAbandonedQuizAndDeletesItOnlyWhenAsked) {
   // Used just now: in play.
   auto swept = run({"sweep", "--pace-ms", "0"}, stack.env());
   EXPECT_THAT(swept.out, HasSubstr(f.quiz_id + "\tin play")) << swept.err;
-  // Idle for longer than 0 days: abandoned, kept.
-  swept = run({"sweep", "--abandoned-days", "0", "--pace-ms", "0"}, stack.env());
+  // Unused for 4 s, over an abandoned limit of 2.6 s: abandoned, kept. (The walk asks how long
+  // the keys were idle before it reads them, which is a use.)
+  std::this_thread::sleep_for(4s);
+  swept = run({"sweep", "--abandoned-days", "0.00003", "--pace-ms", "0"}, stack.env());
   EXPECT_THAT(swept.out, HasSubstr(f.quiz_id + "\tabandoned"));
   EXPECT_THAT(swept.out, HasSubstr("kept (--delete-abandoned deletes it)"));
   EXPECT_TRUE(stack.redis_has(f.quiz_id + ":quizName"));
