@@ -161,6 +161,7 @@ void ConsumerLoop::admit(Job job) {
   try {
     event = core::parse_event(job.body);
   } catch (const core::Error&) {
+    ++working_;
     ports_.jobs.push(std::move(job));
     return;
   }
@@ -172,8 +173,11 @@ void ConsumerLoop::admit(Job job) {
 }
 
 void ConsumerLoop::release() {
-  if (state_ != State::kConsuming) return;
-  for (auto& job : window_.due(ports_.clock.now())) ports_.jobs.push(std::move(job));
+  if (state_ != State::kConsuming || working_ >= settings_.prefetch) return;
+  for (auto& job : window_.due(ports_.clock.now(), settings_.prefetch - working_)) {
+    ++working_;
+    ports_.jobs.push(std::move(job));
+  }
 }
 
 // Not started, so not ours to finish: the broker has them back for the next consumer.
@@ -250,6 +254,7 @@ void ConsumerLoop::settle() {
   }
   for (auto& result : results_.take_all()) {
     if (result.generation != generation_) continue;
+    if (working_ > 0) --working_;
     settle_one(result);
   }
 }
@@ -301,6 +306,7 @@ void ConsumerLoop::pause(const std::string& reason) {
   for (auto& job : ports_.jobs.take_all()) {
     if (job.generation != generation_) continue;
     --in_flight_;
+    if (working_ > 0) --working_;
     ports_.broker.reject(job.tag, /*requeue=*/true);
     settle_joined(job.tag, false);
   }
@@ -314,6 +320,7 @@ void ConsumerLoop::lost(const std::string& reason) {
   ++generation_;
   in_flight_ = 0;
   ports_.jobs.take_all();  // not started; the broker redelivers them
+  working_ = 0;
   window_.clear();
   joined_pending_.clear();
   if (state_ == State::kConsuming) state_ = State::kConnecting;

@@ -9,7 +9,8 @@
 //   connecting  no connection; reconnecting with capped backoff (deliveries of the lost
 //               connection are void: their results are dropped, the broker redelivers them)
 //   consuming   taking deliveries: at most `prefetch` with the workers, plus those waiting in
-//               the settle window (settle_window.h), for which the broker's prefetch grows
+//               the settle window (settle_window.h), for which the broker's prefetch grows;
+//               due jobs go to the workers only as they have room
 //   paused      not taking deliveries until a time: after an environment failure (capped
 //               backoff), or after the broker cancelled the consumer (its queue deleted)
 //   draining    the first stop request: no new deliveries, the ones in flight finished and
@@ -124,6 +125,9 @@ class ConsumerLoop {
   std::string pause_reason_;    // why paused
   SettleWindow window_;
   std::uint16_t prefetch_now_ = 0;  // what the broker was last told
+  // Jobs handed to the workers and not yet finished: at most `prefetch`, so a stop leaves
+  // whatever has not started to the broker, as without a window.
+  std::size_t working_ = 0;
   // Republished jobs' joined tags, settled when the republisher's receipt comes.
   std::map<std::uint64_t, std::vector<std::uint64_t>> joined_pending_;
 };

@@ -22,11 +22,11 @@ bool SettleWindow::admit(Job job, const std::string& quiz_id, time_point ready) 
   return false;
 }
 
-std::vector<Job> SettleWindow::due(time_point now) {
+std::vector<Job> SettleWindow::due(time_point now, std::size_t limit) {
   std::vector<Job> out;
   // In arrival order; one that is due behind one that is not (an older event received later)
   // goes too.
-  for (auto it = waiting_.begin(); it != waiting_.end();) {
+  for (auto it = waiting_.begin(); it != waiting_.end() && out.size() < limit;) {
     if (it->ready <= now) {
       out.push_back(std::move(it->job));
       it = waiting_.erase(it);

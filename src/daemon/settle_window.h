@@ -40,8 +40,9 @@ class SettleWindow {
   // it (see finish). False: it is the quiz's own, and waits until `ready`.
   bool admit(Job job, const std::string& quiz_id, time_point ready);
 
-  // The jobs whose time has come, in arrival order; their quizzes are loading from now on.
-  std::vector<Job> due(time_point now);
+  // Up to `limit` jobs whose time has come, in arrival order; their quizzes are loading from
+  // now on. The others stay waiting (and go back to the queue on a stop or a pause).
+  std::vector<Job> due(time_point now, std::size_t limit);
   // When the next waiting job comes due; empty when none waits.
   std::optional<time_point> next_due() const;
 

@@ -428,11 +428,34 @@ TEST_F(WindowTest, PrefetchGrowsToCoverTheWaitingSoWorkersAreNeverStarved) {
   ASSERT_TRUE(turn_until([&] { return loop().in_flight() == 40; }, 200));
   // Every waiting one is covered, and the workers' share of 4 is free on top.
   EXPECT_GE(broker.last_prefetch, 44u);
-  ASSERT_TRUE(turn_until([&] { return !jobs.empty(); }));
-  for (auto& job : jobs.take_all()) loop().finished({job.generation, job.tag, core::Action::kAck, "", {}, ""});
-  ASSERT_TRUE(turn_until([&] { return loop().in_flight() == 0; }));
+  // The workers get them as they have room, never more than their share at once.
+  ASSERT_TRUE(turn_until([&] {
+    auto taken = jobs.take_all();
+    EXPECT_LE(taken.size(), 4u);
+    for (auto& job : taken) loop().finished({job.generation, job.tag, core::Action::kAck, "", {}, ""});
+    return loop().in_flight() == 0;
+  }));
+  EXPECT_EQ(broker.acks.size(), 40u);
   // Lowered again once nothing waits.
   EXPECT_LE(broker.last_prefetch, 8u);
+}
+
+// Due jobs wait in the window until a worker has room: a stop finishes what the workers hold
+// and gives the rest back to the broker, as it would without a window.
+TEST_F(WindowTest, AStopFinishesWhatTheWorkersHoldAndGivesBackWhatTheyDidNot) {
+  for (std::uint64_t tag = 1; tag <= 10; ++tag) broker.deliver(tag, event("d" + std::to_string(tag), 60s));
+  ASSERT_TRUE(turn_until([&] { return loop().in_flight() == 10; }));
+  ASSERT_TRUE(turn_until([&] { return !jobs.empty(); }));
+  auto held = jobs.take_all();
+  EXPECT_EQ(held.size(), 4u);  // the workers' share
+  stops = 1;
+  for (auto& job : held) loop().finished({job.generation, job.tag, core::Action::kAck, "", {}, ""});
+  turn_until([&] { return loop().state() == State::kStopped; });
+  EXPECT_EQ(loop().state(), State::kStopped);
+  EXPECT_EQ(broker.acks.size(), 4u);
+  EXPECT_EQ(broker.rejects.size(), 6u);
+  for (auto [tag, requeue] : broker.rejects) EXPECT_TRUE(requeue) << tag;
+  EXPECT_TRUE(jobs.empty());
 }
 
 TEST_F(WindowTest, APauseOrAStopPutsWaitingEventsBackUntouched) {
