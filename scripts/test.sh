@@ -9,7 +9,7 @@
 #   2. every test, unit and integration, once, on a build with AddressSanitizer and
 #      UndefinedBehaviorSanitizer (the Lambda zip's test unpacks the release zip, whose binary
 #      starts in an empty root where the sanitizers' runtime cannot);
-#   3. every fuzz target for QRL_FUZZ_SECONDS seconds (default 30; 0 skips it), two at a time.
+#   3. every fuzz target for QRL_FUZZ_SECONDS seconds (default 15; 0 skips it), two at a time.
 # Each stage prints how long it took. Extra arguments go to ctest (e.g. -L unit, -R Aws); with
 # them only the sanitized suite runs.
 set -euo pipefail
@@ -59,8 +59,8 @@ QRL_LAMBDA_ZIP="$PWD/build/quiz-result-loader-lambda.zip" \
   ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 \
   ctest --test-dir build-asan --output-on-failure --timeout 900 "$@"
 
-if [ "${QRL_FUZZ_SECONDS:-30}" != 0 ] && [ $# = 0 ]; then
-  stage "fuzzing, ${QRL_FUZZ_SECONDS:-30} s per target"
-  scripts/fuzz.sh "${QRL_FUZZ_SECONDS:-30}"
+if [ "${QRL_FUZZ_SECONDS:-15}" != 0 ] && [ $# = 0 ]; then
+  stage "fuzzing, ${QRL_FUZZ_SECONDS:-15} s per target"
+  scripts/fuzz.sh "${QRL_FUZZ_SECONDS:-15}"
 fi
 stage "done"
