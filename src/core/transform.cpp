@@ -75,9 +75,8 @@ std::string valid_text(const std::string& text, const std::string& key, std::vec
 }
 
 std::string epoch_to_rfc3339(const std::string& key, std::string_view text) {
-  auto value = parse_integer(text);
-  // Up to year 9999: RFC 3339 has four-digit years.
-  if (!value || *value < 0 || *value > 253402300799) throw bad_value(key, text, "Unix epoch seconds");
+  auto value = epoch_seconds(text);
+  if (!value) throw bad_value(key, text, "Unix epoch seconds");
   return rfc3339_utc(*value);
 }
 
@@ -128,6 +127,13 @@ QuestionEntry parse_question(const nlohmann::json& entry, std::size_t index, con
 }
 
 }  // namespace
+
+std::optional<std::int64_t> epoch_seconds(std::string_view text) {
+  auto value = parse_integer(text);
+  // Up to year 9999: RFC 3339 has four-digit years.
+  if (!value || *value < 0 || *value > 253402300799) return std::nullopt;
+  return value;
+}
 
 std::string rfc3339_utc(std::int64_t epoch_seconds) {
   std::time_t t = static_cast<std::time_t>(epoch_seconds);

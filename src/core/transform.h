@@ -57,6 +57,10 @@ Quiz build_quiz(std::string_view quiz_id, const QuizHeader& header,
                 const std::vector<std::optional<std::string>>& participant_values,
                 std::string_view question_file);
 
+// A time key's value (`Q:startTime`, `Q:stopTime`, `Q:U:stopTime`) as the reader accepts it:
+// Unix epoch seconds in the producer's form, up to the year 9999; empty for anything else.
+std::optional<std::int64_t> epoch_seconds(std::string_view text);
+
 // Unix epoch seconds to RFC 3339 UTC ("2022-01-27T08:54:38Z").
 std::string rfc3339_utc(std::int64_t epoch_seconds);
 

@@ -50,7 +50,8 @@ std::vector<Worker> workers_of(std::vector<std::unique_ptr<wiring::Stores>>& sto
 
 // An EventBridge schedule: a sweep on the first worker's stores, within the deadline; the
 // answer is its summary.
-void sweep_once(RuntimeApi& api, Initialized& ready, const Invocation& invocation, metrics::Relay& relay) {
+void sweep_once(RuntimeApi& api, Initialized& ready, const Invocation& invocation, metrics::Relay& relay,
+                const std::string& function_name) {
   auto& stores = *ready.stores.front();
   stores.items.set_deadline(invocation.deadline);
   const auto margin = ready.config.loader.deadline_margin;
@@ -67,18 +68,14 @@ void sweep_once(RuntimeApi& api, Initialized& ready, const Invocation& invocatio
   log::info("scheduled sweep done", {{"summary", answer.dump()}});
   const auto now_ms =
       std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
-  std::fprintf(stdout, "%s\n",
-               figures.emf("QuizResultLoader", std::getenv("AWS_LAMBDA_FUNCTION_NAME") == nullptr
-                                                   ? "quiz-result-loader"
-                                                   : std::getenv("AWS_LAMBDA_FUNCTION_NAME"),
-                           now_ms)
-                   .c_str());
+  std::fprintf(stdout, "%s\n", figures.emf("QuizResultLoader", function_name, now_ms).c_str());
   std::fflush(stdout);
   api.respond(invocation.request_id, answer.dump());
 }
 
 // One invocation: handled, its figures written, answered. False when the Runtime API is gone.
-bool serve_one(RuntimeApi& api, Handler& handler, Initialized& ready, metrics::Relay& relay) {
+bool serve_one(RuntimeApi& api, Handler& handler, Initialized& ready, metrics::Relay& relay,
+               const std::string& function_name) {
   auto invocation = api.next();
   ::setenv("_X_AMZN_TRACE_ID", invocation.trace_id.c_str(), 1);
   log::Context context({{"request_id", invocation.request_id}});
@@ -89,7 +86,7 @@ bool serve_one(RuntimeApi& api, Handler& handler, Initialized& ready, metrics::R
   try {
     if (is_scheduled_event(invocation.body)) {
       try {
-        sweep_once(api, ready, invocation, relay);
+        sweep_once(api, ready, invocation, relay, function_name);
       } catch (const core::Error& e) {
         log::error("scheduled sweep failed", {{"reason", e.what()}});
         api.invocation_error(invocation.request_id, "SweepFailed", e.what());
@@ -130,11 +127,12 @@ int run(const config::Env& env) {
     api.init_error("Runtime.InitError", e.what());
     return 1;
   }
+  const auto function_name = env("AWS_LAMBDA_FUNCTION_NAME").value_or("quiz-result-loader");
   Handler handler(workers_of(ready.stores), wiring::retry_policy(ready.config), ready.config.loader.deadline_margin,
-                  relay, env("AWS_LAMBDA_FUNCTION_NAME").value_or("quiz-result-loader"));
+                  relay, function_name);
   handler.set_settle(ready.config.loader.settle);
   try {
-    while (serve_one(api, handler, ready, relay)) {
+    while (serve_one(api, handler, ready, relay, function_name)) {
     }
   } catch (const core::Error& e) {
     log::error("runtime API unreachable", {{"reason", e.what()}});

@@ -1,7 +1,6 @@
 #include "pipeline/pipeline.h"
 
 #include <algorithm>
-#include <charconv>
 #include <random>
 #include <thread>
 
@@ -112,16 +111,11 @@ Placement Pipeline::place(const std::string& quiz_id, const core::QuizHeader& he
   // The quiz-level keys are deleted last: without a start time, this is a quiz whose delete was
   // cut short after its item was written.
   if (!header.start_time) return {quiz_id, true, false};
-  const auto& epoch = *header.start_time;
-  std::int64_t seconds = -1;
-  auto [end, ec] = std::from_chars(epoch.data(), epoch.data() + epoch.size(), seconds);
-  if (ec != std::errc() || end != epoch.data() + epoch.size() || seconds < 0 || seconds > 253402300799 ||
-      epoch != std::to_string(seconds)) {
-    return {quiz_id, false, false};  // not a start time: the reader names the key
-  }
-  if (*stored == core::rfc3339_utc(seconds)) return {quiz_id, true, false};
+  const auto seconds = core::epoch_seconds(*header.start_time);
+  if (!seconds) return {quiz_id, false, false};  // not a start time: the reader names the key
+  if (*stored == core::rfc3339_utc(*seconds)) return {quiz_id, true, false};
   // An older quiz with this id is stored: this one goes beside it, never over it.
-  auto id = core::reused_id(quiz_id, epoch);
+  auto id = core::reused_id(quiz_id, *header.start_time);
   return {id, items_.start_time(id).has_value(), true};
 }
 

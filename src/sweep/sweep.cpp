@@ -1,11 +1,11 @@
 #include "sweep/sweep.h"
 
 #include <algorithm>
-#include <charconv>
 #include <map>
 #include <sstream>
 
 #include "core/keys.h"
+#include "core/transform.h"
 #include "log/log.h"
 
 namespace qrl::sweep {
@@ -28,14 +28,6 @@ std::size_t Report::count(Verdict verdict) const {
 }
 
 namespace {
-
-std::optional<std::int64_t> epoch(const std::optional<std::string>& text) {
-  if (!text) return std::nullopt;
-  std::int64_t value = 0;
-  auto [end, ec] = std::from_chars(text->data(), text->data() + text->size(), value);
-  if (ec != std::errc() || end != text->data() + text->size()) return std::nullopt;
-  return value;
-}
 
 class Judge {
  public:
@@ -67,7 +59,7 @@ class Judge {
       return;
     }
     if (header.stop_time) {
-      const auto stopped = epoch(header.stop_time);
+      const auto stopped = core::epoch_seconds(*header.stop_time);
       const auto age = stopped ? now - *stopped : options_.min_age.count();
       if (age < options_.min_age.count()) {
         entry.verdict = Verdict::kWaiting;

@@ -228,6 +228,17 @@ TEST_P(SecureRedis, TheContractQuizLoadsInServeAndInLambda) {
     EXPECT_THAT(text, Not(HasSubstr(kAdminPassword)));
   }
 
+  // The sweep walks this Redis as the loader's user: the ACL line's SCAN and OBJECT IDLETIME
+  // are enough. A late join after the load leaves keys it must find and delete.
+  redis::Connection admin(redis.admin, 5000ms);
+  admin.command({"RPUSH", by_serve.quiz_id + ":userIds", "late0001"});
+  admin.command({"SET", by_serve.quiz_id + ":late0001:username", "Late"});
+  auto swept = run({"sweep", "--min-age-s", "0", "--pace-ms", "0"}, env);
+  EXPECT_EQ(swept.code, 0) << swept.out << swept.err;
+  EXPECT_THAT(swept.out, HasSubstr(by_serve.quiz_id + "\tstored\t2 keys"));
+  EXPECT_EQ(admin.command({"EXISTS", by_serve.quiz_id + ":userIds"})->integer, 0);
+  EXPECT_EQ(admin.command({"EXISTS", by_serve.quiz_id + ":late0001:username"})->integer, 0);
+
   if (GetParam() != Guard::kPassword) {
     // The documented ACL is in force: the loader's user can read and delete, not write.
     redis::Connection as_loader(redis.loader, 5000ms);
