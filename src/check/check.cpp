@@ -6,8 +6,10 @@
 #include <chrono>
 #include <functional>
 #include <string>
+#include <vector>
 
 #include "amqp/connection.h"
+#include "capacity/paced_items.h"
 #include "core/error.h"
 #include "core/retry.h"
 #include "dynamodb/client.h"
@@ -39,8 +41,17 @@ bool probe(std::FILE* out, const char* name, const std::function<std::string()>&
 
 }  // namespace
 
+std::string whole(double value) { return std::to_string(static_cast<long long>(value)); }
+
+std::string fixed(double value) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%.1f", value);
+  return text;
+}
+
 int run(config::Config config, const config::Env& env, std::FILE* out) {
   const auto timeout = config.loader.request_timeout;
+  std::vector<std::string> warnings;  // printed after the probes; they do not fail the check
   bool ok = true;
   ok &= probe(out, "rabbitmq", [&] {
     amqp::Connection connection(config.rabbit);
@@ -75,7 +86,21 @@ int run(config::Config config, const config::Env& env, std::FILE* out) {
                               "' is ";
     try {
       auto table = client.call("DescribeTable", nlohmann::json{{"TableName", config.dynamo.table}}.dump());
-      return where + table["Table"].value("TableStatus", "?");
+      auto capacity = client.capacity();
+      std::string found = where + table["Table"].value("TableStatus", "?") + ", " + capacity.billing_mode;
+      if (capacity.billing_mode != "PROVISIONED") return found;
+      found += " " + whole(capacity.write_units) + " WCU / " + whole(capacity.read_units) + " RCU";
+      // One quiz as big as the loader accepts, at the table's provisioned pace.
+      const double units = capacity::quiz_write_units(config.loader.max_answers);
+      const double hours = capacity.write_units > 0 ? units / capacity.write_units / 3600 : 0;
+      if (hours > 1) {
+        warnings.push_back("one quiz of max_answers (" + std::to_string(config.loader.max_answers) +
+                           ") answers is about " + whole(units) + " write units: " + fixed(hours) +
+                           " h at the table's " + whole(capacity.write_units) +
+                           " WCU (and a message held that long passes RabbitMQ's consumer_timeout, 30 min by "
+                           "default); raise the table's write capacity, or lower loader.max_answers");
+      }
+      return found;
     } catch (const core::Error& e) {
       // A first start: serve creates the table when create_table is on.
       if (e.code() != core::Code::kTableMissing || !config.dynamo.create_table.value_or(true)) throw;
@@ -92,6 +117,10 @@ int run(config::Config config, const config::Env& env, std::FILE* out) {
     }
     return "'" + path + "' is a readable and writable directory";
   });
+  for (const auto& warning : warnings) {
+    std::fprintf(out, "%-13s %-7s %s\n", "dynamodb", "WARNING", warning.c_str());
+  }
+  std::fflush(out);
   return ok ? 0 : 1;
 }
 

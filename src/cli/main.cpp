@@ -76,6 +76,7 @@ int load_quizzes(config::Config config, const std::vector<std::string>& ids) {
   auto aws = wiring::resolve_aws(config, config::process_env());
   wiring::Stores stores(config, aws);
   stores.items.ensure_table();
+  wiring::seed_limiter(stores, config);
   auto sleep = pipeline::interruptible_sleeper([] { return false; });
   int failed = 0;
   for (const auto& id : ids) {
@@ -245,6 +246,7 @@ Command sweep_command(CLI::App& app, ConfigOption& config) {
             auto aws = wiring::resolve_aws(settings, config::process_env());
             wiring::Stores stores(settings, aws);
             stores.items.ensure_table();
+            wiring::seed_limiter(stores, settings);
             auto report = wiring::run_sweep(stores, options, settings, [] { return false; });
             for (const auto& entry : report.entries) {
               std::printf("%s\t%s\t%zu keys\t%s\n", entry.quiz_id.c_str(), std::string(sweep::to_string(entry.verdict)).c_str(),

@@ -72,6 +72,8 @@ constexpr Key kKeys[] = {
     {"loader.requeue_delay_s", "LOADER_REQUEUE_DELAY_S", 0},
     {"loader.deadline_margin_ms", "LOADER_DEADLINE_MARGIN_MS", 0},
     {"loader.settle_ms", "LOADER_SETTLE_MS", 0},
+    {"loader.pace_writes", "LOADER_PACE_WRITES", 0},
+    {"loader.capacity_share_percent", "LOADER_CAPACITY_SHARE_PERCENT", 0},
     {"loader.sweep_interval_s", "LOADER_SWEEP_INTERVAL_S", 0},
     {"loader.sweep_min_age_s", "LOADER_SWEEP_MIN_AGE_S", 0},
     {"loader.metrics_port", "LOADER_METRICS_PORT", 0},
@@ -273,6 +275,10 @@ void resolve_loader(const Lookup& lookup, Config& config) {
   in.with("loader.settle_ms", [&](K k, S v) {
     config.loader.settle = std::chrono::milliseconds(integer(k, v, 0, 600000, "milliseconds"));
   });
+  in.with("loader.pace_writes", [&](K k, S v) { config.loader.pace_writes = boolean(k, v); });
+  in.with("loader.capacity_share_percent", [&](K k, S v) {
+    config.loader.capacity_share_percent = static_cast<int>(integer(k, v, 1, 100, "a percentage"));
+  });
   in.with("loader.sweep_interval_s", [&](K k, S v) {
     config.loader.sweep_interval = std::chrono::seconds(integer(k, v, 0, 604800, "seconds"));
   });
@@ -393,7 +399,8 @@ std::string describe(const Config& config) {
       << " question_set_path=" << config.question_set_path << " dynamodb=" << config.dynamo.endpoint_url
       << " region=" << config.dynamo.region << " table=" << config.dynamo.table
       << " create_table=" << (config.dynamo.create_table.value_or(true) ? "yes" : "no")
-      << " workers=" << config.loader.workers << " settle_ms=" << config.loader.settle.count() << " metrics_port="
+      << " workers=" << config.loader.workers << " settle_ms=" << config.loader.settle.count()
+      << " pace_writes=" << (config.loader.pace_writes ? "yes" : "no") << " metrics_port="
       << (config.loader.metrics_port ? std::to_string(*config.loader.metrics_port) : "off");
   return out.str();
 }

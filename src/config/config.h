@@ -88,6 +88,12 @@ struct Loader {
   // later than this after its receipt: the live quiz server is still writing when it
   // announces, and reads the whole quiz again after. 0: off.
   std::chrono::milliseconds settle{5000};
+  // DynamoDB requests wait for the table's capacity at an adaptive pace (capacity/); off: sent
+  // at once, a throttle retried with backoff like any transient failure (for comparison).
+  bool pace_writes = true;
+  // The share of the table's provisioned capacity this process starts its pace at: 100 / the
+  // number of processes writing at once (Lambda: the event source's maximum concurrency).
+  int capacity_share_percent = 100;
   // serve: a sweep (see sweep/) every this often; 0: never.
   std::chrono::seconds sweep_interval{0};
   // A quiz stopped this long ago with no item and no event is loaded by the sweep.

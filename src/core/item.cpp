@@ -5,6 +5,7 @@
 
 #include "core/dynamo_size.h"
 #include "core/error.h"
+#include "core/ids.h"
 #include "core/utf8.h"
 
 namespace qrl::core {
@@ -232,6 +233,17 @@ std::size_t item_size(const Quiz& quiz) {
   size += std::string_view("Participants").size() + kContainer;
   for (const auto& p : quiz.participants) size += kEntry + participant_size(p);
   return size;
+}
+
+std::string marker_item(std::string_view item_id, std::string_view start_time) {
+  std::string out = "{\"id\":{\"S\":";
+  append_json_string(out, marker_id(item_id));
+  out += "},\"PartOf\":{\"S\":";
+  append_json_string(out, item_id);
+  out += "},\"StartTime\":{\"S\":";
+  append_json_string(out, start_time);
+  out += "}}";
+  return out;
 }
 
 }  // namespace qrl::core

@@ -11,6 +11,7 @@ Action decide(const std::optional<Error>& failure, int deliveries, const RetryPo
     case FailureKind::kEnvironment: return Action::kPause;
     case FailureKind::kTransient: break;
   }
+  if (failure->code() == Code::kThrottled) return Action::kRelease;
   return deliveries > 0 && deliveries >= policy.max_deliveries ? Action::kReject : Action::kRequeue;
 }
 

@@ -8,6 +8,10 @@
 //   permanent   -> dead-lettered at once, nothing deleted
 //   environment -> back to the queue untouched (it is not the message's fault), and the
 //                  consumer pauses with a capped backoff until the deployment works again
+//   throttled   -> backpressure, not a failure: the table's pace is waited for where the write
+//                  is made (capacity/), and only a write that ran out of time for it (stopping,
+//                  or Lambda's deadline) gets here: back to the queue untouched and uncounted,
+//                  so no quiz is ever dead-lettered because the table is slow
 
 #include <chrono>
 #include <cstdint>
@@ -24,6 +28,7 @@ enum class Action {
   kReject,   // never retried again; dead-lettered where a dead-letter queue exists
   kRequeue,  // transient and out of in-process attempts: back to the queue, after a delay
   kPause,    // the environment is wrong: back to the queue, and stop taking messages for a while
+  kRelease,  // backpressure (throttled): back to the queue untouched and uncounted, nothing paused
 };
 
 struct RetryPolicy {

@@ -82,4 +82,9 @@ void AmqpBroker::reject(std::uint64_t tag, bool requeue) {
   guarded([&](amqp::Connection& c) { c.reject(tag, requeue); });
 }
 
+std::optional<std::uint32_t> AmqpBroker::ready_messages() {
+  // The queue declared again as the producer declares it: the answer carries its ready count.
+  return guarded([&](amqp::Connection& c) { return amqp::topology::declare_main(c, settings_); });
+}
+
 }  // namespace qrl::daemon

@@ -47,6 +47,8 @@ class Broker {
   virtual void wake() = 0;
   virtual void ack(std::uint64_t tag) = 0;
   virtual void reject(std::uint64_t tag, bool requeue) = 0;
+  // The main queue's ready messages (the backlog), where the broker can tell.
+  virtual std::optional<std::uint32_t> ready_messages() { return std::nullopt; }
 };
 
 class AmqpBroker final : public Broker {
@@ -66,6 +68,7 @@ class AmqpBroker final : public Broker {
   void wake() override;
   void ack(std::uint64_t tag) override;
   void reject(std::uint64_t tag, bool requeue) override;
+  std::optional<std::uint32_t> ready_messages() override;
 
  private:
   // Runs `call` on the connection; a failure drops it before passing the error on.

@@ -1,6 +1,7 @@
 #include "daemon/consumer_loop.h"
 
 #include <algorithm>
+#include <cstdio>
 
 #include "core/event.h"
 #include "log/log.h"
@@ -23,7 +24,8 @@ ConsumerLoop::ConsumerLoop(LoopSettings settings, LoopPorts ports)
     : settings_(std::move(settings)),
       ports_(std::move(ports)),
       window_(settings_.settle),
-      prefetch_now_(settings_.prefetch) {}
+      prefetch_now_(settings_.prefetch),
+      share_(settings_.prefetch) {}
 
 void ConsumerLoop::finished(Finished result) {
   results_.push(std::move(result));
@@ -53,9 +55,11 @@ bool ConsumerLoop::turn() {
     try {
       resume_if_due();
       take(ports_.broker.next(poll_timeout()));
+      share_ = share();
       release();
       settle();
       grow_prefetch();
+      report_capacity();
     } catch (const core::Error& e) {
       lost(e.what());
     }
@@ -172,9 +176,25 @@ void ConsumerLoop::admit(Job job) {
   }
 }
 
+std::size_t ConsumerLoop::share() {
+  const std::size_t all = settings_.prefetch;
+  return ports_.limiter == nullptr ? all : std::max<std::size_t>(1, ports_.limiter->allowed_in_flight(all));
+}
+
+// While the table throttles, once a minute: the pace it gives, the backlog, and how long that
+// takes to drain at this pace.
+void ConsumerLoop::report_capacity() {
+  if (ports_.limiter == nullptr) return;
+  auto report = ports_.limiter->report_due();
+  if (!report) return;
+  std::size_t backlog = in_flight_;
+  if (auto ready = ports_.broker.ready_messages()) backlog += *ready;
+  capacity::log_report(*report, backlog, std::to_string(share_) + " of " + std::to_string(settings_.prefetch) + " workers");
+}
+
 void ConsumerLoop::release() {
-  if (state_ != State::kConsuming || working_ >= settings_.prefetch) return;
-  for (auto& job : window_.due(ports_.clock.now(), settings_.prefetch - working_)) {
+  if (state_ != State::kConsuming || working_ >= share_) return;
+  for (auto& job : window_.due(ports_.clock.now(), share_ - working_)) {
     ++working_;
     ports_.jobs.push(std::move(job));
   }
@@ -206,7 +226,7 @@ void ConsumerLoop::settle_joined(std::uint64_t tag, bool ack) {
 // need and lowered once it is two shares too high.
 void ConsumerLoop::grow_prefetch() {
   if (state_ != State::kConsuming) return;
-  const std::size_t share = settings_.prefetch;
+  const std::size_t share = std::max<std::size_t>(share_, 1);
   const std::size_t need = std::min<std::size_t>(share + window_.held(), settings_.max_prefetch);
   std::size_t next = prefetch_now_;
   if (need + share / 2 >= prefetch_now_) next = std::min<std::size_t>(need + share, settings_.max_prefetch);
@@ -274,6 +294,12 @@ void ConsumerLoop::settle_one(const Finished& result) {
       ports_.broker.reject(result.tag, /*requeue=*/true);
       settle_joined(result.tag, false);
       break;
+    case core::Action::kRelease:
+      // Backpressure: back as it came (x-deliveries unchanged), for this or another loader.
+      --in_flight_;
+      ports_.broker.reject(result.tag, /*requeue=*/true);
+      settle_joined(result.tag, false);
+      break;
     case core::Action::kRequeue:
     case core::Action::kReject:
       // Still in flight until the republisher's receipt, with what joined it.
@@ -337,6 +363,15 @@ void ConsumerLoop::show() {
   if (state_ == State::kDraining || state_ == State::kStopped) why = "draining: stopping";
   if (state_ == State::kPaused) why = "paused: " + pause_reason_;
   ports_.health.set("consuming", open && state_ == State::kConsuming, why);
+  std::string paced;
+  if (ports_.limiter != nullptr && ports_.limiter->holding_back()) {
+    char rate[32];
+    std::snprintf(rate, sizeof rate, "%.1f", ports_.limiter->rate(capacity::Kind::kWrite));
+    paced = std::string("paced by the table's capacity: ") + rate + " write units/s, " + std::to_string(share_) +
+            " of " + std::to_string(settings_.prefetch) + " workers in use, " +
+            std::to_string(ports_.limiter->waiting()) + " waiting for capacity";
+  }
+  ports_.health.note("consuming", paced);
 }
 
 }  // namespace qrl::daemon

@@ -10,7 +10,10 @@
 //               connection are void: their results are dropped, the broker redelivers them)
 //   consuming   taking deliveries: at most `prefetch` with the workers, plus those waiting in
 //               the settle window (settle_window.h), for which the broker's prefetch grows;
-//               due jobs go to the workers only as they have room
+//               due jobs go to the workers only as they have room. While the table's capacity
+//               limiter holds writes back, the workers' share shrinks to what the table's pace
+//               keeps busy (capacity::Limiter::allowed_in_flight), so the rest of the backlog
+//               waits in the queue, not unacked here, far from RabbitMQ's consumer_timeout
 //   paused      not taking deliveries until a time: after an environment failure (capped
 //               backoff), or after the broker cancelled the consumer (its queue deleted)
 //   draining    the first stop request: no new deliveries, the ones in flight finished and
@@ -24,6 +27,7 @@
 #include <string>
 #include <string_view>
 
+#include "capacity/limiter.h"
 #include "core/clock.h"
 #include "core/retry.h"
 #include "daemon/broker.h"
@@ -70,6 +74,7 @@ struct LoopPorts {
   metrics::Recorder& recorder;
   std::function<int()> stop_requests;  // how many stop signals so far
   std::function<double()> random;      // in [0, 1): the reconnect backoff's jitter
+  capacity::Limiter* limiter = nullptr;  // the table's pace; none: the workers' share is fixed
 };
 
 class ConsumerLoop {
@@ -107,6 +112,8 @@ class ConsumerLoop {
   void give_back_waiting();
   void settle_joined(std::uint64_t tag, bool ack);
   void grow_prefetch();
+  std::size_t share();  // jobs the workers may hold now
+  void report_capacity();
   std::chrono::milliseconds poll_timeout() const;
 
   LoopSettings settings_;
@@ -130,6 +137,7 @@ class ConsumerLoop {
   std::size_t working_ = 0;
   // Republished jobs' joined tags, settled when the republisher's receipt comes.
   std::map<std::uint64_t, std::vector<std::uint64_t>> joined_pending_;
+  std::size_t share_ = 0;  // the workers' share last turn
 };
 
 }  // namespace qrl::daemon

@@ -34,6 +34,7 @@ namespace {
 
 struct Started {
   std::shared_ptr<credentials::Provider> aws;
+  std::shared_ptr<capacity::Limiter> limiter;  // the table's, shared by every worker
   std::vector<std::unique_ptr<wiring::Stores>> stores;
   std::unique_ptr<health::Endpoint> endpoint;
   std::unique_ptr<health::Prober> prober;
@@ -41,15 +42,20 @@ struct Started {
 
 // Reaches every server as the workers will, and opens the consumer; throws core::Error.
 Started start(config::Config& config, const config::Env& env, Broker& broker, health::State& health,
-              metrics::Registry& registry) {
+              metrics::Registry& registry, const std::function<bool()>& stopping) {
   Started started;
   auto aws = wiring::resolve_aws(config, env);
   started.aws = aws;
+  started.limiter = std::make_shared<capacity::Limiter>();
   log::info("starting", {{"config", config::describe(config)}});
-  for (int i = 0; i < config.loader.workers; ++i)
-    started.stores.push_back(std::make_unique<wiring::Stores>(config, aws, registry));
+  for (int i = 0; i < config.loader.workers; ++i) {
+    started.stores.push_back(std::make_unique<wiring::Stores>(config, aws, registry, started.limiter));
+    // A write waits for the table's capacity as long as it takes, until a stop.
+    started.stores.back()->paced.set_patience({stopping, std::nullopt});
+  }
   started.stores.front()->live.connect();
   started.stores.front()->items.ensure_table();
+  wiring::seed_limiter(*started.stores.front(), config);
   broker.open();
   broker.consume(static_cast<std::uint16_t>(config.loader.workers));
   if (config.loader.metrics_port) {
@@ -71,14 +77,17 @@ LoopSettings loop_settings(const config::Config& config) {
 
 // sweep_interval_s: a sweep (sweep/sweep.h) on a thread and stores of its own, every interval,
 // until the first stop request.
-std::thread periodic_sweep(const config::Config& config, std::shared_ptr<credentials::Provider> aws,
-                           metrics::Registry& registry, core::Clock& clock, std::function<bool()> stop) {
-  return std::thread([&config, aws, &registry, &clock, stop] {
+std::thread periodic_sweep(const config::Config& config, const Started& started, metrics::Registry& registry,
+                           core::Clock& clock, std::function<bool()> stop) {
+  return std::thread([&config, aws = started.aws, limiter = started.limiter, &registry, &clock, stop] {
     auto wait = pipeline::interruptible_sleeper(stop, clock);
     std::optional<wiring::Stores> stores;
     while (wait(std::chrono::duration_cast<std::chrono::milliseconds>(config.loader.sweep_interval))) {
       try {
-        if (!stores) stores.emplace(config, aws, registry);
+        if (!stores) {
+          stores.emplace(config, aws, registry, limiter);
+          stores->paced.set_patience({stop, std::nullopt});
+        }
         auto report = wiring::run_sweep(*stores, wiring::sweep_options(config), config, stop, registry, clock);
         log::info("sweep done", {{"quizzes", std::to_string(report.entries.size())},
                                  {"stored", std::to_string(report.count(sweep::Verdict::kStored))},
@@ -102,7 +111,7 @@ int serve(config::Config config, const config::Env& env) {
   AmqpBroker broker(config.rabbit);
   Started started;
   try {
-    started = start(config, env, broker, health, registry);
+    started = start(config, env, broker, health, registry, [&] { return signals.count() > 0; });
   } catch (const core::Error& e) {
     log::error("cannot start", {{"reason", e.what()}});
     return 1;
@@ -110,15 +119,16 @@ int serve(config::Config config, const config::Env& env) {
   WorkQueue<Job> jobs;
   std::optional<ConsumerLoop> loop;
   Republisher republisher(amqp_publisher(config), [&](Receipt r) { loop->receipt(r); });
-  loop.emplace(loop_settings(config), LoopPorts{broker, republisher, jobs, clock, health, registry,
-                                                [&] { return signals.count(); }, pipeline::unit_random});
+  loop.emplace(loop_settings(config),
+               LoopPorts{broker, republisher, jobs, clock, health, registry, [&] { return signals.count(); },
+                         pipeline::unit_random, started.limiter.get()});
   auto workers = std::make_unique<Workers>(
       config, started.stores, jobs, [&](Finished f) { loop->finished(std::move(f)); },
       [&] { return signals.count() > 0; }, registry, clock);
   log::info("consuming", {{"queue", config.rabbit.queue_name}, {"workers", std::to_string(config.loader.workers)}});
   std::thread sweeper;
   if (config.loader.sweep_interval.count() > 0) {
-    sweeper = periodic_sweep(config, started.aws, registry, clock, [&] { return signals.count() > 0; });
+    sweeper = periodic_sweep(config, started, registry, clock, [&] { return signals.count() > 0; });
   }
   const bool clean = loop->run();
   if (sweeper.joinable() && clean) sweeper.join();

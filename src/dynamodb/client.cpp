@@ -27,6 +27,14 @@ void check_crc32(const http::Response& response, std::string_view operation) {
   }
 }
 
+std::optional<double> consumed_units(const nlohmann::json& response) {
+  auto consumed = response.find("ConsumedCapacity");
+  if (consumed == response.end() || !consumed->is_object()) return std::nullopt;
+  auto units = consumed->find("CapacityUnits");
+  if (units == consumed->end() || !units->is_number()) return std::nullopt;
+  return units->get<double>();
+}
+
 }  // namespace
 
 Client::Client(config::Dynamo settings, std::shared_ptr<credentials::Provider> credentials,
@@ -137,11 +145,28 @@ void Client::ensure_table(std::chrono::seconds wait, core::Clock& clock) {
   }
 }
 
-bool Client::put(const std::string& /*id*/, const std::string& item, Write write) {
+TableCapacity Client::capacity() {
+  auto table = call("DescribeTable", nlohmann::json{{"TableName", settings_.table}}.dump())["Table"];
+  TableCapacity capacity;
+  // A table made before on-demand existed has no BillingModeSummary: it is provisioned.
+  capacity.billing_mode = "PROVISIONED";
+  if (auto summary = table.find("BillingModeSummary"); summary != table.end() && summary->is_object())
+    capacity.billing_mode = summary->value("BillingMode", capacity.billing_mode);
+  if (auto provisioned = table.find("ProvisionedThroughput"); provisioned != table.end() && provisioned->is_object()) {
+    capacity.read_units = provisioned->value("ReadCapacityUnits", 0.0);
+    capacity.write_units = provisioned->value("WriteCapacityUnits", 0.0);
+  }
+  if (capacity.billing_mode == "PAY_PER_REQUEST") capacity.read_units = capacity.write_units = 0;
+  return capacity;
+}
+
+bool Client::put(const std::string& /*id*/, const std::string& item, Write write, std::size_t /*bytes*/) {
+  last_consumed_.reset();
   std::string body;
-  body.reserve(item.size() + settings_.table.size() + 128);
+  body.reserve(item.size() + settings_.table.size() + 160);
   body += "{\"TableName\":";
   core::append_json_string(body, settings_.table);
+  body += ",\"ReturnConsumedCapacity\":\"TOTAL\"";
   if (write == Write::kOnlyNew) {
     body += ",\"ConditionExpression\":\"attribute_not_exists(#id)\",\"ExpressionAttributeNames\":{\"#id\":\"id\"}";
   }
@@ -149,7 +174,7 @@ bool Client::put(const std::string& /*id*/, const std::string& item, Write write
   body += item;
   body += '}';
   try {
-    call("PutItem", body);
+    last_consumed_ = consumed_units(call("PutItem", body));
     return true;
   } catch (const core::Error& e) {
     if (write == Write::kOnlyNew && e.code() == core::Code::kConditionFailed) return false;
@@ -158,13 +183,17 @@ bool Client::put(const std::string& /*id*/, const std::string& item, Write write
 }
 
 std::optional<std::string> Client::start_time(const std::string& id) {
-  // Only the attribute that tells one quiz from another under the same id.
+  last_consumed_.reset();
+  // Only the attribute that tells one quiz from another under the same id (DynamoDB still
+  // charges the whole item's size: the pipeline asks a small marker first).
   nlohmann::json request = {{"TableName", settings_.table},
                             {"Key", {{"id", {{"S", id}}}}},
                             {"ConsistentRead", true},
+                            {"ReturnConsumedCapacity", "TOTAL"},
                             {"ProjectionExpression", "#id, #start"},
                             {"ExpressionAttributeNames", {{"#id", "id"}, {"#start", "StartTime"}}}};
   auto response = call("GetItem", request.dump());
+  last_consumed_ = consumed_units(response);
   auto item = response.find("Item");
   if (item == response.end() || !item->is_object() || item->empty()) return std::nullopt;
   auto start = item->find("StartTime");

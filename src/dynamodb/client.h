@@ -21,6 +21,13 @@
 
 namespace qrl::dynamodb {
 
+// What DescribeTable says of the table's capacity.
+struct TableCapacity {
+  std::string billing_mode;  // PROVISIONED or PAY_PER_REQUEST
+  double read_units = 0;     // provisioned read and write capacity units a second (0: on demand)
+  double write_units = 0;
+};
+
 class Client final : public pipeline::ItemStore {
  public:
   Client(config::Dynamo settings, std::shared_ptr<credentials::Provider> credentials,
@@ -31,9 +38,16 @@ class Client final : public pipeline::ItemStore {
   // Waits until it is ACTIVE.
   void ensure_table(std::chrono::seconds wait = std::chrono::seconds(60), core::Clock& clock = core::system_clock());
 
-  bool put(const std::string& id, const std::string& item, Write write = Write::kReplace) override;
+  // DescribeTable: the billing mode and provisioned capacity.
+  TableCapacity capacity();
+
+  bool put(const std::string& id, const std::string& item, Write write = Write::kReplace,
+           std::size_t bytes = 0) override;
   // A strongly consistent GetItem of the id and StartTime alone.
   std::optional<std::string> start_time(const std::string& id) override;
+  // The capacity units the last put() or start_time() consumed, as DynamoDB answered
+  // (ReturnConsumedCapacity); empty when the answer did not say (or it failed).
+  std::optional<double> last_consumed() const { return last_consumed_; }
   std::optional<nlohmann::json> get(const std::string& quiz_id);  // the item, DynamoDB JSON
   // Up to `limit` items, for `list` and tests: quizzes only (no continuation items) by default;
   // with `id_prefix`, only ids that begin with it.
@@ -55,6 +69,7 @@ class Client final : public pipeline::ItemStore {
   std::shared_ptr<credentials::Provider> credentials_;
   http::Client http_;
   metrics::Recorder* recorder_ = &metrics::nothing();
+  std::optional<double> last_consumed_;
 
   nlohmann::json call_once(std::string_view operation, const std::string& body);
 };

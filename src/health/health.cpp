@@ -28,13 +28,20 @@ bool State::alive(std::chrono::milliseconds max_silence) const {
   return clock_.now() - last_tick_ <= max_silence;
 }
 
+void State::note(const std::string& part, const std::string& text) {
+  std::lock_guard lock(mutex_);
+  notes_[part] = text;
+}
+
 std::pair<bool, std::string> State::ready() const {
   std::lock_guard lock(mutex_);
   bool all = !parts_.empty();
   std::string text;
   for (const auto& [part, state] : parts_) {
     all = all && state.first;
-    text += part + ": " + (state.first ? "ok" : state.second) + "\n";
+    auto note = notes_.find(part);
+    const bool noted = state.first && note != notes_.end() && !note->second.empty();
+    text += part + ": " + (state.first ? "ok" : state.second) + (noted ? ", " + note->second : "") + "\n";
   }
   return {all, text};
 }

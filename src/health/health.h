@@ -30,6 +30,8 @@ class State {
   void tick();  // the AMQP thread, every turn of its loop
   // One part's state; `reason` says why it is not ready (never a secret).
   void set(const std::string& part, bool ready, const std::string& reason = "");
+  // What a ready part says beside "ok" (empty: nothing), e.g. that writes are being paced.
+  void note(const std::string& part, const std::string& text);
 
   bool alive(std::chrono::milliseconds max_silence) const;
   // Ready, and one line per part, "name: ok" or "name: reason".
@@ -40,6 +42,7 @@ class State {
   mutable std::mutex mutex_;
   core::Clock::time_point last_tick_;
   std::map<std::string, std::pair<bool, std::string>> parts_;
+  std::map<std::string, std::string> notes_;
 };
 
 // Runs each check every `interval` on a thread of its own and sets its part in `state`: ready

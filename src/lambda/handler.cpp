@@ -1,5 +1,7 @@
 #include "lambda/handler.h"
 
+#include <atomic>
+
 #include "core/event.h"
 #include "core/settle.h"
 #include "lambda/batch.h"
@@ -43,6 +45,7 @@ Answer Handler::handle(const std::string& body, const std::string& request_id, c
     clock_.sleep_for(delay);
     return true;
   };
+  std::atomic<std::size_t> done{0};
   auto results = run_batch(
       batch, static_cast<int>(workers_.size()),
       [&](const Record& record, int worker) {
@@ -60,6 +63,12 @@ Answer Handler::handle(const std::string& body, const std::string& request_id, c
         auto result = pipeline::process_message(*workers_[static_cast<std::size_t>(worker)].pipeline, record.body,
                                                 policy_, sleep, 0, &quota_);
         figures.quiz(pipeline::outcome_of(result, pipeline::Failures::kReturnedToQueue), clock_.now() - started);
+        const auto left = batch.records.size() - ++done;
+        if (limiter_ != nullptr) {
+          if (auto report = limiter_->report_due())
+            capacity::log_report(*report, left, std::to_string(workers_.size()) + " workers, batch of " +
+                                                    std::to_string(batch.records.size()));
+        }
         if (result.action == core::Action::kPause)
           log::error("record failed: the environment is wrong", {{"remedy", core::remedy(*result.failure)}});
         return result.action == core::Action::kAck;

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "capacity/limiter.h"
 #include "core/clock.h"
 #include "core/retry.h"
 #include "metrics/recorder.h"
@@ -38,6 +39,9 @@ class Handler {
   // A record younger than `settle` (core/settle.h) waits for it in process, if the deadline
   // allows; otherwise it fails, and SQS delivers it again later. 0: off.
   void set_settle(std::chrono::milliseconds settle) { settle_ = settle; }
+  // The table's limiter, shared by the workers' stores: while the table is the bottleneck, a
+  // line a minute says what it gives and how long the batch's rest takes.
+  void set_limiter(capacity::Limiter* limiter) { limiter_ = limiter; }
 
   // Throws NotABatch (batch.h) when the body is not an SQS batch.
   Answer handle(const std::string& body, const std::string& request_id, core::Clock::time_point deadline);
@@ -54,6 +58,7 @@ class Handler {
   core::Clock& clock_;
   core::RetryQuota quota_;
   std::chrono::milliseconds settle_{0};
+  capacity::Limiter* limiter_ = nullptr;
 };
 
 }  // namespace qrl::lambda

@@ -33,17 +33,20 @@ Initialized init(const config::Env& env, metrics::Relay& relay) {
   out.config = config::load_lambda(env);
   log::configure(out.config.loader.log_level, out.config.loader.log_format);
   auto aws = wiring::resolve_aws(out.config, env);
+  // One limiter for the table, shared by the workers, kept across invocations.
+  auto limiter = std::make_shared<capacity::Limiter>();
   for (int i = 0; i < out.config.loader.workers; ++i)
-    out.stores.push_back(std::make_unique<wiring::Stores>(out.config, aws, relay));
+    out.stores.push_back(std::make_unique<wiring::Stores>(out.config, aws, relay, limiter));
   out.stores.front()->live.connect();
   out.stores.front()->items.ensure_table();
+  wiring::seed_limiter(*out.stores.front(), out.config);
   return out;
 }
 
-std::vector<Worker> workers_of(std::vector<std::unique_ptr<wiring::Stores>>& stores) {
+std::vector<Worker> workers_of(std::vector<std::unique_ptr<wiring::Stores>>& stores, std::chrono::milliseconds margin) {
   std::vector<Worker> workers;
   for (auto& s : stores) {
-    workers.push_back({&s->pipeline, [items = &s->items](core::Clock::time_point d) { items->set_deadline(d); }});
+    workers.push_back({&s->pipeline, [stores = s.get(), margin](core::Clock::time_point d) { stores->set_deadline(d, margin); }});
   }
   return workers;
 }
@@ -53,8 +56,8 @@ std::vector<Worker> workers_of(std::vector<std::unique_ptr<wiring::Stores>>& sto
 void sweep_once(RuntimeApi& api, Initialized& ready, const Invocation& invocation, metrics::Relay& relay,
                 const std::string& function_name) {
   auto& stores = *ready.stores.front();
-  stores.items.set_deadline(invocation.deadline);
   const auto margin = ready.config.loader.deadline_margin;
+  stores.set_deadline(invocation.deadline, margin);
   auto near_deadline = [&] { return core::system_clock().now() + margin >= invocation.deadline; };
   metrics::Registry figures;
   relay.to(figures);
@@ -128,9 +131,10 @@ int run(const config::Env& env) {
     return 1;
   }
   const auto function_name = env("AWS_LAMBDA_FUNCTION_NAME").value_or("quiz-result-loader");
-  Handler handler(workers_of(ready.stores), wiring::retry_policy(ready.config), ready.config.loader.deadline_margin,
+  Handler handler(workers_of(ready.stores, ready.config.loader.deadline_margin), wiring::retry_policy(ready.config), ready.config.loader.deadline_margin,
                   relay, function_name);
   handler.set_settle(ready.config.loader.settle);
+  handler.set_limiter(ready.stores.front()->limiter.get());
   try {
     while (serve_one(api, handler, ready, relay, function_name)) {
     }

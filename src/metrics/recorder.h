@@ -35,6 +35,13 @@ class Recorder {
   // Something that happened to quizzes, counted by name (qrl_quiz_events_total{event}):
   // "reused_id", "late_joiner_skipped", "finishing", "coalesced", and the sweep's actions.
   virtual void event(std::string_view, std::uint64_t) {}
+  // DynamoDB capacity units of an operation: "consumed" (as DynamoDB answered) or "throttled"
+  // (what a throttled request would have cost).
+  virtual void capacity_units(std::string_view, std::string_view, double) {}
+  // The rate the capacity limiter lets "read" or "write" units through (0: not pacing).
+  virtual void limiter_rate(std::string_view, double) {}
+  // Requests (one per message being worked on) waiting for the table's capacity now.
+  virtual void waiting_for_capacity(std::size_t) {}
 };
 
 // A Recorder that records nothing.
@@ -55,6 +62,11 @@ class Relay final : public Recorder {
   void quiz(Outcome o, std::chrono::nanoseconds t) override { target_.load()->quiz(o, t); }
   void in_flight(std::size_t n) override { target_.load()->in_flight(n); }
   void event(std::string_view e, std::uint64_t n) override { target_.load()->event(e, n); }
+  void capacity_units(std::string_view o, std::string_view k, double u) override {
+    target_.load()->capacity_units(o, k, u);
+  }
+  void limiter_rate(std::string_view k, double r) override { target_.load()->limiter_rate(k, r); }
+  void waiting_for_capacity(std::size_t n) override { target_.load()->waiting_for_capacity(n); }
 
  private:
   std::atomic<Recorder*> target_{&nothing()};

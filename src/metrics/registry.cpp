@@ -80,6 +80,21 @@ struct Registry::Families {
                    .Help("Things that happened to quizzes: reused ids, late joiners skipped, events "
                          "coalesced, quizzes still finishing, the sweep's actions")
                    .Register(r)),
+        capacity_units(prometheus::BuildCounter()
+                           .Name("qrl_dynamodb_capacity_units_total")
+                           .Help("DynamoDB capacity units by operation: consumed (as DynamoDB answered), "
+                                 "or throttled (what the refused requests would have cost)")
+                           .Register(r)),
+        limiter_rate(prometheus::BuildGauge()
+                         .Name("qrl_dynamodb_limiter_rate")
+                         .Help("Capacity units a second the table's limiter lets through, by capacity (read, "
+                               "write); 0: not pacing")
+                         .Register(r)),
+        waiting_for_capacity(prometheus::BuildGauge()
+                                 .Name("qrl_messages_waiting_for_capacity")
+                                 .Help("Messages whose next DynamoDB request waits for the table's capacity")
+                                 .Register(r)
+                                 .Add({})),
         in_flight(prometheus::BuildGauge()
                       .Name("qrl_messages_in_flight")
                       .Help("Messages delivered and not yet settled")
@@ -99,6 +114,9 @@ struct Registry::Families {
   prometheus::Family<prometheus::Counter>& dynamodb_requests;
   prometheus::Family<prometheus::Counter>& reconnects;
   prometheus::Family<prometheus::Counter>& events;
+  prometheus::Family<prometheus::Counter>& capacity_units;
+  prometheus::Family<prometheus::Gauge>& limiter_rate;
+  prometheus::Gauge& waiting_for_capacity;
   prometheus::Gauge& in_flight;
   prometheus::Gauge& last_success;
 };
@@ -115,6 +133,10 @@ Registry::Registry()
   for (const char* server : {"rabbitmq", "redis"}) families_->reconnects.Add({{"server", server}});
   for (const char* event : {"reused_id", "late_joiner_skipped", "finishing", "coalesced"})
     families_->events.Add({{"event", event}});
+  for (const char* operation : {"GetItem", "PutItem"})
+    for (const char* kind : {"consumed", "throttled"})
+      families_->capacity_units.Add({{"operation", operation}, {"kind", kind}});
+  for (const char* kind : {"read", "write"}) families_->limiter_rate.Add({{"capacity", kind}});
 }
 
 Registry::~Registry() = default;
@@ -150,6 +172,18 @@ void Registry::quiz(Outcome outcome, std::chrono::nanoseconds end_to_end) {
 
 void Registry::event(std::string_view name, std::uint64_t n) {
   families_->events.Add({{"event", std::string(name)}}).Increment(static_cast<double>(n));
+}
+
+void Registry::capacity_units(std::string_view operation, std::string_view kind, double units) {
+  families_->capacity_units.Add({{"operation", std::string(operation)}, {"kind", std::string(kind)}}).Increment(units);
+}
+
+void Registry::limiter_rate(std::string_view kind, double rate) {
+  families_->limiter_rate.Add({{"capacity", std::string(kind)}}).Set(rate);
+}
+
+void Registry::waiting_for_capacity(std::size_t n) {
+  families_->waiting_for_capacity.Set(static_cast<double>(n));
 }
 
 void Registry::in_flight(std::size_t n) {

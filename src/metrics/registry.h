@@ -37,6 +37,9 @@ class Registry final : public Recorder {
   void quiz(Outcome outcome, std::chrono::nanoseconds end_to_end) override;
   void in_flight(std::size_t n) override;
   void event(std::string_view name, std::uint64_t n) override;
+  void capacity_units(std::string_view operation, std::string_view kind, double units) override;
+  void limiter_rate(std::string_view kind, double rate) override;
+  void waiting_for_capacity(std::size_t n) override;
 
   // The Prometheus text exposition format (version 0.0.4).
   std::string prometheus_text() const;

@@ -4,6 +4,7 @@
 #include <random>
 #include <thread>
 
+#include "core/dynamo_size.h"
 #include "core/ids.h"
 #include "core/item.h"
 #include "core/keys.h"
@@ -105,18 +106,36 @@ class StageClock {
 
 }  // namespace
 
+Pipeline::Stored Pipeline::stored(const std::string& item_id) {
+  if (auto marker = items_.start_time(core::marker_id(item_id))) return {std::move(marker), true};
+  return {items_.start_time(item_id), false};
+}
+
+void Pipeline::mark(const std::string& item_id, const std::string& start_time) {
+  try {
+    const auto marker = core::marker_item(item_id, start_time);
+    items_.put(core::marker_id(item_id), marker, ItemStore::Write::kReplace,
+               core::dynamo::item_size(nlohmann::json::parse(marker)));
+  } catch (const core::Error& e) {
+    if (!e.transient()) throw;
+    log::warn("loaded-marker not written; the next duplicate event writes it",
+              {{"item", item_id}, {"reason", e.what()}});
+  }
+}
+
 Placement Pipeline::place(const std::string& quiz_id, const core::QuizHeader& header) {
-  auto stored = items_.start_time(quiz_id);
-  if (!stored) return {quiz_id, false, false};
+  auto found = stored(quiz_id);
+  if (!found.start) return {quiz_id, false, false, false, {}};
   // The quiz-level keys are deleted last: without a start time, this is a quiz whose delete was
   // cut short after its item was written.
-  if (!header.start_time) return {quiz_id, true, false};
+  if (!header.start_time) return {quiz_id, true, false, found.marked, *found.start};
   const auto seconds = core::epoch_seconds(*header.start_time);
-  if (!seconds) return {quiz_id, false, false};  // not a start time: the reader names the key
-  if (*stored == core::rfc3339_utc(*seconds)) return {quiz_id, true, false};
+  if (!seconds) return {quiz_id, false, false, false, {}};  // not a start time: the reader names the key
+  if (*found.start == core::rfc3339_utc(*seconds)) return {quiz_id, true, false, found.marked, *found.start};
   // An older quiz with this id is stored: this one goes beside it, never over it.
   auto id = core::reused_id(quiz_id, *header.start_time);
-  return {id, items_.start_time(id).has_value(), true};
+  auto beside = stored(id);
+  return {id, beside.start.has_value(), true, beside.marked, beside.start.value_or("")};
 }
 
 Outcome Pipeline::load(const std::string& quiz_id) {
@@ -127,6 +146,7 @@ Outcome Pipeline::load(const std::string& quiz_id) {
   auto placement = clock->run(core::Stage::kRead, [&] { return place(quiz_id, header); });
   if (placement.loaded) {
     clock.reset();
+    if (!placement.marked) at_stage(core::Stage::kWrite, [&] { mark(placement.item_id, placement.stored_start); });
     remove_sources(quiz_id, header);
     return Outcome::kAlreadyLoaded;
   }
@@ -172,7 +192,7 @@ Outcome Pipeline::load(const std::string& quiz_id) {
     if (placement.reused) reader.store_as(placement.item_id);
     std::optional<split::Assembler> assembler;
     auto sink = [&](split::StoredItem part) {
-      clock->run(core::Stage::kWrite, [&] { items_.put(part.id, part.json); });
+      clock->run(core::Stage::kWrite, [&] { items_.put(part.id, part.json, ItemStore::Write::kReplace, part.size); });
       failpoint("between-parts");
     };
     auto start = [&] {
@@ -213,10 +233,10 @@ Outcome Pipeline::load(const std::string& quiz_id) {
   // continuation item it names. Only if it is new: an item that appeared since place() was
   // written by another replica from the same sources.
   const bool written = clock->run(core::Stage::kWrite, [&] {
-    return items_.put(item.id, item.json, ItemStore::Write::kOnlyNew);
+    return items_.put(item.id, item.json, ItemStore::Write::kOnlyNew, item.size);
   });
-  clock.reset();
   if (!written) {
+    clock.reset();
     // Only the same quiz may be cleaned up; anything else is looked at again next attempt.
     if (!at_stage(core::Stage::kWrite, [&] { return place(quiz_id, header).loaded; })) {
       throw core::transient_error(core::Stage::kWrite,
@@ -225,6 +245,11 @@ Outcome Pipeline::load(const std::string& quiz_id) {
     remove_sources(quiz_id, header);
     return Outcome::kAlreadyLoaded;
   }
+  // The quiz's StartTime as the item has it (the reader refused a quiz without one).
+  if (const auto start = header.start_time ? core::epoch_seconds(*header.start_time) : std::nullopt) {
+    clock->run(core::Stage::kWrite, [&] { mark(item.id, core::rfc3339_utc(*start)); });
+  }
+  clock.reset();
   recorder_.item(stored_size);
   if (placement.reused) {
     recorder_.event("reused_id", 1);
@@ -327,6 +352,9 @@ JobResult process_quiz(Pipeline& pipeline, const std::string& quiz_id, const cor
                                  {"key", result.failure->key()},
                                  {"stage", core::to_string(result.failure->stage())},
                                  {"attempts", attempts}});
+  } else if (result.action == core::Action::kRelease) {
+    log::warn("no time left to wait for the table's capacity: quiz back to the queue, uncounted",
+              {{"reason", result.failure->what()}, {"attempts", attempts}});
   } else if (result.action == core::Action::kPause) {
     log::error("the environment is wrong: quiz left in the queue",
                {{"reason", result.failure->what()}, {"stage", core::to_string(result.failure->stage())}});
@@ -347,7 +375,8 @@ metrics::Outcome outcome_of(const JobResult& result, Failures failures) {
     case core::Action::kPause: return metrics::Outcome::kPaused;
     case core::Action::kReject:
       return failures == Failures::kRepublished ? metrics::Outcome::kDeadLettered : metrics::Outcome::kRequeued;
-    case core::Action::kRequeue: return metrics::Outcome::kRequeued;
+    case core::Action::kRequeue:
+    case core::Action::kRelease: return metrics::Outcome::kRequeued;
   }
   return metrics::Outcome::kRequeued;
 }

@@ -3,11 +3,14 @@
 // item, write it, delete the sources. Container and Lambda modes both run messages through
 // process_message(); neither has logic of its own about quizzes.
 //
-// Idempotence: before writing, the stored item's StartTime tells the same quiz (loaded before:
+// Idempotence: before writing, the stored StartTime tells the same quiz (loaded before:
 // a duplicate event, or a crash between write and delete; the pipeline finishes the cleanup and
 // succeeds, writing nothing) from an older quiz that had the same id (this one is stored beside
 // it, under core::reused_id). An item is never overwritten by another quiz. The sources are
-// deleted only after the write succeeded, the Redis keys that name the others last.
+// deleted only after the write succeeded, the Redis keys that name the others last. The
+// StartTime is read from a small marker item written after the quiz's, so a duplicate costs a
+// read unit whatever the quiz's size; a quiz stored without one (by an older loader, or cut
+// short between the two writes) is read from its item and marked then.
 
 #include <chrono>
 #include <functional>
@@ -27,11 +30,14 @@ namespace qrl::pipeline {
 enum class Outcome { kLoaded, kAlreadyLoaded };
 
 // Where a quiz is stored: under its id, or, when an older quiz with the same id (another
-// StartTime) is stored there, under core::reused_id; and whether it is stored there already.
+// StartTime) is stored there, under core::reused_id; and whether it is stored there already,
+// and if so, whether its marker (core::marker_id) says so.
 struct Placement {
   std::string item_id;
   bool loaded = false;
   bool reused = false;
+  bool marked = false;
+  std::string stored_start;  // loaded: the stored StartTime
 };
 
 class Pipeline {
@@ -49,6 +55,15 @@ class Pipeline {
 
  private:
   void remove_sources(const std::string& quiz_id, const core::QuizHeader& header);
+  // The StartTime stored under `item_id`: from its marker, or else from the item itself.
+  struct Stored {
+    std::optional<std::string> start;
+    bool marked = false;
+  };
+  Stored stored(const std::string& item_id);
+  // Writes the marker of a quiz stored under `item_id`. A failure to is only logged: the item
+  // is what says "loaded", and the next duplicate that finds it unmarked writes the marker.
+  void mark(const std::string& item_id, const std::string& start_time);
 
   LiveStore& live_;
   QuestionStore& questions_;

@@ -52,8 +52,11 @@ class ItemStore {
   virtual ~ItemStore() = default;
   // Writes the item (DynamoDB JSON map), durably. kReplace replaces any item with the same id;
   // kOnlyNew writes only if there is none and returns false (nothing written) if there is.
+  // `bytes`: its size by DynamoDB's rules where the caller knows it (0: unknown), what the write
+  // costs in capacity.
   enum class Write { kReplace, kOnlyNew };
-  virtual bool put(const std::string& id, const std::string& item, Write write = Write::kReplace) = 0;
+  virtual bool put(const std::string& id, const std::string& item, Write write = Write::kReplace,
+                   std::size_t bytes = 0) = 0;
   // The StartTime of the item with this id (strongly consistent), or nullopt when there is no
   // such item. An item without a StartTime gives an empty string.
   virtual std::optional<std::string> start_time(const std::string& id) = 0;

@@ -1,7 +1,12 @@
 #pragma once
 // One worker's adapters, wired into a pipeline: its own Redis connection, question-set
-// directory and DynamoDB HTTP connection. Container and Lambda modes make one per worker.
+// directory and DynamoDB HTTP connection, and the process's capacity limiter of the table,
+// which every worker's Stores share. Container and Lambda modes make one per worker.
 
+#include <memory>
+
+#include "capacity/limiter.h"
+#include "capacity/paced_items.h"
 #include "config/config.h"
 #include "dynamodb/client.h"
 #include "files/question_files.h"
@@ -12,22 +17,39 @@
 namespace qrl::wiring {
 
 struct Stores {
+  // Without a limiter, the Stores have one of their own (a command with one worker).
   Stores(const config::Config& config, std::shared_ptr<credentials::Provider> aws,
-         metrics::Recorder& recorder = metrics::nothing())
+         metrics::Recorder& recorder = metrics::nothing(), std::shared_ptr<capacity::Limiter> shared = nullptr)
       : live(config.redis, config.loader.request_timeout, config.loader.max_answers, recorder),
         questions(config.question_set_path, config.question_set_max_bytes),
         items(config.dynamo, std::move(aws), config.loader.request_timeout),
-        pipeline(live, questions, items, recorder) {
+        limiter(shared ? std::move(shared) : std::make_shared<capacity::Limiter>()),
+        paced(items, *limiter, recorder),
+        pipeline(live, questions, paced, recorder) {
     items.set_recorder(recorder);
+    paced.set_pacing(config.loader.pace_writes);
   }
   Stores(const Stores&) = delete;
   Stores& operator=(const Stores&) = delete;
 
+  // Lambda: requests end by `deadline`, and wait for capacity only if they can have it before
+  // `deadline - margin`.
+  void set_deadline(core::Clock::time_point deadline, std::chrono::milliseconds margin) {
+    items.set_deadline(deadline);
+    paced.set_patience({nullptr, deadline - margin});
+  }
+
   redis::QuizStore live;
   files::QuestionFiles questions;
-  dynamodb::Client items;
+  dynamodb::Client items;  // the table itself: setup, `check`, `list`, `show`
+  std::shared_ptr<capacity::Limiter> limiter;
+  capacity::PacedItems paced;  // the table at its pace: what the pipeline writes to
   pipeline::Pipeline pipeline;
 };
+
+// Seeds the limiter with what the table says it is provisioned for (DescribeTable), and logs
+// it; an on-demand table leaves the limiter to find the pace when it first throttles.
+dynamodb::TableCapacity seed_limiter(Stores& stores, const config::Config& config);
 
 inline core::RetryPolicy retry_policy(const config::Config& config) {
   core::RetryPolicy policy;

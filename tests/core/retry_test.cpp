@@ -10,10 +10,18 @@ using std::chrono::milliseconds;
 TEST(Decide, EachFailureClassHasOneAction) {
   RetryPolicy policy;
   EXPECT_EQ(decide(std::nullopt, 1, policy), Action::kAck);
-  EXPECT_EQ(decide(transient_error(Stage::kWrite, "throttled"), 1, policy), Action::kRequeue);
+  EXPECT_EQ(decide(transient_error(Stage::kWrite, "reset"), 1, policy), Action::kRequeue);
   EXPECT_EQ(decide(invalid_data(Stage::kBuild, "bad"), 1, policy), Action::kReject);
   EXPECT_EQ(decide(missing_data("gone", "k"), 1, policy), Action::kReject);
   EXPECT_EQ(decide(environment_error(Stage::kWrite, "AccessDeniedException"), 1, policy), Action::kPause);
+}
+
+// Throttling is backpressure: back to the queue uncounted, on any delivery, never dead-lettered.
+TEST(Decide, AThrottledWriteIsReleasedUncountedHoweverOftenItCameBack) {
+  RetryPolicy policy;
+  policy.max_deliveries = 3;
+  const auto throttled = transient_error(Stage::kWrite, "ProvisionedThroughputExceededException", Code::kThrottled);
+  for (int deliveries : {0, 1, 3, 1000}) EXPECT_EQ(decide(throttled, deliveries, policy), Action::kRelease);
 }
 
 TEST(Decide, TransientFailuresGiveUpAfterMaxDeliveries) {

@@ -113,7 +113,7 @@ class LoopTest : public ::testing::Test {
   ConsumerLoop& loop() {
     if (!loop_) {
       loop_.emplace(settings, LoopPorts{broker, letters, jobs, clock, health, metrics::nothing(),
-                                        [this] { return stops; }, [] { return 1.0; }});
+                                        [this] { return stops; }, [] { return 1.0; }, limiter});
     }
     return *loop_;
   }
@@ -143,6 +143,7 @@ class LoopTest : public ::testing::Test {
   WorkQueue<Job> jobs;
   LoopSettings settings;
   int stops = 0;
+  capacity::Limiter* limiter = nullptr;
   std::optional<ConsumerLoop> loop_;
 };
 
@@ -197,6 +198,42 @@ TEST_F(LoopTest, AnEnvironmentFailurePausesPutsWorkBackAndResumesOnScheduleDoubl
   ASSERT_TRUE(turn_until([&] { return loop().state() == State::kPaused; }));
   ASSERT_TRUE(turn_until([&] { return broker.consumes.size() == 3; }));
   EXPECT_EQ(broker.consumes[2] - broker.cancelled_at[2], 1000ms);
+}
+
+// A write that ran out of time waiting for the table's capacity (a stop) is backpressure: the
+// message goes back as it came, uncounted (no republish with x-deliveries), and nothing pauses.
+TEST_F(LoopTest, AThrottledJobGoesBackUncountedAndNothingPauses) {
+  broker.deliver(1);
+  ASSERT_TRUE(turn_until([&] { return !jobs.empty(); }));
+  work(core::Action::kRelease, "throttled");
+  ASSERT_TRUE(turn_until([&] { return !broker.rejects.empty(); }));
+  EXPECT_THAT(broker.rejects, ElementsAre(std::pair<std::uint64_t, bool>{1, true}));
+  EXPECT_TRUE(letters.letters.empty());
+  EXPECT_EQ(broker.cancels, 0);
+  EXPECT_EQ(loop().state(), State::kConsuming);
+  EXPECT_EQ(loop().in_flight(), 0u);
+}
+
+// While the table's limiter holds writes back, the workers get only what its pace keeps busy
+// (at 1 unit a second and 17 units a quiz: one), /readyz says so, and the rest waits unstarted.
+TEST_F(LoopTest, WhileTheTableHoldsWritesBackOneQuizAtATimeGoesToTheWorkers) {
+  capacity::Limiter table(clock);
+  table.seed(capacity::Kind::kWrite, 1);
+  table.quiz_written(17);
+  ASSERT_TRUE(table.acquire(capacity::Kind::kWrite, 1, {}));
+  ASSERT_TRUE(table.acquire(capacity::Kind::kWrite, 1, {}));  // waited
+  limiter = &table;
+  const auto now = std::chrono::duration_cast<std::chrono::seconds>(clock.wall().time_since_epoch()).count();
+  for (std::uint64_t tag = 1; tag <= 4; ++tag)
+    broker.deliver(tag, core::make_event("e" + std::to_string(tag), core::rfc3339_utc(now - 60), "q" + std::to_string(tag)));
+  ASSERT_TRUE(turn_until([&] { return loop().in_flight() == 4; }));
+  for (int i = 0; i < 20; ++i) loop().turn();
+  EXPECT_THAT(readiness(), HasSubstr("paced by the table's capacity"));
+  EXPECT_THAT(readiness(), HasSubstr("1 of 4 workers in use"));
+  EXPECT_EQ(work(core::Action::kAck).size(), 1u);
+  ASSERT_TRUE(turn_until([&] { return broker.acks.size() == 1; }));
+  for (int i = 0; i < 20; ++i) loop().turn();
+  EXPECT_EQ(work(core::Action::kAck).size(), 1u);
 }
 
 // Paused, the connection lost and made again: readiness still gives the pause's reason, not the

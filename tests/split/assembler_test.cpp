@@ -7,6 +7,7 @@
 
 #include "core/dynamo_size.h"
 #include "core/error.h"
+#include "core/ids.h"
 #include "core/sample.h"
 #include "core/transform.h"
 #include "pipeline/pipeline.h"
@@ -159,9 +160,11 @@ TEST(Split, ThePipelineStoresEachSizeWholeAndTheHeadLast) {
     pipeline::Pipeline pipeline(redis, questions, items);
     ASSERT_EQ(pipeline.load(sample.id), pipeline::Outcome::kLoaded);
     EXPECT_EQ(redis.size(), 0u);
-    ASSERT_FALSE(items.order.empty());
-    EXPECT_EQ(items.order.back(), sample.id);
-    EXPECT_EQ(items.order.size() > 1, split) << p << "x" << q;
+    // The head after every continuation item, and its marker after it.
+    ASSERT_GE(items.order.size(), 2u);
+    EXPECT_EQ(items.order.back(), core::marker_id(sample.id));
+    EXPECT_EQ(items.order[items.order.size() - 2], sample.id);
+    EXPECT_EQ(items.order.size() > 2, split) << p << "x" << q;
     Stored stored;
     for (const auto& [id, json] : items.items) {
       stored.items[id] = nlohmann::json::parse(json);

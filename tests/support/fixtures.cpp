@@ -285,7 +285,7 @@ std::vector<bool> MemoryRedis::exist(const std::vector<std::string>& keys) {
   return out;
 }
 
-bool MemoryItems::put(const std::string& id, const std::string& item, Write write) {
+bool MemoryItems::put(const std::string& id, const std::string& item, Write write, std::size_t) {
   ++puts;
   if (write == Write::kOnlyNew && items.count(id) > 0) return false;
   items[id] = item;
@@ -294,6 +294,7 @@ bool MemoryItems::put(const std::string& id, const std::string& item, Write writ
 }
 
 std::optional<std::string> MemoryItems::start_time(const std::string& id) {
+  probed.push_back(id);
   auto it = items.find(id);
   if (it == items.end()) return std::nullopt;
   auto item = nlohmann::json::parse(it->second);

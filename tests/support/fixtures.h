@@ -62,7 +62,8 @@ class MemoryItems final : public pipeline::ItemStore {
   std::map<std::string, std::string> items;
   std::vector<std::string> order;  // ids, as they were put
   int puts = 0;
-  bool put(const std::string& id, const std::string& item, Write write = Write::kReplace) override;
+  std::vector<std::string> probed;  // ids whose StartTime was asked, in order
+  bool put(const std::string& id, const std::string& item, Write write = Write::kReplace, std::size_t bytes = 0) override;
   std::optional<std::string> start_time(const std::string& id) override;
   bool exists(const std::string& id) const { return items.count(id) > 0; }
 };

@@ -1,0 +1,86 @@
+#include "capacity/paced_items.h"
+
+#include <cmath>
+
+#include <nlohmann/json.hpp>
+
+#include "core/dynamo_size.h"
+#include "core/item.h"
+#include "core/error.h"
+
+namespace qrl::capacity {
+
+namespace {
+
+std::string_view name(Kind kind) { return kind == Kind::kRead ? "read" : "write"; }
+
+std::string units_text(double units) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%.1f", units);
+  return text;
+}
+
+}  // namespace
+
+double write_units(std::size_t bytes) { return std::max(1.0, std::ceil(static_cast<double>(bytes) / 1024.0)); }
+
+double quiz_write_units(std::int64_t answers) {
+  const core::ParticipantAnswer typical{"0123abcd", {1}, 12'345'678'901};
+  const double bytes = static_cast<double>(answers) * static_cast<double>(core::answer_size(typical));
+  const double items = std::ceil(bytes / static_cast<double>(core::dynamo::kMaxItemBytes));
+  return std::ceil(bytes / 1024.0) + items + 1;
+}
+
+PacedItems::PacedItems(dynamodb::Client& table, Limiter& limiter, metrics::Recorder& recorder, core::Clock& clock)
+    : table_(table), limiter_(limiter), recorder_(recorder), clock_(clock) {}
+
+template <typename Call>
+auto PacedItems::paced(Kind kind, std::string_view operation, double units, Call&& call) {
+  for (;;) {
+    recorder_.waiting_for_capacity(limiter_.waiting() + 1);
+    const bool granted = !pacing_ || limiter_.acquire(kind, units, patience_);
+    recorder_.waiting_for_capacity(limiter_.waiting());
+    if (!granted) {
+      throw core::transient_error(
+          core::Stage::kWrite,
+          "DynamoDB " + std::string(operation) + " waited for " + units_text(units) + " " + std::string(name(kind)) +
+              " capacity units and ran out of time (stopping, or the deadline is near): the table is giving " +
+              units_text(limiter_.accepted_rate(kind)) + " a second",
+          core::Code::kThrottled);
+    }
+    const auto sent = clock_.now();
+    try {
+      auto result = call();
+      const double consumed = table_.last_consumed().value_or(units);
+      limiter_.accepted(kind, consumed, units);
+      recorder_.capacity_units(operation, "consumed", consumed);
+      recorder_.limiter_rate(name(kind), limiter_.rate(kind));
+      return result;
+    } catch (const core::Error& e) {
+      if (e.code() != core::Code::kThrottled) throw;
+      recorder_.capacity_units(operation, "throttled", units);
+      if (!pacing_) throw;
+      limiter_.throttled(kind, sent);
+      recorder_.limiter_rate(name(kind), limiter_.rate(kind));
+    }
+  }
+}
+
+bool PacedItems::put(const std::string& id, const std::string& item, Write write, std::size_t bytes) {
+  if (bytes == 0) bytes = core::dynamo::item_size(nlohmann::json::parse(item));
+  const double units = write_units(bytes);
+  const bool written = paced(Kind::kWrite, "PutItem", units, [&] { return table_.put(id, item, write, bytes); });
+  quiz_units_ += units;
+  // The head item (written only if new) ends a quiz's writes; its marker comes next.
+  if (write == Write::kOnlyNew && written) {
+    limiter_.quiz_written(quiz_units_ + 1);
+    quiz_units_ = 0;
+  }
+  return written;
+}
+
+std::optional<std::string> PacedItems::start_time(const std::string& id) {
+  return paced(Kind::kRead, "GetItem", 1.0, [&] { return table_.start_time(id); });
+}
+
+}  // namespace qrl::capacity
