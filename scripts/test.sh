@@ -2,14 +2,18 @@
 # The test command: installs what is missing, builds, starts a private stack (redis-server,
 # rabbitmq-server, dynalite behind a SigV4 verifier, a second rabbitmq-server with TLS only and
 # the test certificates, on loopback, on ports apart from the demo's), and runs, in order:
-#   1. the normal (release) build: the binary, the Lambda zip and the unit tests, which run
-#      here; then the deployments' tests (scripts/deploy-test.sh) and the container image's tests
-#      (scripts/image-test.sh and, from it, scripts/image-platform-test.sh; QRL_IMAGE_TEST=0
-#      skips them), which use the release binary as it ships;
-#   2. every test, unit and integration, once, on a build with AddressSanitizer and
+#   1. the normal (release) build: the binary, the Lambda zip, the unit tests, which run here,
+#      and the capacity scenarios (tests/integration/capacity_test.cpp), which start here in the
+#      background: they wait on a stand-in table's pace, not on the CPU, and measure drain times,
+#      so they run on the release binary beside the stages that follow, and are waited for
+#      before the sanitized suite; then the deployments' tests (scripts/deploy-test.sh) and the
+#      container image's tests (scripts/image-test.sh and, from it,
+#      scripts/image-platform-test.sh; QRL_IMAGE_TEST=0 skips them), which use the release binary
+#      as it ships;
+#   2. every other test, unit and integration, once, on a build with AddressSanitizer and
 #      UndefinedBehaviorSanitizer (the Lambda zip's test unpacks the release zip, whose binary
 #      starts in an empty root where the sanitizers' runtime cannot);
-#   3. every fuzz target for QRL_FUZZ_SECONDS seconds (default 15; 0 skips it), two at a time.
+#   3. every fuzz target for QRL_FUZZ_SECONDS seconds (default 10; 0 skips it), two at a time.
 # Each stage prints how long it took. Extra arguments go to ctest (e.g. -L unit, -R Aws); with
 # them only the sanitized suite runs.
 set -euo pipefail
@@ -26,7 +30,7 @@ echo "== installing what is missing"
 scripts/install-deps.sh
 stage "the release build: binary, Lambda zip, unit tests"
 cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DQRL_BUILD_BENCH=OFF >/dev/null
-cmake --build build -j"$(nproc)" --target quiz-result-loader lambda-zip unit_tests
+cmake --build build -j"$(nproc)" --target quiz-result-loader lambda-zip unit_tests capacity_tests
 
 export QRL_REDIS_PORT=26379 QRL_AMQP_PORT=25680 QRL_DYNAMO_PORT=28000 QRL_VERIFIER_PORT=28010 QRL_AMQPS_PORT=25671
 # The trap first: a start that fails half-way must not leave servers running.
@@ -37,14 +41,19 @@ eval "$(scripts/stack.sh env)"
 # No test may reach for the real instance metadata address.
 export AWS_EC2_METADATA_DISABLED=true
 
+capacity_pid=
 if [ $# = 0 ]; then
   stage "unit tests, release build"
   build/tests/unit_tests --gtest_brief=1
+  echo "== the capacity scenarios start in the background: build/capacity-tests.log"
+  build/tests/capacity_tests >build/capacity-tests.log 2>&1 &
+  capacity_pid=$!
   stage "the deployments: the Kubernetes manifest, and the CDK app's tests, offline synth and cfn-lint"
-  scripts/deploy-test.sh
+  # Niced, as the sanitized build below: the capacity scenarios running beside them keep their pace.
+  nice -n 10 scripts/deploy-test.sh
   if [ "${QRL_IMAGE_TEST:-1}" != 0 ]; then
     stage "the container image, built from the Dockerfile and run with podman"
-    scripts/image-test.sh
+    nice -n 10 scripts/image-test.sh
   fi
 fi
 
@@ -53,14 +62,28 @@ stage "the sanitized build (ASan, UBSan): every test"
 # time of -O2 -g, and every report still names the file and line.
 cmake -S . -B build-asan -DQRL_SANITIZE=ON -DQRL_BUILD_BENCH=OFF -DQRL_BUNDLE=OFF -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g1 -DNDEBUG" >/dev/null
-cmake --build build-asan -j"$(nproc)"
+# Niced: the capacity scenarios running beside it keep their pace.
+nice -n 10 cmake --build build-asan -j"$(nproc)"
+if [ -n "$capacity_pid" ]; then
+  stage "the capacity scenarios (release build), waited for"
+  capacity_status=0
+  wait "$capacity_pid" || capacity_status=$?
+  grep -E '^capacity\[|^\[  (PASSED|FAILED) |^\[==========\]' build/capacity-tests.log || true
+  if [ "$capacity_status" != 0 ]; then
+    cat build/capacity-tests.log
+    echo "== the capacity scenarios failed"
+    exit 1
+  fi
+fi
 stage "every test, unit and integration, under ASan and UBSan"
+exclude=()
+[ $# = 0 ] && exclude=(-LE capacity)  # they ran above, on the release build
 QRL_LAMBDA_ZIP="$PWD/build/quiz-result-loader-lambda.zip" \
   ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 \
-  ctest --test-dir build-asan --output-on-failure --timeout 900 "$@"
+  ctest --test-dir build-asan --output-on-failure --timeout 900 "${exclude[@]}" "$@"
 
-if [ "${QRL_FUZZ_SECONDS:-15}" != 0 ] && [ $# = 0 ]; then
-  stage "fuzzing, ${QRL_FUZZ_SECONDS:-15} s per target"
-  scripts/fuzz.sh "${QRL_FUZZ_SECONDS:-15}"
+if [ "${QRL_FUZZ_SECONDS:-10}" != 0 ] && [ $# = 0 ]; then
+  stage "fuzzing, ${QRL_FUZZ_SECONDS:-10} s per target"
+  scripts/fuzz.sh "${QRL_FUZZ_SECONDS:-10}"
 fi
 stage "done"

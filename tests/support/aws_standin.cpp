@@ -63,6 +63,10 @@ nlohmann::json AwsStandin::stats() {
   return http_json("GET", url("admin") + "/stats");
 }
 
+void AwsStandin::set_capacity(const nlohmann::json& capacity) {
+  http_json("POST", url("admin") + "/capacity", capacity.is_null() ? "{}" : capacity.dump());
+}
+
 void AwsStandin::set_policy(const std::optional<nlohmann::json>& policy, const std::string& principal) {
   http_json("POST", url("admin") + "/policy",
             nlohmann::json{{"principal", principal}, {"policy", policy ? *policy : nlohmann::json()}}.dump());

@@ -30,6 +30,9 @@ class AwsStandin {
   std::string imds_url() const { return url("imds"); }
 
   nlohmann::json stats();
+  // Capacity mode: {"write": WCU, "read": RCU, "burst_s": 0 or up to 300, "start_s": seconds of
+  // capacity in the buckets at the start (default: full)}; null: off.
+  void set_capacity(const nlohmann::json& capacity);
   // The policy of "static" (keys given at start) or "role" (keys the endpoints issued) callers.
   void set_policy(const std::optional<nlohmann::json>& policy, const std::string& principal);
 

@@ -12,7 +12,15 @@
       an explicit Deny wins, else some Allow must match the action and the table's ARN.
 - Credential endpoints that issue short-lived keys the front then knows: STS
   AssumeRoleWithWebIdentity, the ECS/Fargate container endpoint, and IMDSv2.
-- An admin endpoint for the tests: GET /stats, POST /policy, POST /lifetime, POST /keys.
+- A capacity mode, as a provisioned table has (POST /capacity): read and write capacity units a
+  second in token buckets holding one second of them, or, with a burst, up to 300 s of unused
+  capacity as DynamoDB keeps. A write costs its item's size by DynamoDB's rules in KB, rounded up;
+  a strongly consistent read the stored item's size in 4 KB, rounded up (half that eventually
+  consistent), whatever the projection, at least one. A request is admitted when the bucket holds
+  its cost (or is full, for a cost above a full bucket) and leaves the bucket in debt by the rest;
+  else it is refused with ProvisionedThroughputExceededException. DescribeTable says PROVISIONED
+  with those units, and a request asking ReturnConsumedCapacity gets what it cost.
+- An admin endpoint for the tests: GET /stats, POST /policy, POST /lifetime, POST /keys, POST /capacity.
 
 Started with the ports to use (0: any free one); prints one JSON line with the ports it got.
 """
@@ -27,9 +35,13 @@ import json
 import os
 import re
 import secrets
+import socket
 import sys
 import threading
+import math
+import time
 import urllib.parse
+import zlib
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from botocore.auth import SigV4Auth
@@ -58,7 +70,9 @@ class State:
         self.policies = {"static": policy, "role": policy}  # principal -> policy (None: allow all)
         self.lifetime = lifetime
         self.stats = {"verified": 0, "rejected": {}, "denied": {}, "issued": {}, "by_key": {},
-                      "signed_headers": [], "operations": {}}
+                      "signed_headers": [], "operations": {}, "capacity": {}}
+        self.capacity = None  # Capacity, in capacity mode
+        self.sizes = {}       # (table, id) -> the stored item's size, in capacity mode
         self.imds_tokens = set()
 
     def count(self, group, name):
@@ -74,6 +88,58 @@ class State:
             self.keys[akid] = entry
         self.count("issued", source)
         return akid, entry
+
+
+def number_size(text):
+    digits = text.lstrip("-").split("E")[0].split("e")[0].replace(".", "").strip("0")
+    return 1 + (len(digits) + 1) // 2 + (1 if text.startswith("-") else 0) if digits else 1
+
+
+def value_size(value):
+    (kind, v), = value.items()
+    if kind == "S":
+        return len(v.encode())
+    if kind == "N":
+        return number_size(v)
+    if kind == "B":
+        return len(base64.b64decode(v))
+    if kind in ("BOOL", "NULL"):
+        return 1
+    if kind == "L":
+        return 3 + sum(1 + value_size(e) for e in v)
+    if kind == "M":
+        return 3 + sum(1 + len(k.encode()) + value_size(e) for k, e in v.items())
+    if kind in ("SS", "NS", "BS"):
+        return sum(len(e.encode()) if kind == "SS" else number_size(e) if kind == "NS" else len(base64.b64decode(e))
+                   for e in v)
+    return 0
+
+
+def item_size(item):
+    """DynamoDB's item size: attribute names' UTF-8 bytes plus their values'."""
+    return sum(len(name.encode()) + value_size(value) for name, value in item.items())
+
+
+class Capacity:
+    """A provisioned table's capacity: a token bucket per kind (read, write)."""
+
+    def __init__(self, write, read, burst_s, start_s):
+        self.rates = {"write": float(write), "read": float(read)}
+        self.max = {k: r * max(1.0, float(burst_s)) for k, r in self.rates.items()}
+        self.tokens = {k: r * (float(start_s) if start_s is not None else max(1.0, float(burst_s)))
+                       for k, r in self.rates.items()}
+        self.tokens = {k: min(self.tokens[k], self.max[k]) for k in self.tokens}
+        self.at = time.monotonic()
+
+    def admit(self, kind, cost):
+        now = time.monotonic()
+        for k in self.tokens:
+            self.tokens[k] = min(self.max[k], self.tokens[k] + (now - self.at) * self.rates[k])
+        self.at = now
+        if self.tokens[kind] < min(cost, self.max[kind]):
+            return False
+        self.tokens[kind] -= cost
+        return True
 
 
 class Rejection(Exception):
@@ -158,6 +224,12 @@ class Handler(BaseHTTPRequestHandler):
     def log_message(self, *args):
         pass
 
+    def setup(self):
+        super().setup()
+        # Headers and body go out in two writes: without this, Nagle's algorithm holds the body
+        # until the client's delayed ACK of the headers, some 40 ms per response.
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
     def body(self):
         length = int(self.headers.get("Content-Length") or 0)
         return self.rfile.read(length) if length else b""
@@ -234,15 +306,73 @@ class DynamoFront(Handler):
             stats["operations"][operation] = stats["operations"].get(operation, 0) + 1
             if signed not in stats["signed_headers"]:
                 stats["signed_headers"].append(signed)
+        cost = None
+        with self.state.lock:
+            capacity = self.state.capacity
+        if capacity is not None and operation in ("PutItem", "GetItem"):
+            cost, kind, request = self.cost(operation, body)
+            with self.state.lock:
+                admitted = capacity.admit(kind, cost)
+                c = self.state.stats["capacity"].setdefault(operation, {"requests": 0, "throttled": 0, "units": 0,
+                                                                        "first": None, "last": None})
+                c["requests"] += 1
+                if not admitted:
+                    c["throttled"] += 1
+            if not admitted:
+                payload = json.dumps({"__type": "com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException",
+                                      "message": "The level of configured provisioned throughput for the table was "
+                                                 "exceeded. Consider increasing your provisioning level with the "
+                                                 "UpdateTable API."})
+                self.reply(400, payload, "application/x-amz-json-1.0")
+                return
         try:
             status, response_headers, data = self.forward(body)
         except (OSError, http.client.HTTPException):
             # The upstream reset us: so do we, as a real front end's connection would drop.
             self.close_connection = True
             return
-        extra = [(k, v) for k, v in response_headers if k.lower() in ("x-amz-crc32", "x-amzn-requestid")]
+        extra = [(k, v) for k, v in response_headers if k.lower() in ("x-amzn-requestid",)]
+        crc = [(k, v) for k, v in response_headers if k.lower() == "x-amz-crc32"]
         ctype = dict((k.lower(), v) for k, v in response_headers).get("content-type", "application/x-amz-json-1.0")
-        self.reply(status, data, ctype, extra)
+        if capacity is not None and status == 200 and (cost is not None or operation == "DescribeTable"):
+            data = self.as_provisioned(operation, body, data, capacity, cost)
+            crc = [("x-amz-crc32", str(zlib.crc32(data) & 0xffffffff))]
+        self.reply(status, data, ctype, extra + crc)
+
+    def cost(self, operation, body):
+        request = json.loads(body)
+        table = request.get("TableName", "")
+        if operation == "PutItem":
+            return max(1, math.ceil(item_size(request["Item"]) / 1024)), "write", request
+        key = request.get("Key", {}).get("id", {}).get("S", "")
+        with self.state.lock:
+            size = self.state.sizes.get((table, key), 0)
+        units = max(1, math.ceil(size / 4096))
+        return (units if request.get("ConsistentRead") else units / 2), "read", request
+
+    def as_provisioned(self, operation, body, data, capacity, cost):
+        request = json.loads(body)
+        response = json.loads(data or b"{}")
+        if operation == "DescribeTable":
+            table = response.get("Table", {})
+            table["BillingModeSummary"] = {"BillingMode": "PROVISIONED"}
+            table["ProvisionedThroughput"] = {"ReadCapacityUnits": int(capacity.rates["read"]),
+                                              "WriteCapacityUnits": int(capacity.rates["write"]),
+                                              "NumberOfDecreasesToday": 0}
+        else:
+            with self.state.lock:
+                if operation == "PutItem":
+                    key = request["Item"].get("id", {}).get("S", "")
+                    self.state.sizes[(request.get("TableName", ""), key)] = item_size(request["Item"])
+                c = self.state.stats["capacity"][operation]
+                c["units"] += cost
+                now = time.time()
+                c["first"] = c["first"] or now
+                c["last"] = now
+            response.pop("ConsumedCapacity", None)
+            if request.get("ReturnConsumedCapacity") in ("TOTAL", "INDEXES"):
+                response["ConsumedCapacity"] = {"TableName": request.get("TableName", ""), "CapacityUnits": cost}
+        return json.dumps(response).encode()
 
 
 class Sts(Handler):
@@ -326,6 +456,10 @@ class Admin(Handler):
                 self.state.policies[data.get("principal", "role")] = data.get("policy")
             elif self.path == "/lifetime":
                 self.state.lifetime = int(data["seconds"])
+            elif self.path == "/capacity":
+                self.state.capacity = (Capacity(data["write"], data["read"], data.get("burst_s", 0), data.get("start_s"))
+                                       if data else None)
+                self.state.stats["capacity"] = {}
             elif self.path == "/keys":
                 self.state.keys[data["akid"]] = {"secret": data["secret"], "token": data.get("token"),
                                                  "expires": None, "principal": data.get("principal", "static")}
