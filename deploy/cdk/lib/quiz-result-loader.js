@@ -44,6 +44,16 @@ const DEFAULTS = {
   questionSetPath: '/mnt/quizzes',
 };
 
+// A provisioned table (the platform's has 1 WCU): records wait for its capacity inside the
+// function, so the function gets time to wait (a 20 x 10 quiz is 17 write units: 17 s of a 1 WCU
+// table, 34 s with two functions sharing it), and a record that still cannot finish comes back
+// many times before it is called dead: 100 receives, each a visibility timeout (6 x 300 s)
+// apart, is over two days. README: Lambda mode, a small table.
+const SMALL_TABLE = {
+  timeout: Duration.seconds(300),
+  maxReceiveCount: 100,
+};
+
 function lambdaPolicyActions() {
   const document = JSON.parse(fs.readFileSync(POLICY_FILE, 'utf8'));
   return document.Statement.flatMap((statement) => statement.Action);
@@ -63,6 +73,9 @@ class QuizResultLoader extends Construct {
    * @param {string} props.redisHost
    * @param {string|number} [props.redisPort] default 6379
    * @param {dynamodb.ITable} [props.table] an existing table; otherwise `tableName` is created on demand
+   * @param {number} [props.tableWriteCapacity] the table is provisioned with this many WCU (the platform's: 1): the
+   *   small-table settings (300 s timeout, 100 receives) become the defaults, and a table made here is provisioned so
+   * @param {number} [props.tableReadCapacity] with `tableWriteCapacity`, for a table made here; default: the same
    * @param {string} [props.tableName] default quiz
    * @param {number} [props.memorySize] MB, default 256
    * @param {Duration} [props.timeout] default 30 s
@@ -76,7 +89,8 @@ class QuizResultLoader extends Construct {
     super(scope, id);
     // A prop given as undefined keeps its default.
     const given = Object.fromEntries(Object.entries(props).filter(([, value]) => value !== undefined));
-    const settings = { ...DEFAULTS, ...given };
+    const provisioned = given.tableWriteCapacity !== undefined;
+    const settings = { ...DEFAULTS, ...(provisioned ? SMALL_TABLE : {}), ...given };
     for (const required of ['zipPath', 'vpc', 'questionSetAccessPoint', 'redisHost']) {
       if (settings[required] === undefined || settings[required] === '') {
         throw new Error(`QuizResultLoader: '${required}' is required`);
@@ -91,14 +105,20 @@ class QuizResultLoader extends Construct {
     }
     const timeout = settings.timeout;
 
-    // The table: taken as it is, or created on demand (a provisioned table of 1 WCU throttles
-    // every quiz of more than a few participants).
+    // The table: taken as it is, or created on demand, or provisioned with tableWriteCapacity
+    // (the loader writes at its pace: README, The table's capacity).
     this.table =
       settings.table ??
       new dynamodb.Table(this, 'Table', {
         tableName: settings.tableName,
         partitionKey: { name: 'id', type: dynamodb.AttributeType.STRING },
-        billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
+        ...(provisioned
+          ? {
+              billingMode: dynamodb.BillingMode.PROVISIONED,
+              writeCapacity: settings.tableWriteCapacity,
+              readCapacity: settings.tableReadCapacity ?? settings.tableWriteCapacity,
+            }
+          : { billingMode: dynamodb.BillingMode.PAY_PER_REQUEST }),
         removalPolicy: RemovalPolicy.RETAIN,
         pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
       });
@@ -162,6 +182,9 @@ class QuizResultLoader extends Construct {
         REDIS_PORT: String(settings.redisPort ?? 6379),
         QUESTION_SET_PATH: mountPath,
         DYNAMODB_TABLE: this.table.tableName,
+        // Each function starts its pace at its share of the table's capacity (README: The
+        // table's capacity); the pace then adapts to what the table accepts.
+        LOADER_CAPACITY_SHARE_PERCENT: String(Math.max(1, Math.floor(100 / settings.maxConcurrency))),
         ...(settings.environment ?? {}),
       },
       description: 'quiz-result-loader: finished quizzes from Redis and the question sets into DynamoDB',

@@ -102,6 +102,8 @@ class QuizResultLoaderStack extends Stack {
       settleWindow: settleSeconds !== undefined ? Duration.seconds(settleSeconds) : undefined,
       maxConcurrency: number(get('maxConcurrency'), 'maxConcurrency'),
       maxReceiveCount: number(get('maxReceiveCount'), 'maxReceiveCount'),
+      tableWriteCapacity: number(get('tableWriteCapacity'), 'tableWriteCapacity'),
+      tableReadCapacity: number(get('tableReadCapacity'), 'tableReadCapacity'),
       sweepEvery: sweepMinutes === 0 ? null : sweepMinutes !== undefined ? Duration.minutes(sweepMinutes) : undefined,
     });
   }

@@ -50,6 +50,7 @@ test('the function: provided.al2023 with the zip, the measured memory and timeou
   assert.equal(env.REDIS_PORT, '6379');
   assert.equal(env.QUESTION_SET_PATH, '/mnt/quizzes');
   assert.deepEqual(env.DYNAMODB_TABLE, { Ref: logicalId(json, 'AWS::DynamoDB::Table') });
+  assert.equal(env.LOADER_CAPACITY_SHARE_PERCENT, '50');  // half the table each, of 2 functions
   // The code is this zip, byte for byte.
   app.synth();
   const copied = fs.readdirSync(outdir).filter((name) => name.startsWith('asset.') && name.endsWith('.zip'));
@@ -123,6 +124,34 @@ test('the table: created on demand by default, keyed by id', () => {
     },
     DeletionPolicy: 'Retain',
   });
+});
+
+test('a small table (tableWriteCapacity): provisioned so, a 300 s timeout, 100 receives, each function its share', () => {
+  const { template, json } = synth({ tableWriteCapacity: '1' });
+  const table = one(json, 'AWS::DynamoDB::Table');
+  // CloudFormation's default billing mode is PROVISIONED, and CDK leaves it unsaid.
+  assert.ok([undefined, 'PROVISIONED'].includes(table.BillingMode), table.BillingMode);
+  assert.deepEqual(table.ProvisionedThroughput, { ReadCapacityUnits: 1, WriteCapacityUnits: 1 });
+  const fn = one(json, 'AWS::Lambda::Function');
+  assert.equal(fn.Timeout, 300);
+  assert.equal(fn.Environment.Variables.LOADER_CAPACITY_SHARE_PERCENT, '50');
+  const [, main] = only(json, 'AWS::SQS::Queue').find(([, r]) => r.Properties.RedrivePolicy);
+  assert.equal(main.Properties.VisibilityTimeout, 1800);
+  assert.equal(main.Properties.RedrivePolicy.maxReceiveCount, 100);
+  template.hasResourceProperties('AWS::Lambda::EventSourceMapping', { ScalingConfig: { MaximumConcurrency: 2 } });
+  // The platform's own table, as it is: the settings follow, no table is made.
+  const existing = synth({ tableWriteCapacity: '1', createTable: 'false' }).json;
+  assert.equal(only(existing, 'AWS::DynamoDB::Table').length, 0);
+  assert.equal(one(existing, 'AWS::Lambda::Function').Timeout, 300);
+  // Given settings win; more functions, a smaller share each.
+  const given = synth({ tableWriteCapacity: '5', tableReadCapacity: '2', timeoutSeconds: '60', maxConcurrency: '4' });
+  given.template.hasResourceProperties('AWS::DynamoDB::Table', {
+    ProvisionedThroughput: { ReadCapacityUnits: 2, WriteCapacityUnits: 5 },
+  });
+  const fn4 = one(given.json, 'AWS::Lambda::Function');
+  assert.equal(fn4.Timeout, 60);
+  assert.equal(fn4.Environment.Variables.LOADER_CAPACITY_SHARE_PERCENT, '25');
+  assert.throws(() => synth({ tableWriteCapacity: 'lots' }), /'tableWriteCapacity' is 'lots'/);
 });
 
 test('the role: exactly the project\'s Lambda policy on the table, and no other DynamoDB action', () => {
