@@ -29,7 +29,9 @@ enum class Stage { kUnknown, kParse, kValidate, kRead, kBuild, kWrite, kDelete, 
 enum class Code {
   kNone,
   // transient
-  kConnectionLost,  // a connection that was open was closed or reset by the peer, or timed out
+  kConnectionLost,    // a connection that was open timed out, or failed otherwise
+  kConnectionClosed,  // a connection that was open was closed or reset by the peer (a restart,
+                      // CLIENT KILL, an idle timeout): worth one more try on a new one
   kThrottled,       // DynamoDB: ProvisionedThroughputExceeded, Throttling, RequestLimitExceeded
   kTableInUse,      // DynamoDB: ResourceInUseException (a table being created or deleted)
   kFinishing,       // a leaderboard member has every answer but no stop time yet (core/roster.h)

@@ -38,6 +38,7 @@ std::string remedy(const Error& failure) {
     case Code::kNone:
     case Code::kNotABatch:
     case Code::kConnectionLost:
+    case Code::kConnectionClosed:
     case Code::kThrottled:
     case Code::kTableInUse:
     case Code::kFinishing:

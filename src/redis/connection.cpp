@@ -40,7 +40,9 @@ Connection::Connection(const config::Redis& settings, std::chrono::milliseconds 
     log_in(settings);
   } catch (const core::Error& e) {
     // A TLS port drops a plain client at its first bytes: say what that most likely means.
-    if (settings.tls.enabled || e.code() != core::Code::kConnectionLost) throw;
+    if (settings.tls.enabled ||
+        (e.code() != core::Code::kConnectionLost && e.code() != core::Code::kConnectionClosed))
+      throw;
     throw core::transient_error(core::Stage::kUnknown,
                                 std::string(e.what()) + " (if port " + std::to_string(settings.port) +
                                     " is a TLS port, set redis.tls / REDIS_TLS)",

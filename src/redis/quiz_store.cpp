@@ -87,14 +87,22 @@ std::uint64_t QuizStore::round_trips() const noexcept {
 }
 
 std::vector<Reply> QuizStore::run(const std::vector<Command>& commands) {
-  try {
-    connect();
-    recorder_.redis_round_trips(1);
-    return connection_->pipeline(commands);
-  } catch (const core::Error&) {
-    if (connection_) retired_round_trips_ += connection_->round_trips();
-    connection_.reset();
-    throw;
+  for (int attempt = 1;; ++attempt) {
+    const bool reused = connection_.has_value();
+    try {
+      connect();
+      recorder_.redis_round_trips(1);
+      return connection_->pipeline(commands);
+    } catch (const core::Error& e) {
+      if (connection_) retired_round_trips_ += connection_->round_trips();
+      connection_.reset();
+      // A connection kept from an earlier call may have been closed by the server meanwhile (a
+      // restart, CLIENT KILL, an idle timeout). Every command the loader sends is idempotent
+      // (reads, UNLINK, SCAN), so it gets one more try on a new connection at once; a timeout,
+      // or a new connection failing, is the caller's.
+      if (attempt == 1 && reused && e.code() == core::Code::kConnectionClosed) continue;
+      throw;
+    }
   }
 }
 

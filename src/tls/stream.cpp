@@ -200,13 +200,14 @@ struct Stream::Impl {
     std::string reason = error == EAGAIN || error == EWOULDBLOCK
                              ? "timed out after " + std::to_string(timeout.count()) + " ms"
                              : std::string(std::strerror(error));
+    const bool by_peer = error == ECONNRESET || error == EPIPE;
     throw core::transient_error(core::Stage::kUnknown, said(label, "lost connection: " + reason),
-                                core::Code::kConnectionLost);
+                                by_peer ? core::Code::kConnectionClosed : core::Code::kConnectionLost);
   }
 
   [[noreturn]] void closed() const {
     throw core::transient_error(core::Stage::kUnknown, said(label, "lost connection: closed by the server"),
-                                core::Code::kConnectionLost);
+                                core::Code::kConnectionClosed);
   }
 
   void handshake(const std::string& host, int port, const config::Tls& tls) {

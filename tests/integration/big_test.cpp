@@ -13,6 +13,7 @@
 #include <set>
 
 #include "core/dynamo_size.h"
+#include "core/ids.h"
 #include "core/event.h"
 #include "core/item.h"
 #include "split/reassemble.h"
@@ -39,7 +40,8 @@ class Big : public StackTest {
     return {keys.begin(), keys.end()};
   }
 
-  // Every item of the table that belongs to the quiz: its head or single item, and its parts.
+  // Every item of the table that belongs to the quiz: its head or single item, its parts, and
+  // its loaded-marker.
   std::vector<nlohmann::json> items_of(const std::string& quiz_id) {
     std::vector<nlohmann::json> out;
     for (auto& item : stack.dynamo().scan(100000, /*quizzes_only=*/false)) {
@@ -59,7 +61,8 @@ class Big : public StackTest {
     ASSERT_TRUE(head);
     EXPECT_EQ(split::is_head(*head), split);
     auto items = items_of(sample.id);
-    EXPECT_EQ(items.size(), split::summarize(*head).items);
+    EXPECT_EQ(items.size(), split::summarize(*head).items + 1);
+    EXPECT_TRUE(stack.item(core::marker_id(sample.id))) << "the loaded-marker";
     for (const auto& item : items) EXPECT_LE(core::dynamo::item_size(item), core::kMaxItemBytes);
     if (!split) EXPECT_TRUE(*head == expected_item(sample)) << "a quiz that fits is stored as before";
     EXPECT_EQ(stack.redis_count(keys_of(sample)), 0u);

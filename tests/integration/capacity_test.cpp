@@ -20,6 +20,7 @@
 #include <deque>
 #include <mutex>
 #include <random>
+#include <sstream>
 #include <thread>
 
 #include "capacity/paced_items.h"
@@ -28,6 +29,7 @@
 #include "core/keys.h"
 #include "core/sample.h"
 #include "core/transform.h"
+#include "http/client.h"
 #include "support/aws_standin.h"
 #include "support/capacity.h"
 #include "support/expected_item.h"
@@ -39,6 +41,16 @@ namespace qrl::testing {
 namespace {
 
 using ::testing::HasSubstr;
+using ::testing::Not;
+
+// The value of one sample of the Prometheus text; -1 when it is absent.
+double sample(const std::string& text, const std::string& series) {
+  std::istringstream lines(text);
+  for (std::string line; std::getline(lines, line);) {
+    if (line.rfind(series + " ", 0) == 0) return std::stod(line.substr(series.size() + 1));
+  }
+  return -1;
+}
 
 const char* kStaticKey = "test-key:test-secret-do-not-log";
 const char* kLambdaKey = "ASIAEXAMPLE:lambda-secret-do-not-log:lambda-token-do-not-log";
@@ -83,15 +95,19 @@ class Capacity : public StackTest {
     return env;
   }
 
-  // `serve` until `quizzes` messages are finished (or `limit` passes), the events published before it starts.
+  // `serve` until `quizzes` messages are finished (or `limit` passes), the events published
+  // before it starts; `watch` is called while it runs.
   Outcome serve(const std::vector<std::string>& events, std::size_t quizzes, std::chrono::seconds limit,
-                const std::map<std::string, std::string>& extra = {}) {
+                const std::map<std::string, std::string>& extra = {}, const std::function<void()>& watch = {}) {
     for (const auto& e : events) stack.publish(e);
     auto env = serve_env();
     for (const auto& [k, v] : extra) env[k] = v;
     auto daemon = start_env(env);
     Outcome out;
-    eventually([&] { return finished_in(daemon->stderr_text()) >= quizzes; }, limit);
+    eventually([&] {
+      if (watch) watch();
+      return finished_in(daemon->stderr_text()) >= quizzes;
+    }, limit);
     out.log = stop(*daemon);
     out.loaded = count(out.log, "msg=\"quiz loaded\"");
     out.dead_letters = stack.dlq_depth();
@@ -248,7 +264,31 @@ class Capacity : public StackTest {
     auto quizzes = write(20, {2, 2});
     std::vector<std::string> events;
     for (const auto& q : quizzes) events.push_back(old_event(q.id));
-    auto out = in_lambda ? lambda(events, quizzes.size(), 240s) : serve(events, quizzes.size(), 240s);
+    // serve: what /readyz and /metrics say while the table holds it back.
+    const int port = free_port();
+    std::string ready_text;
+    double consumed = 0, rate = 0;
+    auto watch = [&] {
+      http::Client client(2000ms);
+      http::Request request;
+      try {
+        request.url = "http://127.0.0.1:" + std::to_string(port) + "/readyz";
+        auto ready = client.send(request).body;
+        if (ready.find("paced by the table") != std::string::npos) ready_text = ready;
+        request.url = "http://127.0.0.1:" + std::to_string(port) + "/metrics";
+        auto text = client.send(request).body;
+        consumed = std::max(consumed, sample(text, R"(qrl_dynamodb_capacity_units_total{kind="consumed",operation="PutItem"})"));
+        rate = std::max(rate, sample(text, R"(qrl_dynamodb_limiter_rate{capacity="write"})"));
+      } catch (const core::Error&) {
+      }
+    };
+    auto out = in_lambda ? lambda(events, quizzes.size(), 240s)
+                         : serve(events, quizzes.size(), 240s, {{"LOADER_METRICS_PORT", std::to_string(port)}}, watch);
+    if (!in_lambda) {
+      EXPECT_THAT(ready_text, HasSubstr("consuming: ok, paced by the table's capacity"));
+      EXPECT_GT(consumed, 0);
+      EXPECT_GT(rate, 0);
+    }
     const auto put = seen(standin.stats(), "PutItem");
     std::printf("capacity[%s, 20 x (2 x 2), 1 WCU/s with burst]: %zu loaded in %.1f s, %d of %d PutItem throttled\n",
                 in_lambda ? "lambda" : "serve", out.loaded, put.last - put.first, put.throttled, put.requests);
@@ -292,6 +332,27 @@ class Capacity : public StackTest {
     EXPECT_EQ(rest.dead_letters, 0u);
   }
 };
+
+// `check` reports what DescribeTable says of the table's capacity, and warns (without failing)
+// when one quiz of max_answers answers would need more than an hour of it.
+TEST_F(Capacity, CheckReportsTheTablesCapacityAndWarnsOfAQuizTooBigForIt) {
+  standin.set_capacity({{"write", 1}, {"read", 1}});
+  stack.dynamo().ensure_table();
+  auto env = serve_env();
+  auto checked = run({"check"}, env);
+  EXPECT_EQ(checked.code, 0) << checked.out << checked.err;
+  EXPECT_THAT(checked.out, HasSubstr("ACTIVE, PROVISIONED 1 WCU / 1 RCU"));
+  EXPECT_THAT(checked.out, HasSubstr("WARNING"));
+  EXPECT_THAT(checked.out, HasSubstr("one quiz of max_answers (2000000) answers"));
+  env["LOADER_MAX_ANSWERS"] = "200";  // 20 x 10: 15 units, seconds of the table
+  checked = run({"check"}, env);
+  EXPECT_EQ(checked.code, 0) << checked.out << checked.err;
+  EXPECT_THAT(checked.out, HasSubstr("PROVISIONED 1 WCU / 1 RCU"));
+  EXPECT_THAT(checked.out, Not(HasSubstr("WARNING")));
+  standin.set_capacity(nullptr);
+  checked = run({"check"}, env);
+  EXPECT_THAT(checked.out, HasSubstr("ACTIVE, PAY_PER_REQUEST"));
+}
 
 TEST_F(Capacity, ThreeHundredQueuedQuizzesDrainAtTheTablesPaceInServe) { three_hundred_quizzes(false); }
 TEST_F(Capacity, ThreeHundredQueuedQuizzesDrainAtTheTablesPaceInLambda) { three_hundred_quizzes(true); }
