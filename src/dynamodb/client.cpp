@@ -27,6 +27,20 @@ void check_crc32(const http::Response& response, std::string_view operation) {
   }
 }
 
+TableCapacity capacity_of(const nlohmann::json& table) {
+  TableCapacity capacity;
+  // A table made before on-demand existed has no BillingModeSummary: it is provisioned.
+  capacity.billing_mode = "PROVISIONED";
+  if (auto summary = table.find("BillingModeSummary"); summary != table.end() && summary->is_object())
+    capacity.billing_mode = summary->value("BillingMode", capacity.billing_mode);
+  if (auto provisioned = table.find("ProvisionedThroughput"); provisioned != table.end() && provisioned->is_object()) {
+    capacity.read_units = provisioned->value("ReadCapacityUnits", 0.0);
+    capacity.write_units = provisioned->value("WriteCapacityUnits", 0.0);
+  }
+  if (capacity.billing_mode == "PAY_PER_REQUEST") capacity.read_units = capacity.write_units = 0;
+  return capacity;
+}
+
 std::optional<double> consumed_units(const nlohmann::json& response) {
   auto consumed = response.find("ConsumedCapacity");
   if (consumed == response.end() || !consumed->is_object()) return std::nullopt;
@@ -104,7 +118,9 @@ void Client::ensure_table(std::chrono::seconds wait, core::Clock& clock) {
   for (;;) {
     std::string status;
     try {
-      status = call("DescribeTable", name_only)["Table"].value("TableStatus", "");
+      const auto table = call("DescribeTable", name_only)["Table"];
+      status = table.value("TableStatus", "");
+      described_ = capacity_of(table);
     } catch (const core::Error& e) {
       const bool absent = e.code() == core::Code::kTableMissing;
       if (!absent || created) {
@@ -146,18 +162,7 @@ void Client::ensure_table(std::chrono::seconds wait, core::Clock& clock) {
 }
 
 TableCapacity Client::capacity() {
-  auto table = call("DescribeTable", nlohmann::json{{"TableName", settings_.table}}.dump())["Table"];
-  TableCapacity capacity;
-  // A table made before on-demand existed has no BillingModeSummary: it is provisioned.
-  capacity.billing_mode = "PROVISIONED";
-  if (auto summary = table.find("BillingModeSummary"); summary != table.end() && summary->is_object())
-    capacity.billing_mode = summary->value("BillingMode", capacity.billing_mode);
-  if (auto provisioned = table.find("ProvisionedThroughput"); provisioned != table.end() && provisioned->is_object()) {
-    capacity.read_units = provisioned->value("ReadCapacityUnits", 0.0);
-    capacity.write_units = provisioned->value("WriteCapacityUnits", 0.0);
-  }
-  if (capacity.billing_mode == "PAY_PER_REQUEST") capacity.read_units = capacity.write_units = 0;
-  return capacity;
+  return capacity_of(call("DescribeTable", nlohmann::json{{"TableName", settings_.table}}.dump())["Table"]);
 }
 
 bool Client::put(const std::string& /*id*/, const std::string& item, Write write, std::size_t /*bytes*/) {

@@ -40,6 +40,8 @@ class Client final : public pipeline::ItemStore {
 
   // DescribeTable: the billing mode and provisioned capacity.
   TableCapacity capacity();
+  // What the last ensure_table() found of them (empty before one succeeded): no request.
+  const std::optional<TableCapacity>& described() const { return described_; }
 
   bool put(const std::string& id, const std::string& item, Write write = Write::kReplace,
            std::size_t bytes = 0) override;
@@ -70,6 +72,7 @@ class Client final : public pipeline::ItemStore {
   http::Client http_;
   metrics::Recorder* recorder_ = &metrics::nothing();
   std::optional<double> last_consumed_;
+  std::optional<TableCapacity> described_;
 
   nlohmann::json call_once(std::string_view operation, const std::string& body);
 };

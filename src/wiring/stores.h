@@ -47,8 +47,9 @@ struct Stores {
   pipeline::Pipeline pipeline;
 };
 
-// Seeds the limiter with what the table says it is provisioned for (DescribeTable), and logs
-// it; an on-demand table leaves the limiter to find the pace when it first throttles.
+// Seeds the limiter with what the table says it is provisioned for (DescribeTable, as
+// ensure_table() found it), and logs it; an on-demand table leaves the limiter to find the pace
+// when it first throttles.
 dynamodb::TableCapacity seed_limiter(Stores& stores, const config::Config& config);
 
 inline core::RetryPolicy retry_policy(const config::Config& config) {
