@@ -85,9 +85,9 @@ int run(config::Config config, const config::Env& env, std::FILE* out) {
                               ", credentials from " + aws->source_name() + ", table '" + config.dynamo.table +
                               "' is ";
     try {
-      auto table = client.call("DescribeTable", nlohmann::json{{"TableName", config.dynamo.table}}.dump());
-      auto capacity = client.capacity();
-      std::string found = where + table["Table"].value("TableStatus", "?") + ", " + capacity.billing_mode;
+      auto table = client.call("DescribeTable", nlohmann::json{{"TableName", config.dynamo.table}}.dump())["Table"];
+      const auto capacity = dynamodb::capacity_of(table);
+      std::string found = where + table.value("TableStatus", "?") + ", " + capacity.billing_mode;
       if (capacity.billing_mode != "PROVISIONED") return found;
       found += " " + whole(capacity.write_units) + " WCU / " + whole(capacity.read_units) + " RCU";
       // One quiz as big as the loader accepts, at the table's provisioned pace.

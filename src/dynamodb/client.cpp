@@ -27,6 +27,16 @@ void check_crc32(const http::Response& response, std::string_view operation) {
   }
 }
 
+std::optional<double> consumed_units(const nlohmann::json& response) {
+  auto consumed = response.find("ConsumedCapacity");
+  if (consumed == response.end() || !consumed->is_object()) return std::nullopt;
+  auto units = consumed->find("CapacityUnits");
+  if (units == consumed->end() || !units->is_number()) return std::nullopt;
+  return units->get<double>();
+}
+
+}  // namespace
+
 TableCapacity capacity_of(const nlohmann::json& table) {
   TableCapacity capacity;
   // A table made before on-demand existed has no BillingModeSummary: it is provisioned.
@@ -40,16 +50,6 @@ TableCapacity capacity_of(const nlohmann::json& table) {
   if (capacity.billing_mode == "PAY_PER_REQUEST") capacity.read_units = capacity.write_units = 0;
   return capacity;
 }
-
-std::optional<double> consumed_units(const nlohmann::json& response) {
-  auto consumed = response.find("ConsumedCapacity");
-  if (consumed == response.end() || !consumed->is_object()) return std::nullopt;
-  auto units = consumed->find("CapacityUnits");
-  if (units == consumed->end() || !units->is_number()) return std::nullopt;
-  return units->get<double>();
-}
-
-}  // namespace
 
 Client::Client(config::Dynamo settings, std::shared_ptr<credentials::Provider> credentials,
                std::chrono::milliseconds timeout)
@@ -159,10 +159,6 @@ void Client::ensure_table(std::chrono::seconds wait, core::Clock& clock) {
     }
     clock.sleep_for(std::chrono::milliseconds(100));
   }
-}
-
-TableCapacity Client::capacity() {
-  return capacity_of(call("DescribeTable", nlohmann::json{{"TableName", settings_.table}}.dump())["Table"]);
 }
 
 bool Client::put(const std::string& /*id*/, const std::string& item, Write write, std::size_t /*bytes*/) {

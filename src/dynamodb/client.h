@@ -28,6 +28,9 @@ struct TableCapacity {
   double write_units = 0;
 };
 
+// Read off DescribeTable's "Table".
+TableCapacity capacity_of(const nlohmann::json& table);
+
 class Client final : public pipeline::ItemStore {
  public:
   Client(config::Dynamo settings, std::shared_ptr<credentials::Provider> credentials,
@@ -38,9 +41,8 @@ class Client final : public pipeline::ItemStore {
   // Waits until it is ACTIVE.
   void ensure_table(std::chrono::seconds wait = std::chrono::seconds(60), core::Clock& clock = core::system_clock());
 
-  // DescribeTable: the billing mode and provisioned capacity.
-  TableCapacity capacity();
-  // What the last ensure_table() found of them (empty before one succeeded): no request.
+  // The table's billing mode and provisioned capacity as the last ensure_table() found them
+  // (empty before one succeeded).
   const std::optional<TableCapacity>& described() const { return described_; }
 
   bool put(const std::string& id, const std::string& item, Write write = Write::kReplace,

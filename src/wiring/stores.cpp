@@ -1,25 +1,14 @@
 #include "wiring/stores.h"
 
-#include "core/error.h"
 #include "log/log.h"
 
 namespace qrl::wiring {
 
 dynamodb::TableCapacity seed_limiter(Stores& stores, const config::Config& config) {
-  // As ensure_table() found it (with its retries); else asked now, and if DynamoDB cannot say
-  // (throttling, a 5xx), the limiter starts unseeded and finds the pace when it is throttled.
-  dynamodb::TableCapacity capacity;
-  if (stores.items.described()) {
-    capacity = *stores.items.described();
-  } else {
-    try {
-      capacity = stores.items.capacity();
-    } catch (const core::Error& e) {
-      if (!e.transient()) throw;
-      log::warn("table capacity unknown: pacing from the first throttle", {{"reason", e.what()}});
-      return capacity;
-    }
-  }
+  // As ensure_table() found it (with its retries), which every caller runs first; without it,
+  // the limiter starts unseeded and finds the pace when it is first throttled.
+  if (!stores.items.described()) return {};
+  const auto capacity = *stores.items.described();
   const double share = config.loader.capacity_share_percent / 100.0;
   stores.limiter->seed(capacity::Kind::kWrite, capacity.write_units * share);
   stores.limiter->seed(capacity::Kind::kRead, capacity.read_units * share);
