@@ -2,15 +2,17 @@
 // environment): seeds N quizzes of P x Q into Redis and the question-set directory, measures
 // dynalite's raw PutItem rate for the very same items from W bare keep-alive clients, then
 // publishes the N events, runs the real daemon with W workers until every quiz is loaded, and
-// reports quizzes/s (and as a fraction of the raw rate), the daemon's CPU per quiz and its
-// peak RSS. Everything it creates (queue, tables, directory) is its own and removed after.
+// reports quizzes/s (and as a fraction of the raw rate), the DynamoDB requests per quiz (from the
+// daemon's own /metrics), the daemon's CPU per quiz and its peak RSS. Everything it creates (queue, tables, directory) is its own and removed after.
 
 #include <signal.h>
 
 #include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <map>
 #include <optional>
+#include <sstream>
 #include <thread>
 
 #include <CLI/CLI.hpp>
@@ -37,6 +39,24 @@ std::size_t remaining(testing::Stack& stack, const std::vector<core::SampleQuiz>
   keys.reserve(quizzes.size());
   for (const auto& q : quizzes) keys.push_back(q.id + ":quizName");
   return stack.redis_count(keys);
+}
+
+// The daemon's DynamoDB requests by operation, off its /metrics (qrl_dynamodb_requests_total).
+std::map<std::string, double> dynamodb_requests(int port) {
+  http::Client client(5000ms);
+  http::Request request;
+  request.url = "http://127.0.0.1:" + std::to_string(port) + "/metrics";
+  std::map<std::string, double> out;
+  std::istringstream lines(client.send(request).body);
+  const std::string family = "qrl_dynamodb_requests_total{";
+  for (std::string line; std::getline(lines, line);) {
+    if (line.rfind(family, 0) != 0) continue;
+    const auto at = line.find("operation=\"");
+    if (at == std::string::npos) continue;
+    const auto from = at + 11;
+    out[line.substr(from, line.find('"', from) - from)] += std::stod(line.substr(line.rfind(' ') + 1));
+  }
+  return out;
 }
 
 }  // namespace
@@ -97,7 +117,7 @@ int main(int argc, char** argv) {
     for (int w = 0; w < workers; ++w) {
       threads.emplace_back([&] {
         dynamodb::Client client(raw_settings, keys, 30s);
-        for (std::size_t i = next++; i < items.size(); i = next++) client.put(quizzes[i].id, items[i]);
+        for (std::size_t i = next++; i < items.size(); i = next++) client.put_part(quizzes[i].id, items[i], 0);
       });
     }
     for (auto& t : threads) t.join();
@@ -109,6 +129,8 @@ int main(int argc, char** argv) {
   env["LOADER_WORKERS"] = std::to_string(workers);
   env["LOADER_LOG_LEVEL"] = "warn";
   env["LOADER_SETTLE_MS"] = std::to_string(settle_ms);
+  const int metrics_port = testing::free_port();
+  env["LOADER_METRICS_PORT"] = std::to_string(metrics_port);
   std::fprintf(stderr, "publishing %zu events, stamped now...\n", quizzes.size());
   const auto now_s =
       std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
@@ -129,6 +151,7 @@ int main(int argc, char** argv) {
   double elapsed = seconds_since(started);
   if (!first_load) first_load = elapsed;
   const long peak_rss_kib = daemon.peak_rss_kib();
+  const auto requests = dynamodb_requests(metrics_port);
   daemon.signal(SIGTERM);
   auto code = daemon.wait(60s);
   if (code != 0) {
@@ -158,6 +181,14 @@ int main(int argc, char** argv) {
       static_cast<double>(usage.ru_utime.tv_sec) + static_cast<double>(usage.ru_utime.tv_usec) / 1e6;
   std::printf("after the first load:  %.1f quizzes/s (first quiz gone %.2f s after start; settle window %d ms)\n",
               static_cast<double>(quizzes.size() - 1) / std::max(elapsed - *first_load, 1e-3), *first_load, settle_ms);
+  double all_requests = 0;
+  std::string by_operation;
+  for (const auto& [operation, n] : requests) {
+    all_requests += n;
+    by_operation += (by_operation.empty() ? "" : ", ") + operation + " " + std::to_string(static_cast<long>(n));
+  }
+  std::printf("DynamoDB requests:    %.2f per quiz (%s; DescribeTable at start-up included)\n",
+              all_requests / static_cast<double>(quizzes.size()), by_operation.c_str());
   std::printf("loader CPU per quiz:  %.3f ms (user %.2f s + sys %.2f s in all, start-up included)\n",
               cpu * 1000.0 / static_cast<double>(quizzes.size()), user, cpu - user);
   std::printf("loader peak RSS:      %.1f MB\n", static_cast<double>(peak_rss_kib) / 1024.0);

@@ -16,7 +16,7 @@ void AdaptiveRate::refill(double now) {
 }
 
 void AdaptiveRate::set_rate(double rate) {
-  fill_rate_ = std::max(rate, kMinRate);
+  fill_rate_ = std::max(rate, floor_);
   capacity_ = std::max(fill_rate_, 1.0);
   tokens_ = std::min(tokens_, capacity_);
 }
@@ -69,7 +69,8 @@ double AdaptiveRate::cubic(double now) const {
   return kScale * t * t * t + w_max_;
 }
 
-void AdaptiveRate::accepted(double units, double spent, double now) {
+void AdaptiveRate::accepted(double units, double spent, double now, std::optional<double> sent) {
+  sample(now, rate_at(sent.value_or(now)), false);
   measure(units, now);
   if (!enabled_) return;
   refill(now);
@@ -77,18 +78,73 @@ void AdaptiveRate::accepted(double units, double spent, double now) {
   set_rate(std::min(cubic(now), 2 * std::max(measured_, kMinRate)));
 }
 
-void AdaptiveRate::throttled(double sent, double now) {
-  measure(0, now);
-  refill(now);
-  // One overshoot throttles every request in flight; only the first of them is news.
-  if (enabled_ && sent < last_throttle_) return;
+double AdaptiveRate::sending_rate() const { return enabled_ ? fill_rate_ : std::max(measured_, kMinRate); }
+
+double AdaptiveRate::rate_at(double sent) const {
+  return enabled_ && sent < last_throttle_ ? rate_before_cut_ : sending_rate();
+}
+
+void AdaptiveRate::sample(double now, double rate, bool throttled) {
+  samples_.push_back({now, rate, throttled});
+  while (samples_.size() > kSamples || (!samples_.empty() && now - samples_.front().at > kSampleSeconds))
+    samples_.pop_front();
+}
+
+bool AdaptiveRate::follows_rate(double rate) const {
+  struct Group {
+    double n = 0, throttled = 0;
+    double share() const { return n > 0 ? throttled / n : 0; }
+  } recent, lower, near, higher;
+  std::size_t i = 0;
+  for (const auto& s : samples_) {
+    auto& group = s.rate < rate / kApart ? lower : s.rate > rate * kApart ? higher : near;
+    group.n += 1;
+    group.throttled += s.throttled ? 1 : 0;
+    if (samples_.size() - i++ <= kRecent) {
+      recent.n += 1;
+      recent.throttled += s.throttled ? 1 : 0;
+    }
+  }
+  // A throttle among few (the top of a rate that otherwise gets through), or among most
+  // requests (far over a capacity): the rate's doing.
+  if (recent.share() < kNoise || recent.share() > kMaxNoise) return true;
+  // Throttled often: the rate's doing only where a rate apart was throttled clearly less below
+  // it, or clearly more above it (by a tenth, plus one standard error of the difference).
+  auto apart = [](const Group& less, const Group& more) {
+    if (less.n < kCompared || more.n < kCompared) return false;
+    const double p = (less.throttled + more.throttled) / (less.n + more.n);
+    return more.share() - less.share() > 0.1 + 2 * std::sqrt(p * (1 - p) * (1 / less.n + 1 / more.n));
+  };
+  return (lower.n >= kCompared && lower.share() < kNoise) || apart(lower, near) || apart(near, higher);
+}
+
+void AdaptiveRate::cut(double now) {
   const double rate = enabled_ ? std::min(std::max(measured_, kMinRate), fill_rate_) : std::max(measured_, kMinRate);
+  rate_before_cut_ = sending_rate();
   w_max_ = rate;
   k_ = std::cbrt(w_max_ * (1 - kBeta) / kScale);
   last_throttle_ = now;
   if (!enabled_) tokens_ = 0;
   enabled_ = true;
   set_rate(rate * kBeta);
+}
+
+Throttle AdaptiveRate::throttled(double sent, double now, double units) {
+  const double rate = rate_at(sent);
+  sample(now, rate, true);
+  measure(0, now);
+  refill(now);
+  // One overshoot throttles every request in flight; only the first of them is news.
+  if (enabled_ && sent < last_throttle_) return Throttle::kCapacity;
+  // Unpaced, too few answers yet to tell (the first requests of a run), and the rate measured
+  // is no base for a cut: retried, not paced.
+  if ((!enabled_ && samples_.size() < kCompared) || !follows_rate(rate)) {
+    ++not_capacity_;
+    tokens_ = std::min(capacity_, tokens_ + units);
+    return Throttle::kNotCapacity;
+  }
+  cut(now);
+  return Throttle::kCapacity;
 }
 
 }  // namespace qrl::capacity

@@ -35,6 +35,7 @@ void log_report(const Report& report, std::size_t backlog, const std::string& in
             {{"accepted_units_per_s", fixed(report.write_accepted)},
              {"limiter_units_per_s", fixed(report.write_rate)},
              {"throttled_requests", std::to_string(report.throttled)},
+             {"throttles_not_capacity", std::to_string(report.not_capacity)},
              {"waiting_for_capacity", std::to_string(report.waiting)},
              {"backlog", std::to_string(backlog)},
              {"units_per_quiz", fixed(report.units_per_quiz)},
@@ -51,6 +52,7 @@ double Limiter::seconds(core::Clock::time_point t) const {
 void Limiter::seed(Kind kind, double units_per_second) {
   std::lock_guard lock(mutex_);
   lane(kind).pace.seed(units_per_second, seconds(clock_.now()));
+  if (kind == Kind::kWrite) write_seed_ = units_per_second;
 }
 
 bool Limiter::acquire(Kind kind, double units, const Patience& patience) {
@@ -105,23 +107,28 @@ bool Limiter::acquire(Kind kind, double units, const Patience& patience) {
   }
 }
 
-void Limiter::accepted(Kind kind, double units, double spent) {
+void Limiter::accepted(Kind kind, double units, double spent, core::Clock::time_point sent) {
   std::lock_guard lock(mutex_);
-  lane(kind).pace.accepted(units, spent, seconds(clock_.now()));
+  lane(kind).pace.accepted(units, spent, seconds(clock_.now()), seconds(sent));
 }
 
-void Limiter::throttled(Kind kind, core::Clock::time_point sent) {
+Throttle Limiter::throttled(Kind kind, double units, core::Clock::time_point sent) {
   std::lock_guard lock(mutex_);
   const auto now = clock_.now();
-  lane(kind).pace.throttled(seconds(sent), seconds(now));
+  const auto throttle = lane(kind).pace.throttled(seconds(sent), seconds(now), units);
   last_throttle_ = now;
   ever_throttled_ = true;
   ++throttled_since_report_;
+  if (throttle == Throttle::kNotCapacity) ++not_capacity_since_report_;
+  return throttle;
 }
 
 void Limiter::quiz_written(double units) {
   std::lock_guard lock(mutex_);
   units_per_quiz_ = units_per_quiz_ == 0 ? units : 0.8 * units_per_quiz_ + 0.2 * units;
+  double floor = units_per_quiz_ / kQuizSeconds;
+  if (write_seed_ > 0) floor = std::min(floor, write_seed_);
+  write_.pace.set_floor(floor);
 }
 
 bool Limiter::holding_back() {
@@ -179,8 +186,10 @@ std::optional<Report> Limiter::report_due() {
   report.write_accepted = write_.pace.measured();
   report.units_per_quiz = units_per_quiz_;
   report.throttled = throttled_since_report_;
+  report.not_capacity = not_capacity_since_report_;
   report.waiting = read_.queue.size() + write_.queue.size();
   throttled_since_report_ = 0;
+  not_capacity_since_report_ = 0;
   return report;
 }
 

@@ -36,6 +36,7 @@ struct Report {
   double write_accepted = 0;      // units a second the table has been accepting
   double units_per_quiz = 0;      // write units a quiz has been costing
   std::uint64_t throttled = 0;    // throttled requests since the last report
+  std::uint64_t not_capacity = 0; // of which the rate does not cure (retried, not paced)
   std::size_t waiting = 0;        // requests waiting for capacity now
 };
 
@@ -53,11 +54,16 @@ class Limiter {
   // Waits for `units` of `kind`. False (nothing spent) when patience runs out first: stopped,
   // or the units cannot be had before the deadline.
   bool acquire(Kind kind, double units, const Patience& patience);
-  // The table's answer: it accepted a request that consumed `units`, or throttled one sent at `sent`.
-  void accepted(Kind kind, double units, double spent);
-  void throttled(Kind kind, core::Clock::time_point sent);
-  // A quiz's writes are done: they cost `units` (for allowed_in_flight and the drain estimate).
+  // The table's answer to a request sent at `sent`: it accepted it, consuming `units` (`spent`
+  // were spent for it before), or throttled it (of `units`): a capacity, which the pace now
+  // follows, or not (its units given back: retry it after a short backoff).
+  void accepted(Kind kind, double units, double spent, core::Clock::time_point sent);
+  Throttle throttled(Kind kind, double units, core::Clock::time_point sent);
+  // A quiz's writes are done: they cost `units` (for allowed_in_flight, the drain estimate, and
+  // the write pace's floor: no quiz's writes paced over kQuizSeconds, unless the table is
+  // provisioned for less).
   void quiz_written(double units);
+  static constexpr double kQuizSeconds = 10;
 
   // How many quizzes to have in flight, of `workers`: all of them unless the limiter is holding
   // writes back; then enough to keep the table busy for a few seconds, at least one.
@@ -94,6 +100,8 @@ class Limiter {
   bool reported_ = false;
   std::optional<core::Clock::time_point> bottleneck_since_;
   std::uint64_t throttled_since_report_ = 0;
+  std::uint64_t not_capacity_since_report_ = 0;
+  double write_seed_ = 0;  // what the table is provisioned for (0: on demand)
   double units_per_quiz_ = 0;
 };
 

@@ -1,6 +1,7 @@
 #include "capacity/paced_items.h"
 
 #include <cmath>
+#include <random>
 
 #include <nlohmann/json.hpp>
 
@@ -11,6 +12,12 @@
 namespace qrl::capacity {
 
 namespace {
+
+// A uniform random number in [0, 1), per thread.
+double jitter() {
+  thread_local std::mt19937_64 rng{std::random_device{}()};
+  return std::uniform_real_distribution<double>(0.0, 1.0)(rng);
+}
 
 std::string_view name(Kind kind) { return kind == Kind::kRead ? "read" : "write"; }
 
@@ -28,7 +35,7 @@ double quiz_write_units(std::int64_t answers) {
   const core::ParticipantAnswer typical{"0123abcd", {1}, 12'345'678'901};
   const double bytes = static_cast<double>(answers) * static_cast<double>(core::answer_size(typical));
   const double items = std::ceil(bytes / static_cast<double>(core::dynamo::kMaxItemBytes));
-  return std::ceil(bytes / 1024.0) + items + 1;
+  return std::ceil(bytes / 1024.0) + items;
 }
 
 PacedItems::PacedItems(dynamodb::Client& table, Limiter& limiter, metrics::Recorder& recorder, core::Clock& clock)
@@ -36,6 +43,7 @@ PacedItems::PacedItems(dynamodb::Client& table, Limiter& limiter, metrics::Recor
 
 template <typename Call>
 auto PacedItems::paced(Kind kind, std::string_view operation, double units, Call&& call) {
+  int retries = 0;
   for (;;) {
     recorder_.waiting_for_capacity(limiter_.waiting() + 1);
     const bool granted = !pacing_ || limiter_.acquire(kind, units, patience_);
@@ -52,7 +60,7 @@ auto PacedItems::paced(Kind kind, std::string_view operation, double units, Call
     try {
       auto result = call();
       const double consumed = table_.last_consumed().value_or(units);
-      limiter_.accepted(kind, consumed, units);
+      limiter_.accepted(kind, consumed, units, sent);
       recorder_.capacity_units(operation, "consumed", consumed);
       recorder_.limiter_rate(name(kind), limiter_.rate(kind));
       return result;
@@ -60,23 +68,42 @@ auto PacedItems::paced(Kind kind, std::string_view operation, double units, Call
       if (e.code() != core::Code::kThrottled) throw;
       recorder_.capacity_units(operation, "throttled", units);
       if (!pacing_) throw;
-      limiter_.throttled(kind, sent);
+      const auto throttle = limiter_.throttled(kind, units, sent);
       recorder_.limiter_rate(name(kind), limiter_.rate(kind));
+      if (throttle == Throttle::kNotCapacity) {
+        // Not the table's capacity: retried at the same pace, after a short backoff (full
+        // jitter, doubling from 25 ms to at most 1 s), as the SDKs retry a throttle.
+        recorder_.event("throttle_not_capacity", 1);
+        const auto cap = std::min<long long>(1000, 25LL << std::min(retries, 6));
+        clock_.sleep_for(std::chrono::milliseconds(static_cast<long long>(jitter() * static_cast<double>(cap))));
+        ++retries;
+      }
     }
   }
 }
 
-bool PacedItems::put(const std::string& id, const std::string& item, Write write, std::size_t bytes) {
+void PacedItems::put_part(const std::string& id, const std::string& item, std::size_t bytes) {
   if (bytes == 0) bytes = core::dynamo::item_size(nlohmann::json::parse(item));
   const double units = write_units(bytes);
-  const bool written = paced(Kind::kWrite, "PutItem", units, [&] { return table_.put(id, item, write, bytes); });
+  paced(Kind::kWrite, "PutItem", units, [&] {
+    table_.put_part(id, item, bytes);
+    return true;
+  });
   quiz_units_ += units;
-  // The head item (written only if new) ends a quiz's writes; its marker comes next.
-  if (write == Write::kOnlyNew && written) {
-    limiter_.quiz_written(quiz_units_ + 1);
+}
+
+pipeline::ItemStore::Stored PacedItems::put_quiz(const std::string& id, const std::string& item,
+                                                 const Identity& identity, std::size_t bytes) {
+  if (bytes == 0) bytes = core::dynamo::item_size(nlohmann::json::parse(item));
+  const double units = write_units(bytes);
+  const auto stored = paced(Kind::kWrite, "PutItem", units, [&] { return table_.put_quiz(id, item, identity, bytes); });
+  quiz_units_ += units;
+  // The quiz's own item ends its writes.
+  if (stored != Stored::kRefused) {
+    limiter_.quiz_written(quiz_units_);
     quiz_units_ = 0;
   }
-  return written;
+  return stored;
 }
 
 std::optional<std::string> PacedItems::start_time(const std::string& id) {

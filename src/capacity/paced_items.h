@@ -24,8 +24,8 @@ namespace qrl::capacity {
 // Capacity units of a write of an item of `bytes` (DynamoDB's rules): one per KB, rounded up.
 double write_units(std::size_t bytes);
 // The write units a quiz of `answers` answers costs at least: each answer's element in the item
-// (core::answer_size of an 8-character user id, one option, seconds in nanoseconds), the
-// quiz's marker, and one unit per item the quiz is split into.
+// (core::answer_size of an 8-character user id, one option, seconds in nanoseconds), and one
+// unit per item the quiz is split into.
 double quiz_write_units(std::int64_t answers);
 
 class PacedItems final : public pipeline::ItemStore {
@@ -37,8 +37,9 @@ class PacedItems final : public pipeline::ItemStore {
   // Off: requests go straight to the table, and a throttle is the caller's (for comparison).
   void set_pacing(bool on) { pacing_ = on; }
 
-  bool put(const std::string& id, const std::string& item, Write write = Write::kReplace,
-           std::size_t bytes = 0) override;
+  Stored put_quiz(const std::string& id, const std::string& item, const Identity& identity,
+                  std::size_t bytes) override;
+  void put_part(const std::string& id, const std::string& item, std::size_t bytes) override;
   std::optional<std::string> start_time(const std::string& id) override;
 
  private:

@@ -74,7 +74,7 @@ dynamodb::Client table_client(config::Config& config) {
 
 int load_quizzes(config::Config config, const std::vector<std::string>& ids) {
   auto aws = wiring::resolve_aws(config, config::process_env());
-  wiring::Stores stores(config, aws);
+  wiring::Stores stores(config, aws, metrics::nothing(), nullptr, std::make_shared<pipeline::RecentlyLoaded>());
   stores.items.ensure_table();
   wiring::seed_limiter(stores, config);
   auto sleep = pipeline::interruptible_sleeper([] { return false; });

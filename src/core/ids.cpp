@@ -53,10 +53,4 @@ std::string reused_id(std::string_view quiz_id, std::string_view start_epoch) {
   return std::string(quiz_id) + "@" + std::string(start_epoch);
 }
 
-std::string marker_id(std::string_view item_id) { return std::string(item_id) + "#loaded"; }
-
-std::string_view quiz_of(std::string_view item_id) noexcept {
-  return item_id.substr(0, item_id.find_first_of("@#"));
-}
-
 }  // namespace qrl::core

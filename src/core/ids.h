@@ -19,12 +19,6 @@ void require_valid_id(std::string_view id, std::string_view what);
 // '@' is never in a quiz id (nor '#', which continuation items use), so it is never a quiz's
 // own id, and the start time keeps two quizzes under one id apart.
 std::string reused_id(std::string_view quiz_id, std::string_view start_epoch);
-// The id of the small item that marks a quiz stored under `item_id` as loaded (`<item id>#loaded`):
-// a duplicate event reads it, a few hundred bytes, instead of the quiz's item, which DynamoDB
-// charges by its whole size however little of it is read.
-std::string marker_id(std::string_view item_id);
-// The quiz id an item id belongs to (the part before '@' or '#').
-std::string_view quiz_of(std::string_view item_id) noexcept;
 
 // A printable, bounded rendering of untrusted text for error messages and logs.
 std::string printable(std::string_view untrusted);

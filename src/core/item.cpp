@@ -235,15 +235,4 @@ std::size_t item_size(const Quiz& quiz) {
   return size;
 }
 
-std::string marker_item(std::string_view item_id, std::string_view start_time) {
-  std::string out = "{\"id\":{\"S\":";
-  append_json_string(out, marker_id(item_id));
-  out += "},\"PartOf\":{\"S\":";
-  append_json_string(out, item_id);
-  out += "},\"StartTime\":{\"S\":";
-  append_json_string(out, start_time);
-  out += "}}";
-  return out;
-}
-
 }  // namespace qrl::core

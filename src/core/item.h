@@ -35,10 +35,6 @@ std::size_t question_header_size(const Question& question);
 void append_quiz_scalars(std::string& out, const Quiz& quiz);
 std::size_t quiz_scalars_size(const Quiz& quiz);
 
-// The marker of a quiz stored under `item_id` (core::marker_id): `id`, `PartOf` (the item id: like
-// a continuation item, it is not a quiz, and a scan for quizzes skips it) and `StartTime`.
-std::string marker_item(std::string_view item_id, std::string_view start_time);
-
 // Appends `text` as a JSON string literal; a byte that is not UTF-8 becomes U+FFFD.
 void append_json_string(std::string& out, std::string_view text);
 

@@ -35,6 +35,7 @@ namespace {
 struct Started {
   std::shared_ptr<credentials::Provider> aws;
   std::shared_ptr<capacity::Limiter> limiter;  // the table's, shared by every worker
+  std::shared_ptr<pipeline::RecentlyLoaded> loaded = std::make_shared<pipeline::RecentlyLoaded>();
   std::vector<std::unique_ptr<wiring::Stores>> stores;
   std::unique_ptr<health::Endpoint> endpoint;
   std::unique_ptr<health::Prober> prober;
@@ -49,7 +50,7 @@ Started start(config::Config& config, const config::Env& env, Broker& broker, he
   started.limiter = std::make_shared<capacity::Limiter>();
   log::info("starting", {{"config", config::describe(config)}});
   for (int i = 0; i < config.loader.workers; ++i) {
-    started.stores.push_back(std::make_unique<wiring::Stores>(config, aws, registry, started.limiter));
+    started.stores.push_back(std::make_unique<wiring::Stores>(config, aws, registry, started.limiter, started.loaded));
     // A write waits for the table's capacity as long as it takes, until a stop.
     started.stores.back()->paced.set_patience({stopping, std::nullopt});
   }
@@ -79,13 +80,13 @@ LoopSettings loop_settings(const config::Config& config) {
 // until the first stop request.
 std::thread periodic_sweep(const config::Config& config, const Started& started, metrics::Registry& registry,
                            core::Clock& clock, std::function<bool()> stop) {
-  return std::thread([&config, aws = started.aws, limiter = started.limiter, &registry, &clock, stop] {
+  return std::thread([&config, aws = started.aws, limiter = started.limiter, loaded = started.loaded, &registry, &clock, stop] {
     auto wait = pipeline::interruptible_sleeper(stop, clock);
     std::optional<wiring::Stores> stores;
     while (wait(std::chrono::duration_cast<std::chrono::milliseconds>(config.loader.sweep_interval))) {
       try {
         if (!stores) {
-          stores.emplace(config, aws, registry, limiter);
+          stores.emplace(config, aws, registry, limiter, loaded);
           stores->paced.set_patience({stop, std::nullopt});
         }
         auto report = wiring::run_sweep(*stores, wiring::sweep_options(config), config, stop, registry, clock);

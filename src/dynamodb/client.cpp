@@ -161,24 +161,44 @@ void Client::ensure_table(std::chrono::seconds wait, core::Clock& clock) {
   }
 }
 
-bool Client::put(const std::string& /*id*/, const std::string& item, Write write, std::size_t /*bytes*/) {
+nlohmann::json Client::put_item(const std::string& item, std::string_view condition, bool old_values) {
   last_consumed_.reset();
   std::string body;
-  body.reserve(item.size() + settings_.table.size() + 160);
+  body.reserve(item.size() + settings_.table.size() + condition.size() + 80);
   body += "{\"TableName\":";
   core::append_json_string(body, settings_.table);
   body += ",\"ReturnConsumedCapacity\":\"TOTAL\"";
-  if (write == Write::kOnlyNew) {
-    body += ",\"ConditionExpression\":\"attribute_not_exists(#id)\",\"ExpressionAttributeNames\":{\"#id\":\"id\"}";
-  }
+  if (old_values) body += ",\"ReturnValues\":\"ALL_OLD\"";
+  body += condition;
   body += ",\"Item\":";
   body += item;
   body += '}';
+  auto response = call("PutItem", body);
+  last_consumed_ = consumed_units(response);
+  return response;
+}
+
+void Client::put_part(const std::string& /*id*/, const std::string& item, std::size_t /*bytes*/) {
+  put_item(item, {}, false);
+}
+
+pipeline::ItemStore::Stored Client::put_quiz(const std::string& /*id*/, const std::string& item,
+                                             const Identity& identity, std::size_t /*bytes*/) {
+  // A single item counts its Participants list; a split head says its count in Split.
+  std::string condition =
+      ",\"ConditionExpression\":\"attribute_not_exists(#id) OR (#start = :start AND "
+      "(size(#participants) = :count OR #split.#count = :count))\""
+      ",\"ExpressionAttributeNames\":{\"#id\":\"id\",\"#start\":\"StartTime\",\"#participants\":"
+      "\"Participants\",\"#split\":\"Split\",\"#count\":\"ParticipantCount\"}"
+      ",\"ExpressionAttributeValues\":{\":start\":{\"S\":";
+  core::append_json_string(condition, identity.start_time);
+  condition += "},\":count\":{\"N\":\"" + std::to_string(identity.participants) + "\"}}";
   try {
-    last_consumed_ = consumed_units(call("PutItem", body));
-    return true;
+    const auto response = put_item(item, condition, true);
+    auto old = response.find("Attributes");
+    return old != response.end() && old->is_object() && !old->empty() ? Stored::kSameQuiz : Stored::kNew;
   } catch (const core::Error& e) {
-    if (write == Write::kOnlyNew && e.code() == core::Code::kConditionFailed) return false;
+    if (e.code() == core::Code::kConditionFailed) return Stored::kRefused;
     throw;
   }
 }
@@ -186,7 +206,7 @@ bool Client::put(const std::string& /*id*/, const std::string& item, Write write
 std::optional<std::string> Client::start_time(const std::string& id) {
   last_consumed_.reset();
   // Only the attribute that tells one quiz from another under the same id (DynamoDB still
-  // charges the whole item's size: the pipeline asks a small marker first).
+  // charges the whole item's size).
   nlohmann::json request = {{"TableName", settings_.table},
                             {"Key", {{"id", {{"S", id}}}}},
                             {"ConsistentRead", true},

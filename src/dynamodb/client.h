@@ -4,8 +4,9 @@
 // connection. Every response's x-amz-crc32 is checked, as the AWS SDKs do.
 //
 // The operations the loader itself uses, and so its IAM policy: DescribeTable (start-up),
-// GetItem (the stored StartTime: loaded already? an older quiz under the same id?), PutItem
-// (the item), and CreateTable only when create_table is on. Scan serves the operator's `list`.
+// PutItem (the item, conditional on the StartTime already stored), GetItem (only on unusual
+// paths: a duplicate whose sources are gone, a split quiz before its continuation items), and
+// CreateTable only when create_table is on. Scan serves the operator's `list`.
 
 #include <chrono>
 #include <optional>
@@ -45,11 +46,15 @@ class Client final : public pipeline::ItemStore {
   // (empty before one succeeded).
   const std::optional<TableCapacity>& described() const { return described_; }
 
-  bool put(const std::string& id, const std::string& item, Write write = Write::kReplace,
-           std::size_t bytes = 0) override;
+  // One PutItem: `attribute_not_exists(id) OR (StartTime = :start AND the participants count
+  // matches)`, ReturnValues ALL_OLD (an old item in the answer is the same quiz's, written
+  // again; no read is charged for it).
+  Stored put_quiz(const std::string& id, const std::string& item, const Identity& identity,
+                  std::size_t bytes) override;
+  void put_part(const std::string& id, const std::string& item, std::size_t bytes) override;
   // A strongly consistent GetItem of the id and StartTime alone.
   std::optional<std::string> start_time(const std::string& id) override;
-  // The capacity units the last put() or start_time() consumed, as DynamoDB answered
+  // The capacity units the last put_quiz(), put_part() or start_time() consumed, as DynamoDB answered
   // (ReturnConsumedCapacity); empty when the answer did not say (or it failed).
   std::optional<double> last_consumed() const { return last_consumed_; }
   std::optional<nlohmann::json> get(const std::string& quiz_id);  // the item, DynamoDB JSON
@@ -77,6 +82,8 @@ class Client final : public pipeline::ItemStore {
   std::optional<TableCapacity> described_;
 
   nlohmann::json call_once(std::string_view operation, const std::string& body);
+  // PutItem of `item` with `condition` (a JSON fragment of the request's members, or empty).
+  nlohmann::json put_item(const std::string& item, std::string_view condition, bool old_values);
 };
 
 }  // namespace qrl::dynamodb

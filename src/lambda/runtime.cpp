@@ -34,9 +34,11 @@ Initialized init(const config::Env& env, metrics::Relay& relay) {
   log::configure(out.config.loader.log_level, out.config.loader.log_format);
   auto aws = wiring::resolve_aws(out.config, env);
   // One limiter for the table, shared by the workers, kept across invocations.
+  // And one memory of the quizzes loaded, for the duplicates the next invocations bring.
   auto limiter = std::make_shared<capacity::Limiter>();
+  auto loaded = std::make_shared<pipeline::RecentlyLoaded>();
   for (int i = 0; i < out.config.loader.workers; ++i)
-    out.stores.push_back(std::make_unique<wiring::Stores>(out.config, aws, relay, limiter));
+    out.stores.push_back(std::make_unique<wiring::Stores>(out.config, aws, relay, limiter, loaded));
   out.stores.front()->live.connect();
   out.stores.front()->items.ensure_table();
   wiring::seed_limiter(*out.stores.front(), out.config);

@@ -33,7 +33,8 @@ class Recorder {
   virtual void quiz(Outcome, std::chrono::nanoseconds) {}
   virtual void in_flight(std::size_t) {}
   // Something that happened to quizzes, counted by name (qrl_quiz_events_total{event}):
-  // "reused_id", "late_joiner_skipped", "finishing", "coalesced", and the sweep's actions.
+  // "reused_id", "late_joiner_skipped", "finishing", "coalesced", "throttle_not_capacity", and the
+  // sweep's actions.
   virtual void event(std::string_view, std::uint64_t) {}
   // DynamoDB capacity units of an operation: "consumed" (as DynamoDB answered) or "throttled"
   // (what a throttled request would have cost).

@@ -131,7 +131,7 @@ Registry::Registry()
   for (auto s : {core::Stage::kRead, core::Stage::kBuild, core::Stage::kWrite, core::Stage::kDelete})
     families_->stage_seconds.Add({{"stage", std::string(core::to_string(s))}}, kSeconds);
   for (const char* server : {"rabbitmq", "redis"}) families_->reconnects.Add({{"server", server}});
-  for (const char* event : {"reused_id", "late_joiner_skipped", "finishing", "coalesced"})
+  for (const char* event : {"reused_id", "late_joiner_skipped", "finishing", "coalesced", "throttle_not_capacity"})
     families_->events.Add({{"event", event}});
   for (const char* operation : {"GetItem", "PutItem"})
     for (const char* kind : {"consumed", "throttled"})

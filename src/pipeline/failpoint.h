@@ -4,9 +4,9 @@
 // there would leave things. Unset (always, outside the tests), a failpoint is one comparison.
 //   after-read          the quiz's header is read, nothing written
 //   between-parts       the first continuation item of a split quiz is written, no other
-//   mid-delete          the first round trip of a quiz's UNLINKs is done, not the others
 //   after-write         the item (the head, for a split quiz) is written, no source deleted
-//   after-redis-delete  the Redis keys are deleted, the question file is not
+//   after-file-delete   the question file is deleted, no Redis key
+//   mid-delete          the first round trip of a quiz's UNLINKs is done, not the others
 //   before-ack          everything is done but the message is not acked
 
 #include <string_view>

@@ -57,6 +57,8 @@ class StageTimer {
   core::Clock::time_point started_;
 };
 
+}  // namespace
+
 // The same for stages that interleave (a big quiz is read, built and written window by window,
 // and its continuation items are written from inside the build): time goes to the innermost
 // stage running, and each stage is recorded once per attempt.
@@ -104,38 +106,36 @@ class StageClock {
   bool used_[3] = {};
 };
 
+namespace {
+
+// Thrown from the sink of a split quiz before its first continuation item, when the placement
+// says it must not be written where the attempt began: the quiz is stored already (found), or an
+// older quiz holds its id (the attempt is built again, stored beside it).
+struct Misplaced {
+  Placement placement;
+};
+
+std::optional<std::string> stored_start(const core::QuizHeader& header) {
+  const auto seconds = header.start_time ? core::epoch_seconds(*header.start_time) : std::nullopt;
+  if (!seconds) return std::nullopt;
+  return core::rfc3339_utc(*seconds);
+}
+
 }  // namespace
 
-Pipeline::Stored Pipeline::stored(const std::string& item_id) {
-  if (auto marker = items_.start_time(core::marker_id(item_id))) return {std::move(marker), true};
-  return {items_.start_time(item_id), false};
-}
-
-void Pipeline::mark(const std::string& item_id, const std::string& start_time) {
-  try {
-    const auto marker = core::marker_item(item_id, start_time);
-    items_.put(core::marker_id(item_id), marker, ItemStore::Write::kReplace,
-               core::dynamo::item_size(nlohmann::json::parse(marker)));
-  } catch (const core::Error& e) {
-    if (!e.transient()) throw;
-    log::warn("loaded-marker not written; the next duplicate event writes it",
-              {{"item", item_id}, {"reason", e.what()}});
-  }
-}
-
 Placement Pipeline::place(const std::string& quiz_id, const core::QuizHeader& header) {
-  auto found = stored(quiz_id);
-  if (!found.start) return {quiz_id, false, false, false, {}};
+  auto found = items_.start_time(quiz_id);
+  if (!found) return {quiz_id, false, false, {}};
   // The quiz-level keys are deleted last: without a start time, this is a quiz whose delete was
   // cut short after its item was written.
-  if (!header.start_time) return {quiz_id, true, false, found.marked, *found.start};
-  const auto seconds = core::epoch_seconds(*header.start_time);
-  if (!seconds) return {quiz_id, false, false, false, {}};  // not a start time: the reader names the key
-  if (*found.start == core::rfc3339_utc(*seconds)) return {quiz_id, true, false, found.marked, *found.start};
+  if (!header.start_time) return {quiz_id, true, false, *found};
+  const auto start = stored_start(header);
+  if (!start) return {quiz_id, false, false, {}};  // not a start time: the reader names the key
+  if (*found == *start) return {quiz_id, true, false, *found};
   // An older quiz with this id is stored: this one goes beside it, never over it.
   auto id = core::reused_id(quiz_id, *header.start_time);
-  auto beside = stored(id);
-  return {id, beside.start.has_value(), true, beside.marked, beside.start.value_or("")};
+  auto beside = items_.start_time(id);
+  return {id, beside.has_value(), true, beside.value_or("")};
 }
 
 Outcome Pipeline::load(const std::string& quiz_id) {
@@ -143,135 +143,180 @@ Outcome Pipeline::load(const std::string& quiz_id) {
   std::optional<StageClock> clock(std::in_place, recorder_, clock_);
   const auto header = clock->run(core::Stage::kRead, [&] { return live_.read_header(quiz_id); });
   failpoint("after-read");
-  auto placement = clock->run(core::Stage::kRead, [&] { return place(quiz_id, header); });
-  if (placement.loaded) {
-    clock.reset();
-    if (!placement.marked) at_stage(core::Stage::kWrite, [&] { mark(placement.item_id, placement.stored_start); });
-    remove_sources(quiz_id, header);
-    return Outcome::kAlreadyLoaded;
-  }
-  split::StoredItem item;
-  std::size_t parts = 0, stored_size = 0;
+  Built built;
   try {
-    auto file = clock->run(core::Stage::kRead, [&] { return questions_.read(quiz_id); });
-    if (!file) {
-      throw core::missing_data("quiz data incomplete: question set file '" + quiz_id + ".json' not found",
-                               quiz_id + ".json");
+    try {
+      built = build(quiz_id, header, std::nullopt, *clock);
+    } catch (const Misplaced& misplaced) {
+      if (misplaced.placement.loaded) {
+        clock.reset();
+        remember(quiz_id, misplaced.placement.start_time);
+        remove_sources(quiz_id, header);
+        return Outcome::kAlreadyLoaded;
+      }
+      built = build(quiz_id, header, misplaced.placement, *clock);
     }
-    // Who is a participant, from which keys exist (core/roster.h), before any value is read.
-    core::keys::validate_participants(quiz_id, header);
-    const core::RosterKeys roster_keys(quiz_id, header);
-    const std::size_t window = std::max<std::size_t>(live_.keys_per_read(), 1);
-    std::vector<bool> present;
-    present.reserve(roster_keys.size());
-    std::vector<std::string> keys;
-    for (std::size_t from = 0; from < roster_keys.size(); from += window) {
-      keys.clear();
-      for (std::size_t i = from; i < std::min(roster_keys.size(), from + window); ++i) keys.push_back(roster_keys[i]);
-      auto exist = clock->run(core::Stage::kRead, [&] { return live_.exist(keys); });
-      present.insert(present.end(), exist.begin(), exist.end());
-    }
-    auto roster = core::take_roster(header, present);
-    present = {};
-    if (!roster.finishing.empty()) {
-      recorder_.event("finishing", 1);
-      throw core::finishing_error(quiz_id, roster);
-    }
-    if (!roster.late.empty()) {
-      recorder_.event("late_joiner_skipped", roster.late.size());
-      log::info("late joiners left out", {{"count", std::to_string(roster.late.size())},
-                                          {"first", roster.late.front()},
-                                          {"reason", "answers missing: joined after the quiz ended"}});
-    }
-    // Streamed: values are read a window at a time, turned into answers, and packed into the
-    // item or, for a quiz that outgrows one, into continuation items written as each fills. So
-    // memory holds a window and an item, whatever the quiz's size.
-    auto reader = clock->run(core::Stage::kBuild,
-                             [&] { return core::QuizReader(quiz_id, roster.participants, *file); });
-    file.reset();
-    if (placement.reused) reader.store_as(placement.item_id);
-    std::optional<split::Assembler> assembler;
-    auto sink = [&](split::StoredItem part) {
-      clock->run(core::Stage::kWrite, [&] { items_.put(part.id, part.json, ItemStore::Write::kReplace, part.size); });
-      failpoint("between-parts");
-    };
-    auto start = [&] {
-      if (!assembler) assembler.emplace(reader.quiz(), sink);
-    };
-    const std::size_t total = reader.key_count();
-    for (std::size_t from = 0; from < total; from += window) {
-      const std::size_t to = std::min(total, from + window);
-      keys.clear();
-      for (std::size_t i = from; i < to; ++i) keys.push_back(reader.key(i));
-      auto values = clock->run(core::Stage::kRead, [&] { return live_.read_values(keys); });
-      keys.clear();
-      clock->run(core::Stage::kBuild, [&] {
-        for (std::size_t i = from; i < to; ++i) {
-          if (i == reader.participant_key_count()) start();
-          if (auto answer = reader.feed(i, values[i - from]))
-            assembler->add(answer->question, std::move(answer->answer));
-        }
-      });
-    }
-    item = clock->run(core::Stage::kBuild, [&] {
-      start();
-      return assembler->finish();
-    });
-    for (const auto& warning : reader.warnings()) log::warn("quiz data unusual", {{"reason", warning}});
-    parts = assembler->parts();
-    stored_size = assembler->parts_size() + item.size;
   } catch (const core::Error& e) {
     clock.reset();
-    // Sources gone or partly gone: loaded meanwhile by another worker or replica, if the item
-    // is there now.
-    if (e.problem() != core::DataProblem::kMissing) throw;
-    if (!at_stage(core::Stage::kRead, [&] { return place(quiz_id, header).loaded; })) throw;
+    if (e.problem() != core::DataProblem::kMissing || !stored_since(quiz_id, header)) throw;
     remove_sources(quiz_id, header);
     return Outcome::kAlreadyLoaded;
   }
-  // Last: the item with the quiz's id is what says "loaded", so it goes after every
-  // continuation item it names. Only if it is new: an item that appeared since place() was
-  // written by another replica from the same sources.
-  const bool written = clock->run(core::Stage::kWrite, [&] {
-    return items_.put(item.id, item.json, ItemStore::Write::kOnlyNew, item.size);
-  });
-  if (!written) {
-    clock.reset();
-    // Only the same quiz may be cleaned up; anything else is looked at again next attempt.
-    if (!at_stage(core::Stage::kWrite, [&] { return place(quiz_id, header).loaded; })) {
-      throw core::transient_error(core::Stage::kWrite,
-                                  "item '" + item.id + "' appeared while the quiz was being loaded");
-    }
-    remove_sources(quiz_id, header);
-    return Outcome::kAlreadyLoaded;
-  }
-  // The quiz's StartTime as the item has it (the reader refused a quiz without one).
-  if (const auto start = header.start_time ? core::epoch_seconds(*header.start_time) : std::nullopt) {
-    clock->run(core::Stage::kWrite, [&] { mark(item.id, core::rfc3339_utc(*start)); });
-  }
+  const bool written = clock->run(core::Stage::kWrite, [&] { return store(built, quiz_id, header); });
   clock.reset();
-  recorder_.item(stored_size);
-  if (placement.reused) {
-    recorder_.event("reused_id", 1);
-    log::warn("quiz id reused: an older quiz is stored under it; this one stored beside it",
-              {{"item", placement.item_id}});
-  }
-  if (parts > 0) {
-    log::info("quiz stored split",
-              {{"items", std::to_string(parts + 1)}, {"bytes", std::to_string(stored_size)}});
-  }
+  remember(quiz_id, built.identity.start_time);
+  if (written) report(built);
   failpoint("after-write");
   remove_sources(quiz_id, header);  // only now that the item is durable
-  return Outcome::kLoaded;
+  return written ? Outcome::kLoaded : Outcome::kAlreadyLoaded;
+}
+
+core::Roster Pipeline::roster(const std::string& quiz_id, const core::QuizHeader& header, StageClock& clock) {
+  // Who is a participant, from which keys exist (core/roster.h), before any value is read.
+  core::keys::validate_participants(quiz_id, header);
+  const core::RosterKeys keys(quiz_id, header);
+  const std::size_t window = std::max<std::size_t>(live_.keys_per_read(), 1);
+  std::vector<bool> present;
+  present.reserve(keys.size());
+  std::vector<std::string> batch;
+  for (std::size_t from = 0; from < keys.size(); from += window) {
+    batch.clear();
+    for (std::size_t i = from; i < std::min(keys.size(), from + window); ++i) batch.push_back(keys[i]);
+    auto exist = clock.run(core::Stage::kRead, [&] { return live_.exist(batch); });
+    present.insert(present.end(), exist.begin(), exist.end());
+  }
+  auto roster = core::take_roster(header, present);
+  if (!roster.finishing.empty()) {
+    recorder_.event("finishing", 1);
+    throw core::finishing_error(quiz_id, roster);
+  }
+  if (!roster.late.empty()) {
+    recorder_.event("late_joiner_skipped", roster.late.size());
+    log::info("late joiners left out", {{"count", std::to_string(roster.late.size())},
+                                        {"first", roster.late.front()},
+                                        {"reason", "answers missing: joined after the quiz ended"}});
+  }
+  return roster;
+}
+
+Pipeline::Built Pipeline::build(const std::string& quiz_id, const core::QuizHeader& header,
+                                const std::optional<Placement>& known, StageClock& clock) {
+  auto file = clock.run(core::Stage::kRead, [&] { return questions_.read(quiz_id); });
+  if (!file) {
+    throw core::missing_data("quiz data incomplete: question set file '" + quiz_id + ".json' not found",
+                             quiz_id + ".json");
+  }
+  const auto participants = roster(quiz_id, header, clock).participants;
+  auto reader = clock.run(core::Stage::kBuild, [&] { return core::QuizReader(quiz_id, participants, *file); });
+  file.reset();
+  Built built;
+  built.identity = {reader.quiz().start_time, reader.quiz().participants.size()};
+  built.placement = known.value_or(Placement{quiz_id, false, false, {}});
+  if (built.placement.reused) reader.store_as(built.placement.item_id);
+  bool placed = known.has_value();
+  auto sink = [&](split::StoredItem part) {
+    if (!placed) {
+      auto placement = clock.run(core::Stage::kRead, [&] { return place(quiz_id, header); });
+      if (placement.loaded || placement.reused) throw Misplaced{placement};
+      placed = true;
+    }
+    clock.run(core::Stage::kWrite, [&] { items_.put_part(part.id, part.json, part.size); });
+    failpoint("between-parts");
+  };
+  stream(reader, sink, built, clock);
+  for (const auto& warning : reader.warnings()) log::warn("quiz data unusual", {{"reason", warning}});
+  return built;
+}
+
+void Pipeline::stream(core::QuizReader& reader, const split::Sink& sink, Built& built, StageClock& clock) {
+  // Streamed: values are read a window at a time, turned into answers, and packed into the item
+  // or, for a quiz that outgrows one, into continuation items written as each fills. So memory
+  // holds a window and an item, whatever the quiz's size.
+  std::optional<split::Assembler> assembler;
+  auto start = [&] {
+    if (!assembler) assembler.emplace(reader.quiz(), sink);
+  };
+  const std::size_t window = std::max<std::size_t>(live_.keys_per_read(), 1);
+  const std::size_t total = reader.key_count();
+  std::vector<std::string> keys;
+  for (std::size_t from = 0; from < total; from += window) {
+    const std::size_t to = std::min(total, from + window);
+    keys.clear();
+    for (std::size_t i = from; i < to; ++i) keys.push_back(reader.key(i));
+    auto values = clock.run(core::Stage::kRead, [&] { return live_.read_values(keys); });
+    clock.run(core::Stage::kBuild, [&] {
+      for (std::size_t i = from; i < to; ++i) {
+        if (i == reader.participant_key_count()) start();
+        if (auto answer = reader.feed(i, values[i - from])) assembler->add(answer->question, std::move(answer->answer));
+      }
+    });
+  }
+  built.item = clock.run(core::Stage::kBuild, [&] {
+    start();
+    return assembler->finish();
+  });
+  built.parts = assembler->parts();
+  built.stored_size = assembler->parts_size() + built.item.size;
+}
+
+bool Pipeline::store(Built& built, const std::string& quiz_id, const core::QuizHeader& header) {
+  using Stored = ItemStore::Stored;
+  auto put = [&] { return items_.put_quiz(built.item.id, built.item.json, built.identity, built.item.size); };
+  auto stored = put();
+  if (stored != Stored::kRefused) return stored == Stored::kNew;
+  // Refused: this quiz's item with other participants (reread while its sources were being
+  // deleted: the stored one stays), or another quiz's (a reused id: this one goes beside it).
+  const auto placement = place(quiz_id, header);
+  if (placement.loaded) return false;
+  if (placement.reused && built.parts == 0 && !built.placement.reused) {
+    built.placement = placement;
+    built.item = split::stored_as(std::move(built.item), placement.item_id);
+    stored = put();
+    if (stored != Stored::kRefused) return stored == Stored::kNew;
+  }
+  // Anything else is looked at again next attempt.
+  throw core::transient_error(core::Stage::kWrite,
+                              "item '" + built.item.id + "' holds another quiz, which appeared while this one was loaded");
+}
+
+bool Pipeline::stored_since(const std::string& quiz_id, const core::QuizHeader& header) {
+  // Known from memory only where it can be compared: a start time that is not one is the
+  // reader's to name.
+  const auto start = stored_start(header);
+  if (loaded_ != nullptr && (start || !header.start_time) && loaded_->knows(quiz_id, start)) return true;
+  const auto placement = at_stage(core::Stage::kRead, [&] { return place(quiz_id, header); });
+  if (placement.loaded) remember(quiz_id, placement.start_time);
+  return placement.loaded;
+}
+
+void Pipeline::remember(const std::string& quiz_id, const std::string& start_time) {
+  if (loaded_ != nullptr && !start_time.empty()) loaded_->remember(quiz_id, start_time);
+}
+
+void Pipeline::report(const Built& built) {
+  recorder_.item(built.stored_size);
+  if (built.placement.reused) {
+    recorder_.event("reused_id", 1);
+    log::warn("quiz id reused: an older quiz is stored under it; this one stored beside it",
+              {{"item", built.placement.item_id}});
+  }
+  if (built.parts > 0) {
+    log::info("quiz stored split",
+              {{"items", std::to_string(built.parts + 1)}, {"bytes", std::to_string(built.stored_size)}});
+  }
 }
 
 void Pipeline::remove_sources(const std::string& quiz_id, const core::QuizHeader& header) {
-  // Redis first, in windows of one round trip each, made as they go (a big quiz has hundreds of
-  // thousands of keys). Windows are cut from the end, so the last one holds the quiz-level keys
+  // The question file first: once it is gone, every attempt at the quiz ends in the missing-data
+  // path, which reads whether the item is stored, and never rebuilds the item from keys half
+  // deleted. Then Redis, in windows of one round trip each, made as they go (a big quiz has
+  // hundreds of thousands of keys), cut from the end, so the last one holds the quiz-level keys
   // (keys::SourceKeys puts them last): a crash between two leaves the keys that name the rest,
-  // and a crash after them only the file; a retry that sees the item removes what is left.
+  // and a retry that sees the item removes what is left.
   StageTimer timer(recorder_, core::Stage::kDelete, clock_);
   at_stage(core::Stage::kDelete, [&] {
+    questions_.remove(quiz_id);
+    failpoint("after-file-delete");
     const core::keys::SourceKeys keys(quiz_id, header);
     const std::size_t window = std::max<std::size_t>(live_.keys_per_read(), 1);
     std::size_t end = keys.size() % window == 0 ? std::min(window, keys.size()) : keys.size() % window;
@@ -282,8 +327,6 @@ void Pipeline::remove_sources(const std::string& quiz_id, const core::QuizHeader
       for (std::size_t i = from; i < end; ++i) batch.push_back(keys[i]);
       live_.remove(batch);
     }
-    failpoint("after-redis-delete");
-    questions_.remove(quiz_id);
   });
 }
 

@@ -1,16 +1,19 @@
 #pragma once
-// The ETL step for one quiz, over the three stores: read Redis and the question file, build the
-// item, write it, delete the sources. Container and Lambda modes both run messages through
-// process_message(); neither has logic of its own about quizzes.
+// The ETL step for one quiz, over the three stores, in named steps: read the quiz-level keys,
+// read the question file and the roster, read and build the item (streamed; a quiz too big for
+// one item is written as continuation items on the way), store it, delete the sources. Container
+// and Lambda modes both run messages through process_message(); neither has logic of its own
+// about quizzes.
 //
-// Idempotence: before writing, the stored StartTime tells the same quiz (loaded before:
-// a duplicate event, or a crash between write and delete; the pipeline finishes the cleanup and
-// succeeds, writing nothing) from an older quiz that had the same id (this one is stored beside
-// it, under core::reused_id). An item is never overwritten by another quiz. The sources are
-// deleted only after the write succeeded, the Redis keys that name the others last. The
-// StartTime is read from a small marker item written after the quiz's, so a duplicate costs a
-// read unit whatever the quiz's size; a quiz stored without one (by an older loader, or cut
-// short between the two writes) is read from its item and marked then.
+// Idempotence without a read: the quiz's own item is stored with one conditional PutItem that
+// writes only where no item is, or where the same quiz is (same StartTime: a duplicate, or a
+// retry after a crash between write and delete, which writes the same content again). An older
+// quiz with the same id (another StartTime) refuses the write, and this one is stored beside it
+// under core::reused_id: an item is never overwritten by another quiz. Only unusual paths read
+// the stored StartTime (place()): a duplicate whose sources are already gone (unless this
+// process remembers loading it, RecentlyLoaded), and a split quiz before its first continuation
+// item, which must not land on an older quiz's. The sources are deleted only after the write
+// succeeded, the Redis keys that name the others last.
 
 #include <chrono>
 #include <functional>
@@ -24,21 +27,25 @@
 #include "core/retry.h"
 #include "metrics/recorder.h"
 #include "pipeline/ports.h"
+#include "core/roster.h"
+#include "core/transform.h"
+#include "pipeline/recently_loaded.h"
+#include "split/assembler.h"
 
 namespace qrl::pipeline {
 
 enum class Outcome { kLoaded, kAlreadyLoaded };
 
 // Where a quiz is stored: under its id, or, when an older quiz with the same id (another
-// StartTime) is stored there, under core::reused_id; and whether it is stored there already,
-// and if so, whether its marker (core::marker_id) says so.
+// StartTime) is stored there, under core::reused_id; and whether it is stored there already.
 struct Placement {
   std::string item_id;
   bool loaded = false;
   bool reused = false;
-  bool marked = false;
-  std::string stored_start;  // loaded: the stored StartTime
+  std::string start_time;  // loaded: the stored StartTime
 };
+
+class StageClock;
 
 class Pipeline {
  public:
@@ -46,30 +53,44 @@ class Pipeline {
            metrics::Recorder& recorder = metrics::nothing(), core::Clock& clock = core::system_clock());
 
   core::Clock& clock() const { return clock_; }
+  // The process's memory of quizzes stored lately (none: every duplicate whose sources are gone
+  // reads the item).
+  void remember_in(RecentlyLoaded& loaded) { loaded_ = &loaded; }
 
   // One attempt. Throws core::Error, classified.
   Outcome load(const std::string& quiz_id);
 
-  // Decided from the stored item's StartTime before anything is written (the sweep asks too).
+  // Decided from the stored item's StartTime (a read; the sweep asks too).
   Placement place(const std::string& quiz_id, const core::QuizHeader& header);
 
  private:
-  void remove_sources(const std::string& quiz_id, const core::QuizHeader& header);
-  // The StartTime stored under `item_id`: from its marker, or else from the item itself.
-  struct Stored {
-    std::optional<std::string> start;
-    bool marked = false;
+  // The item, built and, for a split quiz, its continuation items written.
+  struct Built {
+    split::StoredItem item;
+    ItemStore::Identity identity;
+    Placement placement;     // known before any continuation item; else the quiz's own id
+    std::size_t parts = 0;
+    std::size_t stored_size = 0;
   };
-  Stored stored(const std::string& item_id);
-  // Writes the marker of a quiz stored under `item_id`. A failure to is only logged: the item
-  // is what says "loaded", and the next duplicate that finds it unmarked writes the marker.
-  void mark(const std::string& item_id, const std::string& start_time);
+  // The steps of load(), in order.
+  Built build(const std::string& quiz_id, const core::QuizHeader& header, const std::optional<Placement>& known,
+              StageClock& clock);
+  core::Roster roster(const std::string& quiz_id, const core::QuizHeader& header, StageClock& clock);
+  void stream(core::QuizReader& reader, const split::Sink& sink, Built& built, StageClock& clock);
+  // Stores the item; true when it was new, false when the same quiz was stored already.
+  bool store(Built& built, const std::string& quiz_id, const core::QuizHeader& header);
+  // Sources gone or partly gone: stored meanwhile (by this process, another worker or replica)?
+  bool stored_since(const std::string& quiz_id, const core::QuizHeader& header);
+  void remember(const std::string& quiz_id, const std::string& start_time);
+  void report(const Built& built);
+  void remove_sources(const std::string& quiz_id, const core::QuizHeader& header);
 
   LiveStore& live_;
   QuestionStore& questions_;
   ItemStore& items_;
   metrics::Recorder& recorder_;
   core::Clock& clock_;
+  RecentlyLoaded* loaded_ = nullptr;
 };
 
 // Waits before the next attempt; returns false when there is no time for one (shutdown or a

@@ -50,15 +50,31 @@ class QuestionStore {
 class ItemStore {
  public:
   virtual ~ItemStore() = default;
-  // Writes the item (DynamoDB JSON map), durably. kReplace replaces any item with the same id;
-  // kOnlyNew writes only if there is none and returns false (nothing written) if there is.
-  // `bytes`: its size by DynamoDB's rules where the caller knows it (0: unknown), what the write
-  // costs in capacity.
-  enum class Write { kReplace, kOnlyNew };
-  virtual bool put(const std::string& id, const std::string& item, Write write = Write::kReplace,
-                   std::size_t bytes = 0) = 0;
+  // What storing a quiz's own item found under its id.
+  enum class Stored {
+    kNew,       // no item: the quiz's item is written
+    kSameQuiz,  // the same quiz's item: written again, the same content
+    kRefused,   // another item: another quiz's (a reused id), or this quiz's with other
+                // participants (read while its sources were being deleted); nothing written
+  };
+  // What tells a quiz's item apart: its StartTime (as the item has it) and how many
+  // participants it holds (the Participants list, or a split head's Split.ParticipantCount). A
+  // reread of the same quiz while another loader deletes its sources loses participants (their
+  // answers look missing, as a late joiner's): it must never replace the whole item.
+  struct Identity {
+    std::string start_time;
+    std::size_t participants = 0;
+  };
+  // The item of a quiz (its single item, or the head of a split quiz), durably, in one
+  // conditional request: written only where there is no item, or the same quiz's (the same
+  // Identity). `bytes`: its size by DynamoDB's rules, what the write costs in capacity.
+  virtual Stored put_quiz(const std::string& id, const std::string& item, const Identity& identity,
+                          std::size_t bytes) = 0;
+  // A continuation item of a split quiz, durably, over whatever is stored under its id.
+  virtual void put_part(const std::string& id, const std::string& item, std::size_t bytes) = 0;
   // The StartTime of the item with this id (strongly consistent), or nullopt when there is no
-  // such item. An item without a StartTime gives an empty string.
+  // such item. An item without a StartTime gives an empty string. DynamoDB charges the whole
+  // item's size for it: the pipeline asks only on unusual paths.
   virtual std::optional<std::string> start_time(const std::string& id) = 0;
 };
 

@@ -1,5 +1,6 @@
 #include "split/assembler.h"
 
+#include <stdexcept>
 #include <string_view>
 
 #include "core/dynamo_size.h"
@@ -34,6 +35,20 @@ void append_n(std::string& out, std::string_view attribute, std::size_t value) {
 
 std::string part_id(const std::string& quiz_id, std::size_t n) {
   return quiz_id + "#" + std::to_string(n);
+}
+
+StoredItem stored_as(StoredItem item, const std::string& id) {
+  // core::encode_item writes the id first: {"id":{"S":"<id>"},...
+  std::string from = "{";
+  append_s(from, "id", item.id);
+  if (item.json.compare(0, from.size(), from) != 0)
+    throw std::logic_error("stored_as: item '" + item.id + "' does not begin with its id");
+  std::string to = "{";
+  append_s(to, "id", id);
+  item.json.replace(0, from.size(), to);
+  item.size = item.size - item.id.size() + id.size();
+  item.id = id;
+  return item;
 }
 
 Assembler::Assembler(const core::Quiz& quiz, Sink sink, std::size_t limit)

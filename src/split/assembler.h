@@ -32,6 +32,10 @@ using Sink = std::function<void(StoredItem)>;
 // `<quiz id>#<n>`: '#' is never in a quiz id, so no continuation id is ever a quiz's.
 std::string part_id(const std::string& quiz_id, std::size_t n);
 
+// A single item (not a split head, whose parts are named after its id) stored under `id`
+// instead: a quiz whose id an older quiz holds goes beside it (core::reused_id).
+StoredItem stored_as(StoredItem item, const std::string& id);
+
 class Assembler {
  public:
   // `quiz` has its scalars, its questions (without answers) and its participants, and outlives

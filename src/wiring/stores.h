@@ -18,15 +18,20 @@ namespace qrl::wiring {
 
 struct Stores {
   // Without a limiter, the Stores have one of their own (a command with one worker).
+  // Without a memory of loaded quizzes, the Stores have none (every duplicate whose sources are
+  // gone reads the item).
   Stores(const config::Config& config, std::shared_ptr<credentials::Provider> aws,
-         metrics::Recorder& recorder = metrics::nothing(), std::shared_ptr<capacity::Limiter> shared = nullptr)
+         metrics::Recorder& recorder = metrics::nothing(), std::shared_ptr<capacity::Limiter> shared = nullptr,
+         std::shared_ptr<pipeline::RecentlyLoaded> memory = nullptr)
       : live(config.redis, config.loader.request_timeout, config.loader.max_answers, recorder),
         questions(config.question_set_path, config.question_set_max_bytes),
         items(config.dynamo, std::move(aws), config.loader.request_timeout),
         limiter(shared ? std::move(shared) : std::make_shared<capacity::Limiter>()),
         paced(items, *limiter, recorder),
+        loaded(std::move(memory)),
         pipeline(live, questions, paced, recorder) {
     items.set_recorder(recorder);
+    if (loaded) pipeline.remember_in(*loaded);
     paced.set_pacing(config.loader.pace_writes);
   }
   Stores(const Stores&) = delete;
@@ -44,6 +49,7 @@ struct Stores {
   dynamodb::Client items;  // the table itself: setup, `check`, `list`, `show`
   std::shared_ptr<capacity::Limiter> limiter;
   capacity::PacedItems paced;  // the table at its pace: what the pipeline writes to
+  std::shared_ptr<pipeline::RecentlyLoaded> loaded;
   pipeline::Pipeline pipeline;
 };
 

@@ -92,7 +92,7 @@ TEST(Limiter, AReportOnceAMinuteWhileTheTableIsTheBottleneck) {
   core::ManualClock clock;
   Limiter limiter(clock);
   EXPECT_FALSE(limiter.report_due());
-  limiter.throttled(Kind::kWrite, clock.now());
+  limiter.throttled(Kind::kWrite, 1, clock.now());
   EXPECT_FALSE(limiter.report_due());  // no quiz's cost known yet: no drain estimate to give
   limiter.quiz_written(17);
   auto first = limiter.report_due();
@@ -100,7 +100,7 @@ TEST(Limiter, AReportOnceAMinuteWhileTheTableIsTheBottleneck) {
   EXPECT_EQ(first->throttled, 1u);
   EXPECT_FALSE(limiter.report_due());
   clock.advance(30s);
-  limiter.throttled(Kind::kWrite, clock.now());
+  limiter.throttled(Kind::kWrite, 1, clock.now());
   EXPECT_FALSE(limiter.report_due());
   clock.advance(31s);
   ASSERT_TRUE(limiter.report_due());

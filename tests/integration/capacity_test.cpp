@@ -33,6 +33,7 @@
 #include "support/aws_standin.h"
 #include "support/capacity.h"
 #include "support/expected_item.h"
+#include "support/fault_proxy.h"
 #include "support/fixtures.h"
 #include "support/runtime_api.h"
 #include "support/stack_test.h"
@@ -70,6 +71,8 @@ struct Outcome {
 class Capacity : public StackTest {
  protected:
   AwsStandin standin{dynalite_url(), {.keys = {kStaticKey, kLambdaKey}}};
+  // Where the loader sends its DynamoDB requests: the stand-in, or a fault proxy before it.
+  std::string endpoint = standin.dynamodb_url();
 
   std::vector<core::SampleQuiz> write(int count, core::SampleShape shape) {
     std::vector<core::SampleQuiz> quizzes;
@@ -91,7 +94,7 @@ class Capacity : public StackTest {
 
   std::map<std::string, std::string> serve_env() {
     auto env = stack.env();
-    env["DYNAMODB_ENDPOINT_URL"] = standin.dynamodb_url();
+    env["DYNAMODB_ENDPOINT_URL"] = endpoint;
     return env;
   }
 
@@ -135,7 +138,7 @@ class Capacity : public StackTest {
     for (int f = 0; f < functions; ++f) {
       apis.push_back(std::make_unique<RuntimeApi>());
       auto env = stack.lambda_env(apis.back()->address());
-      env["DYNAMODB_ENDPOINT_URL"] = standin.dynamodb_url();
+      env["DYNAMODB_ENDPOINT_URL"] = endpoint;
       // As the CDK app sets it: each of `functions` starts at its share of the table.
       env["LOADER_CAPACITY_SHARE_PERCENT"] = std::to_string(100 / functions);
       functions_running.push_back(std::make_unique<Process>(std::vector<std::string>{"lambda"}, env));
@@ -301,7 +304,8 @@ class Capacity : public StackTest {
   }
 
   // The same quiz announced 20 times (a timer firing for 20 participants) costs at most one load
-  // plus 20 capacity units: a duplicate reads the quiz's small marker, not its 16 KB item.
+  // plus 20 capacity units: a duplicate of a quiz the process loaded is known from memory, and
+  // one it does not know reads the item.
   void twenty_announcements(bool in_lambda) {
     standin.set_capacity({{"write", 1000}, {"read", 1000}});
     auto quizzes = write(2, {20, 10});
@@ -330,6 +334,56 @@ class Capacity : public StackTest {
     EXPECT_EQ(count(rest.log, "msg=\"quiz loaded\""), 0u);
     EXPECT_LE(twenty, load + 20);
     EXPECT_EQ(rest.dead_letters, 0u);
+  }
+
+  // A table with no capacity limit whose requests fail at random whatever the rate: 30% throttled
+  // (ThrottlingException and ProvisionedThroughputExceededException, as an on-demand table's
+  // partition split or hot key answers), 10% HTTP 500 and 2% connections reset, with the Redis
+  // clients killed twice. Those throttles do not follow the rate, so they are retried rather than
+  // paced: all 150 quizzes of 20 x 10 load, none dead-lettered, at a useful rate.
+  void random_throttles(bool in_lambda) {
+    FaultProxy proxy(standin.dynamodb_url());
+    proxy.set_policy([rng = std::mt19937(in_lambda ? 5 : 3), mutex = std::make_shared<std::mutex>()](
+                         const std::string&, const std::string&) mutable {
+      std::lock_guard lock(*mutex);
+      const auto r = std::uniform_real_distribution<double>(0, 1)(rng);
+      return r < 0.15   ? Fault::kThrottle
+             : r < 0.30 ? Fault::kProvisioned
+             : r < 0.40 ? Fault::kServerError
+             : r < 0.41 ? Fault::kResetBefore
+             : r < 0.42 ? Fault::kResetAfter
+                        : Fault::kNone;
+    });
+    endpoint = proxy.url();
+    stack.dynamo().ensure_table();
+    auto quizzes = write(150, {20, 10});
+    std::vector<std::string> events;
+    for (const auto& q : quizzes) events.push_back(old_event(q.id));
+    std::atomic<bool> done{false};
+    int kills = 0;
+    std::thread killer([&] {
+      for (auto at : {3s, 8s}) {
+        const auto until = std::chrono::steady_clock::now() + at;
+        while (!done && std::chrono::steady_clock::now() < until) std::this_thread::sleep_for(50ms);
+        if (done) return;
+        stack.redis().command({"CLIENT", "KILL", "TYPE", "normal", "SKIPME", "yes"});
+        ++kills;
+      }
+    });
+    const auto started = std::chrono::steady_clock::now();
+    auto out = in_lambda ? lambda(events, quizzes.size(), 240s) : serve(events, quizzes.size(), 240s);
+    const double took = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    done = true;
+    killer.join();
+    std::printf("capacity[%s, 150 x (20 x 10), no capacity limit, 30%% of requests throttled at random]: %zu loaded "
+                "in %.1f s (%.1f quizzes/s, start-up included), %zu dead-lettered, %d Redis client kills; faults: %s\n",
+                in_lambda ? "lambda" : "serve", out.loaded, took, static_cast<double>(out.loaded) / took,
+                out.dead_letters, kills, proxy.summary().c_str());
+    EXPECT_EQ(out.loaded, quizzes.size()) << out.log.substr(out.log.size() > 4000 ? out.log.size() - 4000 : 0);
+    EXPECT_EQ(out.dead_letters, 0u);
+    EXPECT_GT(proxy.injected()[Fault::kThrottle] + proxy.injected()[Fault::kProvisioned], 0);
+    EXPECT_THAT(out.log, HasSubstr("ThrottlingException"));
+    for (const auto& q : quizzes) EXPECT_FALSE(stack.redis_has(core::keys::quiz(q.id, "startTime"))) << q.id;
   }
 };
 
@@ -360,6 +414,8 @@ TEST_F(Capacity, ABigQuizLoadsWholeIntoFiveHundredUnitsInServe) { one_big_quiz(f
 TEST_F(Capacity, ABigQuizLoadsWholeIntoFiveHundredUnitsInLambda) { one_big_quiz(true); }
 TEST_F(Capacity, AOneUnitTableLoadsSmallQuizzesOneByOneInServe) { a_one_unit_table(false); }
 TEST_F(Capacity, AOneUnitTableLoadsSmallQuizzesOneByOneInLambda) { a_one_unit_table(true); }
+TEST_F(Capacity, RandomThrottlesAreRetriedNotPacedToNothingInServe) { random_throttles(false); }
+TEST_F(Capacity, RandomThrottlesAreRetriedNotPacedToNothingInLambda) { random_throttles(true); }
 TEST_F(Capacity, TwentyAnnouncementsCostOneLoadAndTwentyUnitsInServe) { twenty_announcements(false); }
 TEST_F(Capacity, TwentyAnnouncementsCostOneLoadAndTwentyUnitsInLambda) { twenty_announcements(true); }
 

@@ -41,9 +41,8 @@ class Faults : public StackTest {
     return out;
   }
 
-  // Quizzes not finished. A quiz's question file goes last, once its Redis delete succeeded, so
-  // it is the later sign: a fault that fails the delete after Redis ran it leaves the keys gone
-  // but the quiz requeued, with its file. The keys are counted too, in case a file went first.
+  // Quizzes not finished. A quiz's question file goes first and its quiz-level keys last, so the
+  // keys are the later sign; the files are counted too, in case a quiz's keys went first.
   std::size_t remaining(const std::vector<Fixture>& fs) {
     std::vector<std::string> keys;
     for (const auto& f : fs) keys.push_back(f.quiz_id + ":quizName");
@@ -67,7 +66,7 @@ TEST_F(Faults, ACrashAtEveryStepConvergesOnRestart) {
   };
   for (const auto& step :
        {Step{"after-read", false, true, true}, Step{"after-write", true, true, true},
-        Step{"after-redis-delete", true, false, true}, Step{"before-ack", true, false, false}}) {
+        Step{"after-file-delete", true, true, false}, Step{"before-ack", true, false, false}}) {
     SCOPED_TRACE(step.failpoint);
     auto f = contract_quiz(random_id());
     stack.write(f);

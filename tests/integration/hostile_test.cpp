@@ -266,10 +266,10 @@ TEST(HostileItemSize, OurCountAgreesWithDynaliteAtTheLimit) {
   ASSERT_LT(base, core::kMaxItemBytes);
   built.name.assign(core::kMaxItemBytes - base, 'n');
   ASSERT_EQ(core::item_size(built), core::kMaxItemBytes);
-  EXPECT_NO_THROW(stack.dynamo().put(built.id, core::encode_item(built)));
+  EXPECT_NO_THROW(stack.dynamo().put_quiz(built.id, core::encode_item(built), {built.start_time, built.participants.size()}, 0));
   built.name += 'n';
   try {
-    stack.dynamo().put(built.id, core::encode_item(built));
+    stack.dynamo().put_quiz(built.id, core::encode_item(built), {built.start_time, built.participants.size()}, 0);
     ADD_FAILURE() << "an item one byte over 400 KB was accepted";
   } catch (const core::Error& e) {
     EXPECT_THAT(e.what(), HasSubstr("Item size has exceeded the maximum allowed size"));

@@ -21,11 +21,13 @@ class FlakyItems final : public ItemStore {
       : failures_(failures), kind_(kind) {}
   MemoryItems inner;
   int attempts = 0;
-  bool put(const std::string& id, const std::string& item, Write write, std::size_t) override {
+  Stored put_quiz(const std::string& id, const std::string& item, const Identity& identity,
+                  std::size_t) override {
     ++attempts;
     if (failures_-- > 0) throw core::Error(kind_, core::Stage::kWrite, "ThrottlingException or AccessDenied");
-    return inner.put(id, item, write);
+    return inner.put_quiz(id, item, identity);
   }
+  void put_part(const std::string& id, const std::string& item, std::size_t) override { inner.put_part(id, item); }
   std::optional<std::string> start_time(const std::string& id) override { return inner.start_time(id); }
 
  private:
@@ -67,38 +69,75 @@ TEST(Pipeline, LoadsWritesThenDeletesEverySource) {
   EXPECT_TRUE(w.questions.files.empty());
 }
 
-TEST(Pipeline, ASecondAnnouncementFindsTheItemAndSucceeds) {
+// A first load is one conditional write, and nothing is read from the table before it.
+TEST(Pipeline, AFirstLoadIsOneWriteAndNoRead) {
   World w;
   MemoryItems items;
   w.add(qrl::testing::contract_quiz("p2"));
   Pipeline pipeline(w.redis, w.questions, items);
   EXPECT_EQ(pipeline.load("p2"), Outcome::kLoaded);
-  EXPECT_EQ(items.puts, 2);  // the item, then its marker
-  EXPECT_EQ(nlohmann::json::parse(items.items.at(core::marker_id("p2"))),
-            nlohmann::json::parse(R"({"id":{"S":"p2#loaded"},"PartOf":{"S":"p2"},"StartTime":{"S":"2022-01-27T08:54:38Z"}})"));
-  items.probed.clear();
-  EXPECT_EQ(pipeline.load("p2"), Outcome::kAlreadyLoaded);
-  EXPECT_EQ(items.puts, 2);
-  // The duplicate read the marker alone, never the quiz's item (charged by its whole size).
-  EXPECT_EQ(items.probed, std::vector<std::string>{core::marker_id("p2")});
+  EXPECT_EQ(items.puts, 1);
+  EXPECT_TRUE(items.probed.empty());
+  EXPECT_EQ(items.items.size(), 1u);  // one item per quiz: nothing beside it
 }
 
-// A quiz stored without a marker (by an older loader, or a crash between the two writes) is
-// recognised from its item, and marked then, so the next duplicate is cheap.
-TEST(Pipeline, AnUnmarkedLoadedQuizIsMarkedByTheFirstDuplicate) {
+// A duplicate after the sources are gone reads the item's StartTime: loaded, nothing written.
+// One this process remembers loading reads nothing at all.
+TEST(Pipeline, ADuplicateAfterTheSourcesAreGoneReadsOnceOrRemembers) {
   World w;
   MemoryItems items;
   w.add(qrl::testing::contract_quiz("p3"));
   Pipeline pipeline(w.redis, w.questions, items);
-  EXPECT_EQ(pipeline.load("p3"), Outcome::kLoaded);
-  items.items.erase(core::marker_id("p3"));
-  items.probed.clear();
+  ASSERT_EQ(pipeline.load("p3"), Outcome::kLoaded);
   EXPECT_EQ(pipeline.load("p3"), Outcome::kAlreadyLoaded);
-  EXPECT_EQ(items.probed, (std::vector<std::string>{core::marker_id("p3"), "p3"}));
-  ASSERT_TRUE(items.exists(core::marker_id("p3")));
+  EXPECT_EQ(items.puts, 1);
+  EXPECT_EQ(items.probed, std::vector<std::string>{"p3"});
+
+  RecentlyLoaded loaded;
+  pipeline.remember_in(loaded);
+  w.add(qrl::testing::contract_quiz("p4"));
   items.probed.clear();
-  EXPECT_EQ(pipeline.load("p3"), Outcome::kAlreadyLoaded);
-  EXPECT_EQ(items.probed, std::vector<std::string>{core::marker_id("p3")});
+  ASSERT_EQ(pipeline.load("p4"), Outcome::kLoaded);
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(pipeline.load("p4"), Outcome::kAlreadyLoaded);
+  EXPECT_TRUE(items.probed.empty());
+  EXPECT_EQ(items.puts, 2);
+  // Nor does it answer for a quiz it does not know: the item is read, and missing, the data is.
+  EXPECT_EQ(load_error(pipeline, "p5").problem(), core::DataProblem::kMissing);
+  EXPECT_EQ(items.probed, std::vector<std::string>{"p5"});
+}
+
+// A duplicate while the sources are still there (a crash between the write and the delete, or
+// two replicas at once) writes the same item again, in the same one request, and cleans up.
+TEST(Pipeline, ADuplicateWhileTheSourcesRemainWritesTheSameItemAgain) {
+  World w;
+  MemoryItems items;
+  auto f = qrl::testing::contract_quiz("p6");
+  w.add(f);
+  Pipeline pipeline(w.redis, w.questions, items);
+  ASSERT_EQ(pipeline.load("p6"), Outcome::kLoaded);
+  const auto stored = items.items.at("p6");
+  w.add(f);
+  EXPECT_EQ(pipeline.load("p6"), Outcome::kAlreadyLoaded);
+  EXPECT_EQ(items.puts, 2);
+  EXPECT_TRUE(items.probed.empty());
+  EXPECT_EQ(items.items.at("p6"), stored);
+  EXPECT_EQ(w.redis.size(), 0u);
+  EXPECT_TRUE(w.questions.files.empty());
+}
+
+// The loader before this one wrote a marker item `<id>#loaded` beside each quiz: a table that
+// holds them still works, and they are neither read nor written.
+TEST(Pipeline, MarkersOfTheVersionBeforeAreIgnored) {
+  World w;
+  MemoryItems items;
+  const std::string marker = R"({"id":{"S":"p7#loaded"},"PartOf":{"S":"p7"},"StartTime":{"S":"2022-01-27T08:54:38Z"}})";
+  items.items["p7#loaded"] = marker;
+  w.add(qrl::testing::contract_quiz("p7"));
+  Pipeline pipeline(w.redis, w.questions, items);
+  EXPECT_EQ(pipeline.load("p7"), Outcome::kLoaded);
+  EXPECT_EQ(items.puts, 1);
+  EXPECT_TRUE(items.probed.empty());
+  EXPECT_EQ(items.items.at("p7#loaded"), marker);
 }
 
 // A quiz id is 8 random characters with no uniqueness check: once a quiz is loaded and gone
@@ -122,12 +161,14 @@ TEST(Pipeline, AReusedIdKeepsBothQuizzes) {
   EXPECT_EQ(beside["StartTime"]["S"], "2023-11-14T22:13:20Z");
   EXPECT_EQ(beside["Participants"], second.expected_item["Participants"]);
   EXPECT_EQ(w.redis.size(), 0u);
-  // The second quiz announced again: found where it was stored, nothing written.
+  // The second quiz announced again: found where it was stored (written again, the same), the
+  // first quiz's item untouched.
   w.add(second);
   w.redis.apply({{"SET", "r1:startTime", "1700000000"}});
-  const int puts = items.puts;
+  const auto beside_before = items.items.at("r1@1700000000");
   EXPECT_EQ(pipeline.load("r1"), Outcome::kAlreadyLoaded);
-  EXPECT_EQ(items.puts, puts);
+  EXPECT_EQ(items.items.at("r1"), stored);
+  EXPECT_EQ(items.items.at("r1@1700000000"), beside_before);
   EXPECT_EQ(w.redis.size(), 0u);
 }
 
@@ -212,7 +253,7 @@ TEST(ProcessMessage, RetriesTransientFailuresThenAcks) {
   auto result = process_message(pipeline, core::make_event("e", "t", "p6"), core::RetryPolicy{}, kNoSleep);
   EXPECT_EQ(result.action, core::Action::kAck);
   EXPECT_EQ(result.attempts, 3);
-  EXPECT_EQ(items.inner.puts, 2);  // the item and its marker
+  EXPECT_EQ(items.inner.puts, 1);  // the item, once
 }
 
 TEST(ProcessMessage, RequeuesWhenAttemptsRunOutAndKeepsTheSources) {
@@ -305,16 +346,21 @@ TEST(ProcessMessage, PoisonIsRejectedWithoutTouchingAnything) {
 namespace qrl::pipeline {
 namespace {
 
-// Stage times come off the injected clock: two writes (the item, its marker) that take 50 ms of
-// simulated time each are recorded as exactly 100 ms of write, and nothing else as time.
+// Stage times come off the injected clock: the item's write, which takes 50 ms of simulated
+// time, is recorded as exactly 50 ms of write, and nothing else as time.
 TEST(Pipeline, StageTimesAreReadOffTheInjectedClock) {
   core::ManualClock clock;
   class SlowItems final : public ItemStore {
    public:
     explicit SlowItems(core::ManualClock& clock) : clock_(clock) {}
-    bool put(const std::string& id, const std::string& item, Write write, std::size_t) override {
+    Stored put_quiz(const std::string& id, const std::string& item, const Identity& identity,
+                    std::size_t) override {
       clock_.advance(std::chrono::milliseconds(50));
-      return inner.put(id, item, write);
+      return inner.put_quiz(id, item, identity);
+    }
+    void put_part(const std::string& id, const std::string& item, std::size_t) override {
+      clock_.advance(std::chrono::milliseconds(50));
+      inner.put_part(id, item);
     }
     std::optional<std::string> start_time(const std::string& id) override { return inner.start_time(id); }
     MemoryItems inner;
@@ -334,7 +380,7 @@ TEST(Pipeline, StageTimesAreReadOffTheInjectedClock) {
   questions.files[f.quiz_id] = f.question_file;
   Pipeline pipeline(redis, questions, items, recorder, clock);
   EXPECT_EQ(pipeline.load(f.quiz_id), Outcome::kLoaded);
-  EXPECT_EQ(recorder.times[core::Stage::kWrite], std::chrono::milliseconds(100));
+  EXPECT_EQ(recorder.times[core::Stage::kWrite], std::chrono::milliseconds(50));
   EXPECT_EQ(recorder.times[core::Stage::kRead], std::chrono::nanoseconds(0));
   EXPECT_EQ(recorder.times[core::Stage::kBuild], std::chrono::nanoseconds(0));
   EXPECT_EQ(recorder.times[core::Stage::kDelete], std::chrono::nanoseconds(0));

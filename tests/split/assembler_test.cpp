@@ -160,11 +160,12 @@ TEST(Split, ThePipelineStoresEachSizeWholeAndTheHeadLast) {
     pipeline::Pipeline pipeline(redis, questions, items);
     ASSERT_EQ(pipeline.load(sample.id), pipeline::Outcome::kLoaded);
     EXPECT_EQ(redis.size(), 0u);
-    // The head after every continuation item, and its marker after it.
-    ASSERT_GE(items.order.size(), 2u);
-    EXPECT_EQ(items.order.back(), core::marker_id(sample.id));
-    EXPECT_EQ(items.order[items.order.size() - 2], sample.id);
-    EXPECT_EQ(items.order.size() > 2, split) << p << "x" << q;
+    // The head after every continuation item; a split quiz's placement read once, before the
+    // first of them, a single item's never.
+    ASSERT_GE(items.order.size(), 1u);
+    EXPECT_EQ(items.order.back(), sample.id);
+    EXPECT_EQ(items.order.size() > 1, split) << p << "x" << q;
+    EXPECT_EQ(items.probed, split ? std::vector<std::string>{sample.id} : std::vector<std::string>{});
     Stored stored;
     for (const auto& [id, json] : items.items) {
       stored.items[id] = nlohmann::json::parse(json);
@@ -173,6 +174,58 @@ TEST(Split, ThePipelineStoresEachSizeWholeAndTheHeadLast) {
     EXPECT_EQ(reassemble(stored.items[sample.id], stored.fetch()), testing::expected_item(sample))
         << p << "x" << q;
   }
+}
+
+// A split quiz reads its placement before its first continuation item: stored already (the
+// sources announced again), nothing is written; an older quiz under its id, every item of this
+// one goes beside it, and the older one is untouched.
+TEST(Split, ASplitQuizIsPlacedBeforeItsFirstContinuationItem) {
+  auto sample = core::make_sample_quiz(12, 1, {300, 20});
+  testing::MemoryRedis redis;
+  testing::MemoryQuestions questions;
+  testing::MemoryItems items;
+  const std::string older = R"({"id":{"S":")" + sample.id + R"("},"StartTime":{"S":"2001-01-01T00:00:00Z"}})";
+  items.items[sample.id] = older;
+  auto add = [&] {
+    redis.apply(sample.redis_commands);
+    questions.files[sample.id] = sample.question_file;
+  };
+  add();
+  pipeline::Pipeline pipeline(redis, questions, items);
+  ASSERT_EQ(pipeline.load(sample.id), pipeline::Outcome::kLoaded);
+  EXPECT_EQ(items.items.at(sample.id), older);
+  std::string beside;
+  for (const auto& [id, json] : items.items) {
+    if (id.find('@') != std::string::npos && id.find('#') == std::string::npos) beside = id;
+  }
+  ASSERT_FALSE(beside.empty());
+  Stored stored;
+  for (const auto& [id, json] : items.items) {
+    if (id != sample.id) stored.items[id] = nlohmann::json::parse(json);
+    if (id != sample.id) EXPECT_EQ(id.rfind(beside, 0), 0u) << id;  // every part beside it too
+  }
+  auto expected = testing::expected_item(sample);
+  expected["id"]["S"] = beside;
+  EXPECT_EQ(reassemble(stored.items[beside], stored.fetch()), expected);
+  EXPECT_EQ(redis.size(), 0u);
+
+  // Announced again with its sources: found stored before any continuation item is written.
+  add();
+  const int puts = items.puts;
+  items.probed.clear();
+  EXPECT_EQ(pipeline.load(sample.id), pipeline::Outcome::kAlreadyLoaded);
+  EXPECT_EQ(items.puts, puts);
+  EXPECT_EQ(items.probed, (std::vector<std::string>{sample.id, beside}));
+  EXPECT_EQ(redis.size(), 0u);
+}
+
+TEST(Split, AnItemStoredAsAnotherIdChangesItsIdAndSize) {
+  StoredItem item{"q1", R"({"id":{"S":"q1"},"Name":{"S":"n"}})", 9};
+  auto moved = stored_as(item, "q1@1700000000");
+  EXPECT_EQ(moved.id, "q1@1700000000");
+  EXPECT_EQ(moved.json, R"({"id":{"S":"q1@1700000000"},"Name":{"S":"n"}})");
+  EXPECT_EQ(moved.size, 9u + 11u);
+  EXPECT_THROW(stored_as({"q2", R"({"Name":{"S":"n"}})", 5}, "x"), std::logic_error);
 }
 
 }  // namespace

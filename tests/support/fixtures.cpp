@@ -285,12 +285,30 @@ std::vector<bool> MemoryRedis::exist(const std::vector<std::string>& keys) {
   return out;
 }
 
-bool MemoryItems::put(const std::string& id, const std::string& item, Write write, std::size_t) {
+pipeline::ItemStore::Stored MemoryItems::put_quiz(const std::string& id, const std::string& item,
+                                                  const Identity& identity, std::size_t) {
   ++puts;
-  if (write == Write::kOnlyNew && items.count(id) > 0) return false;
+  auto it = items.find(id);
+  Stored stored = Stored::kNew;
+  if (it != items.end()) {
+    auto old = nlohmann::json::parse(it->second);
+    std::size_t count = 0;
+    if (old.contains("Participants")) count = old["Participants"]["L"].size();
+    if (old.contains("Split")) count = std::stoul(old["Split"]["M"]["ParticipantCount"]["N"].get<std::string>());
+    const bool same = old.contains("StartTime") && old["StartTime"].value("S", "") == identity.start_time &&
+                      count == identity.participants;
+    if (!same) return Stored::kRefused;
+    stored = Stored::kSameQuiz;
+  }
   items[id] = item;
   order.push_back(id);
-  return true;
+  return stored;
+}
+
+void MemoryItems::put_part(const std::string& id, const std::string& item, std::size_t) {
+  ++puts;
+  items[id] = item;
+  order.push_back(id);
 }
 
 std::optional<std::string> MemoryItems::start_time(const std::string& id) {

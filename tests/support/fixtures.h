@@ -63,7 +63,10 @@ class MemoryItems final : public pipeline::ItemStore {
   std::vector<std::string> order;  // ids, as they were put
   int puts = 0;
   std::vector<std::string> probed;  // ids whose StartTime was asked, in order
-  bool put(const std::string& id, const std::string& item, Write write = Write::kReplace, std::size_t bytes = 0) override;
+  // put_quiz as DynamoDB's condition decides it: no item, or one with the same Identity.
+  Stored put_quiz(const std::string& id, const std::string& item, const Identity& identity,
+                  std::size_t bytes = 0) override;
+  void put_part(const std::string& id, const std::string& item, std::size_t bytes = 0) override;
   std::optional<std::string> start_time(const std::string& id) override;
   bool exists(const std::string& id) const { return items.count(id) > 0; }
 };
