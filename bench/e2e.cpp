@@ -63,6 +63,7 @@ std::map<std::string, double> dynamodb_requests(int port) {
 
 int main(int argc, char** argv) {
   int quizzes_n = 1000, participants = 20, questions = 10, workers = 4, settle_ms = 0;
+  std::string binary = QRL_BINARY;
   CLI::App app{"End-to-end benchmark of `serve` on the local stack"};
   app.add_option("-n,--quizzes", quizzes_n, "Quizzes")->capture_default_str();
   app.add_option("-p,--participants", participants, "Participants per quiz")->capture_default_str();
@@ -71,6 +72,7 @@ int main(int argc, char** argv) {
   app.add_option("-s,--settle-ms", settle_ms,
                  "The settle window (LOADER_SETTLE_MS); events are stamped with the time they are published")
       ->capture_default_str();
+  app.add_option("--binary", binary, "The loader to run (default: this build's; another: before)");
   CLI11_PARSE(app, argc, argv);
   http::global_init();
 
@@ -137,7 +139,7 @@ int main(int argc, char** argv) {
   for (const auto& q : quizzes) stack.publish(core::make_event("bench-" + q.id, core::rfc3339_utc(now_s), q.id));
   std::fprintf(stderr, "running the daemon (settle window %d ms)...\n", settle_ms);
   auto started = Clock::now();
-  testing::Process daemon({"serve"}, env);
+  testing::Process daemon({"serve"}, env, binary);
   // Time from the daemon's start: its start-up (connections, table check) is part of the job.
   std::optional<double> first_load;
   for (std::size_t left = quizzes.size(); left > 0; left = remaining(stack, quizzes)) {

@@ -90,32 +90,34 @@ void AdaptiveRate::sample(double now, double rate, bool throttled) {
     samples_.pop_front();
 }
 
-bool AdaptiveRate::follows_rate(double rate) const {
+AdaptiveRate::Verdict AdaptiveRate::follows_rate(double rate) const {
   struct Group {
     double n = 0, throttled = 0;
     double share() const { return n > 0 ? throttled / n : 0; }
-  } recent, lower, near, higher;
-  std::size_t i = 0;
-  for (const auto& s : samples_) {
-    auto& group = s.rate < rate / kApart ? lower : s.rate > rate * kApart ? higher : near;
-    group.n += 1;
-    group.throttled += s.throttled ? 1 : 0;
-    if (samples_.size() - i++ <= kRecent) {
-      recent.n += 1;
-      recent.throttled += s.throttled ? 1 : 0;
+    void add(bool throttled_) {
+      n += 1;
+      throttled += throttled_ ? 1 : 0;
     }
-  }
+  } recent, lower, near, higher;
+  // The last kRecent answers since the last cut: what the rate it set gets.
+  for (auto it = samples_.rbegin(); it != samples_.rend() && recent.n < kRecent && it->at >= last_throttle_; ++it)
+    recent.add(it->throttled);
+  for (const auto& s : samples_) (s.rate < rate / kApart ? lower : s.rate > rate * kApart ? higher : near).add(s.throttled);
+  // Too few answers since the last cut to judge it: with no history at all, the rate's doing,
+  // as botocore has it; else the cut is still being tried, and this throttle waits for it.
+  if (recent.n < kCompared) return samples_.size() < kCompared ? Verdict::kFollows : Verdict::kUndecided;
   // A throttle among few (the top of a rate that otherwise gets through), or among most
   // requests (far over a capacity): the rate's doing.
-  if (recent.share() < kNoise || recent.share() > kMaxNoise) return true;
+  if (recent.share() < kNoise || recent.share() > kMaxNoise) return Verdict::kFollows;
   // Throttled often: the rate's doing only where a rate apart was throttled clearly less below
-  // it, or clearly more above it (by a tenth, plus one standard error of the difference).
+  // it, or clearly more above it (by a tenth, plus two standard errors of the difference).
   auto apart = [](const Group& less, const Group& more) {
     if (less.n < kCompared || more.n < kCompared) return false;
     const double p = (less.throttled + more.throttled) / (less.n + more.n);
     return more.share() - less.share() > 0.1 + 2 * std::sqrt(p * (1 - p) * (1 / less.n + 1 / more.n));
   };
-  return (lower.n >= kCompared && lower.share() < kNoise) || apart(lower, near) || apart(near, higher);
+  const bool follows = (lower.n >= kCompared && lower.share() < kNoise) || apart(lower, near) || apart(near, higher);
+  return follows ? Verdict::kFollows : Verdict::kNoise;
 }
 
 void AdaptiveRate::cut(double now) {
@@ -137,10 +139,12 @@ Throttle AdaptiveRate::throttled(double sent, double now, double units) {
   // One overshoot throttles every request in flight; only the first of them is news.
   if (enabled_ && sent < last_throttle_) return Throttle::kCapacity;
   // Unpaced, too few answers yet to tell (the first requests of a run), and the rate measured
-  // is no base for a cut: retried, not paced.
-  if ((!enabled_ && samples_.size() < kCompared) || !follows_rate(rate)) {
+  // is no base for a cut: retried.
+  const auto verdict = !enabled_ && samples_.size() < kCompared ? Verdict::kUndecided : follows_rate(rate);
+  if (verdict != Verdict::kFollows) {
     ++not_capacity_;
-    tokens_ = std::min(capacity_, tokens_ + units);
+    // Noise: the table did not take the units, and the rate is not the cause.
+    if (verdict == Verdict::kNoise) tokens_ = std::min(capacity_, tokens_ + units);
     return Throttle::kNotCapacity;
   }
   cut(now);

@@ -24,9 +24,10 @@
 //   otherwise gets through, an overshoot; or most were (over kMaxNoise): far over a capacity;
 // - in between, only where a rate apart tells: lower rates were seldom throttled, or clearly less
 //   than this one, or higher rates clearly more.
-// A throttle that does not follow the rate (or comes before kCompared answers could tell) is
-// answered kNotCapacity: its units go back to the bucket and the caller retries it after a short
-// backoff, at the same pace. The floor is at least kMinRate, and set_floor() raises it (the
+// A throttle that does not follow the rate is answered kNotCapacity: its units go back to the
+// bucket and the caller retries it after a short backoff, at the same pace. One that comes before
+// kCompared answers since the last cut can judge it is kNotCapacity too, but keeps its units
+// spent: the cut is still being tried. The floor is at least kMinRate, and set_floor() raises it (the
 // limiter: no quiz's writes paced over kQuizSeconds, unless the table is provisioned for less).
 //
 // Three departures from botocore, all for requests that are units rather than counts. The
@@ -112,8 +113,10 @@ class AdaptiveRate {
   double rate_at(double sent) const;
   double sending_rate() const;
   void sample(double now, double rate, bool throttled);
-  // Whether the throttles seen follow the rate, at `rate`.
-  bool follows_rate(double rate) const;
+  // Whether the throttles seen follow the rate, at `rate`: yes; no (noise); or not yet known
+  // (a cut too recent to judge).
+  enum class Verdict { kFollows, kNoise, kUndecided };
+  Verdict follows_rate(double rate) const;
   void measure(double units, double now);
   double cubic(double now) const;
 

@@ -1,11 +1,14 @@
 #pragma once
-// A queue between threads: producers push, consumers pop (blocking) or take everything there.
+// A queue between threads: producers push, consumers pop (blocking, or until a time) or take
+// everything there.
 
 #include <condition_variable>
 #include <deque>
 #include <mutex>
 #include <optional>
 #include <utility>
+
+#include "core/clock.h"
 
 namespace qrl::daemon {
 
@@ -27,6 +30,20 @@ class WorkQueue {
     T value = std::move(items_.front());
     items_.pop_front();
     return value;
+  }
+  // The same, waiting on `clock` until `deadline` at most: empty when it passes, or when closed
+  // and drained (closed() tells which).
+  std::optional<T> pop_until(core::Clock& clock, core::Clock::time_point deadline) {
+    std::unique_lock lock(mutex_);
+    clock.wait_until(lock, ready_, deadline, [&] { return !items_.empty() || closed_; });
+    if (items_.empty()) return std::nullopt;
+    T value = std::move(items_.front());
+    items_.pop_front();
+    return value;
+  }
+  bool closed() const {
+    std::lock_guard lock(mutex_);
+    return closed_;
   }
   bool empty() const {
     std::lock_guard lock(mutex_);
