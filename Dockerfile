@@ -5,7 +5,7 @@
 #   docker build -t quiz-result-loader .        (or: scripts/image.sh build)
 #   docker run --env-file loader.env -p 9100:9100 -v question-sets:/data/question-sets quiz-result-loader
 #
-# Every setting comes from the environment (README: Configuration). `serve` is the default
+# Every setting comes from the environment (docs/configuration.md). `serve` is the default
 # command; the others run as `docker run ... quiz-result-loader seed|load|list|show|check|dlq ...`.
 
 FROM debian:bookworm AS build

@@ -9,7 +9,7 @@
 #      loader runs as root), the directory root's, 0755. `serve`, as the image's uid 10001, loads
 #      each quiz but cannot delete its file: it pauses with the remedy naming the directory's
 #      owner and its own uid, and dead-letters nothing;
-#   3. the README's compose remedy, the service run as the volume's owner (user 0): every quiz
+#   3. docs/deployment.md's compose remedy, the service run as the volume's owner (user 0): every quiz
 #      loaded, no key, no file and no dead letter left.
 # Run by image-test.sh once it has built the image (IMAGE, default quiz-result-loader:test).
 set -euo pipefail

@@ -43,8 +43,9 @@ export AWS_EC2_METADATA_DISABLED=true
 
 capacity_pid=
 if [ $# = 0 ]; then
-  stage "unit tests, release build"
+  stage "unit tests, release build, and the docs' links"
   build/tests/unit_tests --gtest_brief=1
+  scripts/check-docs.py
   echo "== the capacity scenarios start in the background: build/capacity-tests.log"
   build/tests/capacity_tests >build/capacity-tests.log 2>&1 &
   capacity_pid=$!

@@ -1,5 +1,5 @@
 #pragma once
-// One participant's answer, `Q:U:answer:I` of contract section 2:
+// One participant's answer, `Q:U:answer:I` of docs/contract.md, "The Redis keys":
 // {"selectedOptionIndexes":[1],"answeredInDuration":8}. A quiz has participants x questions of
 // them, so the common form is read by a scanner that builds no DOM; anything the scanner does
 // not recognise goes to a full JSON parser, which decides. The two accept exactly the same

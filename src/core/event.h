@@ -1,5 +1,5 @@
 #pragma once
-// The quiz complete event (contract section 1): the body of a RabbitMQ message or of one SQS
+// The quiz complete event (docs/contract.md, "The event"): the body of a RabbitMQ message or of one SQS
 // record. Only data.quizId drives the work; id and time are carried for logs.
 
 #include <chrono>

@@ -1,5 +1,5 @@
 #pragma once
-// A Quiz as the DynamoDB item of contract section 4, in DynamoDB JSON: the attribute names
+// A Quiz as the DynamoDB item of docs/contract.md, "The item", in DynamoDB JSON: the attribute names
 // and shapes the AWS Go SDK's default marshalling gave the replaced loader's structs. The
 // pieces (a participant, an answer, a question's own attributes) are exposed for the split
 // stored form, which puts the same pieces in several items.

@@ -1,5 +1,5 @@
 #pragma once
-// Redis key names of contract section 2. Every id that goes into a key is validated first;
+// Redis key names of docs/contract.md, "The Redis keys". Every id that goes into a key is validated first;
 // functions that build keys from untrusted lists either validate (and throw) or skip.
 
 #include <optional>
@@ -47,7 +47,7 @@ class SourceKeys {
 // All of them at once.
 std::vector<std::string> source_keys(std::string_view quiz_id, const QuizHeader& header);
 
-// The quiz id of a key of contract section 2 (`Q:quizName`, `Q:U:username`, `Q:U:answer:I`...),
+// The quiz id of a key of docs/contract.md, "The Redis keys" (`Q:quizName`, `Q:U:username`, `Q:U:answer:I`...),
 // ids and index valid; empty for any other key (the sweep leaves those alone).
 std::optional<std::string> quiz_of_key(std::string_view key);
 

@@ -10,7 +10,7 @@
 
 namespace qrl::core {
 
-// The quiz-level keys of contract section 2, read in one round trip. A key that does not
+// The quiz-level keys of docs/contract.md, "The Redis keys", read in one round trip. A key that does not
 // exist is an empty optional (strings) or an empty list (lists, sorted set).
 struct QuizHeader {
   std::optional<std::string> name;

@@ -18,23 +18,23 @@ Action decide(const std::optional<Error>& failure, int deliveries, const RetryPo
 std::string remedy(const Error& failure) {
   switch (failure.code()) {
     case Code::kAwsAccessDenied:
-      return "grant the action named above to the loader's IAM role or user (README: IAM policies)";
+      return "grant the action named above to the loader's IAM role or user (docs/operations.md: IAM policies)";
     case Code::kTableMissing: return "create the DynamoDB table, or check dynamodb.table and the region";
     case Code::kAwsCredentials:
     case Code::kExpiredToken:
-      return "check the AWS credentials the loader uses (README: credentials) and the machine's clock";
+      return "check the AWS credentials the loader uses (docs/operations.md: AWS credentials) and the machine's clock";
     case Code::kRedisLogin:
-      return "check the Redis user, password and ACL (README: Managed RabbitMQ and Redis)";
+      return "check the Redis user, password and ACL (docs/operations.md: Managed RabbitMQ and Redis)";
     case Code::kRedisDatabase: return "check redis.db against the server's databases";
     case Code::kRabbitLogin:
     case Code::kRabbitVhost:
-      return "check the RabbitMQ user, password and vhost permissions (README: Managed RabbitMQ and Redis)";
+      return "check the RabbitMQ user, password and vhost permissions (docs/operations.md: Managed RabbitMQ and Redis)";
     case Code::kTlsCertificate: return "check the server's certificate, the host name used and the CA file";
     case Code::kTlsHandshake: return "check the tls setting against the port (TLS on one side only?)";
     case Code::kQuestionSetPermission:
       return "run the loader as the question-set directory's owner, or let its group write there "
-             "(compose: user:, Kubernetes: fsGroup; README: Deployments)";
-    case Code::kConfig: return "fix the setting named above (README: Configuration)";
+             "(compose: user:, Kubernetes: fsGroup; docs/deployment.md)";
+    case Code::kConfig: return "fix the setting named above (docs/configuration.md)";
     case Code::kNone:
     case Code::kNotABatch:
     case Code::kConnectionLost:

@@ -1,5 +1,5 @@
 #pragma once
-// Who is a participant of a quiz (contract section 2, README "Who is a participant"): a
+// Who is a participant of a quiz (docs/contract.md, "Who is a participant"): a
 // leaderboard member with a stop time and an answer for every selected question. The producer
 // announces a quiz only once every member has every answer, so at load time a member is one of:
 //   - a participant: every answer and a stop time;

@@ -1,5 +1,5 @@
 #pragma once
-// The settle window (README "Beside the live quiz server"): a quiz is read no sooner than
+// The settle window (docs/design.md, "The settle window"): a quiz is read no sooner than
 // `settle` after its event's time, and no later than `settle` after the event reached us,
 // whatever the two machines' clocks say. Both shells ask this one function.
 

@@ -1,6 +1,6 @@
 #pragma once
-// Joins what Redis holds for a quiz with its question set file into a Quiz (contract sections
-// 2-4). Pure: every input is a value, every problem is a permanent Error naming the key (or
+// Joins what Redis holds for a quiz with its question set file into a Quiz (docs/contract.md:
+// the Redis keys, the question set file, the item). Pure: every input is a value, every problem is a permanent Error naming the key (or
 // the file) and the bad value.
 
 #include <cstdint>

@@ -1,5 +1,5 @@
 #pragma once
-// The quiz in Redis (contract section 2). No command touches more than max_keys_per_command
+// The quiz in Redis (docs/contract.md, "The Redis keys"). No command touches more than max_keys_per_command
 // (1,000) keys or members, and commands go sixteen per round trip: the quiz-level keys with the
 // sizes (LLEN, ZCARD) and first range of each list, then the rest in rank ranges; then the
 // participant keys in MGETs, as the pipeline asks for them, up to 16,000 per call: two round

@@ -1,5 +1,5 @@
 #pragma once
-// The stored form of a quiz of any size (README, "Big quizzes: the split form"). A quiz whose
+// The stored form of a quiz of any size (docs/contract.md, "The split form"). A quiz whose
 // item fits in 400 KB is stored as that one item, byte for byte as before. One that does not
 // is stored as continuation items (`<quiz id>#1`, `#2`, ...), each holding runs of the
 // Participants list and fragments of the Questions list, then a head item (id = the quiz id)

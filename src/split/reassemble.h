@@ -1,5 +1,5 @@
 #pragma once
-// Reading the split form back (README, "Big quizzes: the split form"): `show` prints a split
+// Reading the split form back (docs/contract.md, "The split form"): `show` prints a split
 // quiz as the single item it stands for, `list` counts its items and skips continuation items.
 
 #include <cstddef>

@@ -70,7 +70,7 @@ TEST(Transform, NamesTheMissingKeyAsMissingData) {
   }
 }
 
-// The participant rule (core/roster.h, README "Who is a participant").
+// The participant rule (core/roster.h, docs/contract.md, "Who is a participant").
 TEST(Transform, AMemberWithEveryAnswerButNoStopTimeIsFinishingAndTheQuizIsRetried) {
   auto f = qrl::testing::contract_quiz("q1");
   auto error = build_error(f, {}, {"q1:ee14ccb2:stopTime"});

@@ -1,4 +1,4 @@
-// Quizzes of any size (README, "Big quizzes"): the boundary quiz that still fits stays one
+// Quizzes of any size (docs/design.md, "Big quizzes"): the boundary quiz that still fits stays one
 // item; bigger ones are split, reassembled by `show` into exactly the item computed
 // independently from the sources, listed as one quiz; crashes between two writes and in the
 // middle of a chunked delete converge; duplicates on two daemons end as one quiz. And the size

@@ -1,7 +1,7 @@
 // Managed-service settings against the suite's own servers, as Amazon MQ and ElastiCache would
 // enforce them: RabbitMQ over TLS only (the stack's second node has no plain listener; user
 // 'loader' has rights in vhost 'quiz' only), and Redis servers of each test's own that demand
-// a password, that know only the README's ACL user, and that speak TLS only. Certificates are
+// a password, that know only the ACL user of docs/operations.md, and that speak TLS only. Certificates are
 // made by scripts/stack.sh with openssl.
 
 #include <gmock/gmock.h>
@@ -46,10 +46,10 @@ config::Rabbit amqps(const std::string& host = "localhost") {
 constexpr const char* kAdminPassword = "admin-secret-do-not-log";
 constexpr const char* kLoaderPassword = "loader-secret-do-not-log";
 
-// The ACL line the README documents for the loader, as redis-server arguments, with our
+// The ACL line docs/operations.md documents for the loader, as redis-server arguments, with our
 // password: the tests run exactly what operators are told to set.
 std::vector<std::string> documented_acl(const std::string& password) {
-  std::ifstream in(std::string(QRL_SOURCE_DIR) + "/README.md");
+  std::ifstream in(std::string(QRL_SOURCE_DIR) + "/docs/operations.md");
   std::string line;
   while (std::getline(in, line)) {
     auto at = line.find("user loader on ");
@@ -63,7 +63,7 @@ std::vector<std::string> documented_acl(const std::string& password) {
     }
     return out;
   }
-  throw std::runtime_error("README.md documents no 'user loader on ...' ACL line");
+  throw std::runtime_error("docs/operations.md documents no 'user loader on ...' ACL line");
 }
 
 // An SQS batch of one record announcing `quiz_id`.

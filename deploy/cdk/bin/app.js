@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 'use strict';
-// cdk synth|deploy -c redisHost=... [-c key=value ...]: see README, Deployments.
+// cdk synth|deploy -c redisHost=... [-c key=value ...]: see docs/deployment.md.
 const { App } = require('aws-cdk-lib');
 const { QuizResultLoaderStack } = require('../lib/stack');
 

@@ -32,7 +32,7 @@ const { Construct } = require('constructs');
 // the project: the role holds these actions on this table, no others of DynamoDB.
 const POLICY_FILE = path.join(__dirname, '..', '..', 'iam', 'lambda-policy.json');
 
-// Measured (README: Lambda mode, Benchmarks): a quiz is streamed, RSS stays under 25 MB for 10,000 x 50,
+// Measured (docs/deployment.md: Lambda mode; bench/README.md): a quiz is streamed, RSS stays under 25 MB for 10,000 x 50,
 // which loads in 14 s; 256 MB and 30 s leave room for both.
 const DEFAULTS = {
   memorySize: 256,
@@ -48,7 +48,7 @@ const DEFAULTS = {
 // function, so the function gets time to wait (a 20 x 10 quiz is 17 write units: 17 s of a 1 WCU
 // table, 34 s with two functions sharing it), and a record that still cannot finish comes back
 // many times before it is called dead: 100 receives, each a visibility timeout (6 x 300 s)
-// apart, is over two days. README: Lambda mode, a small table.
+// apart, is over two days. docs/deployment.md: Lambda mode, a small table.
 const SMALL_TABLE = {
   timeout: Duration.seconds(300),
   maxReceiveCount: 100,
@@ -80,9 +80,9 @@ class QuizResultLoader extends Construct {
    * @param {number} [props.memorySize] MB, default 256
    * @param {Duration} [props.timeout] default 30 s
    * @param {Duration} [props.settleWindow] the queue's delivery delay, default 5 s (LOADER_SETTLE_MS's default)
-   * @param {number} [props.maxConcurrency] of the event source, default 2 (a small table: README)
+   * @param {number} [props.maxConcurrency] of the event source, default 2 (a small table: docs/deployment.md)
    * @param {number} [props.maxReceiveCount] receives before the dead-letter queue, default 10
-   * @param {Duration|null} [props.sweepEvery] how often EventBridge starts a sweep (README: The sweep), default 15 minutes; null: never
+   * @param {Duration|null} [props.sweepEvery] how often EventBridge starts a sweep (docs/design.md: The sweep), default 15 minutes; null: never
    * @param {Record<string,string>} [props.environment] further LOADER_* settings
    */
   constructor(scope, id, props) {
@@ -106,7 +106,7 @@ class QuizResultLoader extends Construct {
     const timeout = settings.timeout;
 
     // The table: taken as it is, or created on demand, or provisioned with tableWriteCapacity
-    // (the loader writes at its pace: README, The table's capacity).
+    // (the loader writes at its pace: docs/design.md, The table's capacity).
     this.table =
       settings.table ??
       new dynamodb.Table(this, 'Table', {
@@ -182,7 +182,7 @@ class QuizResultLoader extends Construct {
         REDIS_PORT: String(settings.redisPort ?? 6379),
         QUESTION_SET_PATH: mountPath,
         DYNAMODB_TABLE: this.table.tableName,
-        // Each function starts its pace at its share of the table's capacity (README: The
+        // Each function starts its pace at its share of the table's capacity (docs/design.md: The
         // table's capacity); the pace then adapts to what the table accepts.
         LOADER_CAPACITY_SHARE_PERCENT: String(Math.max(1, Math.floor(100 / settings.maxConcurrency))),
         ...(settings.environment ?? {}),
@@ -233,7 +233,7 @@ class QuizResultLoader extends Construct {
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
     });
-    // The loader's EMF lines (README: Metrics and health): a failed record is counted as
+    // The loader's EMF lines (docs/operations.md: Metrics and health): a failed record is counted as
     // requeued (SQS has it again), an environment failure as paused.
     const loaderMetric = (outcome) =>
       new cloudwatch.Metric({

@@ -1,7 +1,7 @@
 'use strict';
 // A stack around the construct for a deployment of the loader on its own: the VPC, the
 // question-set volume and the table are taken when their ids are given and made otherwise.
-// Every setting is a context value (cdk synth -c key=value), listed in README: Deployments.
+// Every setting is a context value (cdk synth -c key=value), listed in docs/deployment.md.
 
 const path = require('node:path');
 const { Duration, RemovalPolicy, Stack } = require('aws-cdk-lib');

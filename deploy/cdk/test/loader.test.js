@@ -1,5 +1,5 @@
 'use strict';
-// The synthesized template, property by property: what the deployment promises (README,
+// The synthesized template, property by property: what the deployment promises (docs/deployment.md,
 // Deployments) checked on what CloudFormation would receive. Offline: nothing here reaches AWS.
 
 const test = require('node:test');
