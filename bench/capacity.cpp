@@ -47,18 +47,7 @@ void run(int quizzes_n, core::SampleShape shape, int wcu, int limit_s, bool pace
     standin.set_capacity({{"write", wcu}, {"read", wcu}});
   } else {
     proxy.emplace(standin.dynamodb_url());
-    proxy->set_policy([rng = std::mt19937(1), mutex = std::make_shared<std::mutex>()](
-                          const std::string&, const std::string&) mutable {
-      std::lock_guard lock(*mutex);
-      const auto r = std::uniform_real_distribution<double>(0, 1)(rng);
-      using testing::Fault;
-      return r < 0.15   ? Fault::kThrottle
-             : r < 0.30 ? Fault::kProvisioned
-             : r < 0.40 ? Fault::kServerError
-             : r < 0.41 ? Fault::kResetBefore
-             : r < 0.42 ? Fault::kResetAfter
-                        : Fault::kNone;
-    });
+    proxy->set_policy(testing::FaultProxy::random_throttles(1));
   }
   std::vector<core::SampleQuiz> quizzes;
   double needed = 0;

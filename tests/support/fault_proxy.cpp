@@ -75,6 +75,21 @@ FaultProxy::Policy FaultProxy::random(int percent, std::vector<Fault> faults, un
   };
 }
 
+FaultProxy::Policy FaultProxy::random_throttles(unsigned seed) {
+  auto rng = std::make_shared<std::mt19937>(seed);
+  auto mutex = std::make_shared<std::mutex>();
+  return [=](const std::string&, const std::string&) {
+    std::lock_guard lock(*mutex);
+    const auto r = std::uniform_real_distribution<double>(0, 1)(*rng);
+    return r < 0.15   ? Fault::kThrottle
+           : r < 0.30 ? Fault::kProvisioned
+           : r < 0.40 ? Fault::kServerError
+           : r < 0.41 ? Fault::kResetBefore
+           : r < 0.42 ? Fault::kResetAfter
+                      : Fault::kNone;
+  };
+}
+
 HttpResponse FaultProxy::handle(const HttpRequest& request) {
   auto target = request.header("x-amz-target");
   auto operation = target.substr(target.find('.') + 1);

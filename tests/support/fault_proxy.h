@@ -47,6 +47,9 @@ class FaultProxy {
 
   // A policy that injects one of `faults`, chosen at random, into `percent`% of requests.
   static Policy random(int percent, std::vector<Fault> faults, unsigned seed);
+  // Throttles that are no capacity: 30% of requests throttled at random (ThrottlingException and
+  // ProvisionedThroughputExceededException, half each), 10% HTTP 500, 2% connections reset.
+  static Policy random_throttles(unsigned seed);
 
  private:
   HttpResponse handle(const HttpRequest& request);
