@@ -1,23 +1,22 @@
 #include "capacity/paced_items.h"
 
 #include <cmath>
-#include <random>
 
 #include <nlohmann/json.hpp>
 
 #include "core/dynamo_size.h"
 #include "core/item.h"
 #include "core/error.h"
+#include "core/retry.h"
 
 namespace qrl::capacity {
 
 namespace {
 
-// A uniform random number in [0, 1), per thread.
-double jitter() {
-  thread_local std::mt19937_64 rng{std::random_device{}()};
-  return std::uniform_real_distribution<double>(0.0, 1.0)(rng);
-}
+// A throttle that is no capacity is retried as the SDKs retry one: full jitter, from 25 ms
+// doubling to at most 1 s.
+const core::RetryPolicy kNotCapacityBackoff{.base_delay = std::chrono::milliseconds(25),
+                                            .max_delay = std::chrono::milliseconds(1000)};
 
 std::string_view name(Kind kind) { return kind == Kind::kRead ? "read" : "write"; }
 
@@ -71,12 +70,9 @@ auto PacedItems::paced(Kind kind, std::string_view operation, double units, Call
       const auto throttle = limiter_.throttled(kind, units, sent);
       recorder_.limiter_rate(name(kind), limiter_.rate(kind));
       if (throttle == Throttle::kNotCapacity) {
-        // Not the table's capacity: retried at the same pace, after a short backoff (full
-        // jitter, doubling from 25 ms to at most 1 s), as the SDKs retry a throttle.
+        // Not the table's capacity: retried at the same pace, after a short backoff.
         recorder_.event("throttle_not_capacity", 1);
-        const auto cap = std::min<long long>(1000, 25LL << std::min(retries, 6));
-        clock_.sleep_for(std::chrono::milliseconds(static_cast<long long>(jitter() * static_cast<double>(cap))));
-        ++retries;
+        clock_.sleep_for(core::backoff_delay(kNotCapacityBackoff, ++retries, core::unit_random()));
       }
     }
   }

@@ -1,6 +1,7 @@
 #include "core/retry.h"
 
 #include <algorithm>
+#include <random>
 
 namespace qrl::core {
 
@@ -45,6 +46,11 @@ std::string remedy(const Error& failure) {
     case Code::kConditionFailed: break;
   }
   return "fix the deployment; the loader resumes by itself";
+}
+
+double unit_random() {
+  thread_local std::mt19937_64 rng{std::random_device{}()};
+  return std::uniform_real_distribution<double>(0.0, 1.0)(rng);
 }
 
 std::chrono::milliseconds backoff_delay(const RetryPolicy& policy, int attempt, double unit_random) {

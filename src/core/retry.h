@@ -51,6 +51,9 @@ std::string remedy(const Error& failure);
 // ... capped at max_delay. `unit_random` is in [0, 1), injected so tests are deterministic.
 std::chrono::milliseconds backoff_delay(const RetryPolicy& policy, int attempt, double unit_random);
 
+// A uniform random number in [0, 1), per thread: the jitter of backoff delays.
+double unit_random();
+
 // How long the consumer pauses after its `pauses`-th consecutive environment failure:
 // pause_base doubling, capped at pause_max, no jitter (one consumer, nothing to spread).
 std::chrono::milliseconds pause_delay(const RetryPolicy& policy, int pauses);

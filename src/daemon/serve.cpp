@@ -122,7 +122,7 @@ int serve(config::Config config, const config::Env& env) {
   Republisher republisher(amqp_publisher(config), [&](Receipt r) { loop->receipt(r); });
   loop.emplace(loop_settings(config),
                LoopPorts{broker, republisher, jobs, clock, health, registry, [&] { return signals.count(); },
-                         pipeline::unit_random, started.limiter.get()});
+                         core::unit_random, started.limiter.get()});
   auto workers = std::make_unique<Workers>(
       config, started.stores, jobs, [&](Finished f) { loop->finished(std::move(f)); },
       [&] { return signals.count() > 0; }, registry, clock);

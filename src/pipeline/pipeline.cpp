@@ -1,7 +1,6 @@
 #include "pipeline/pipeline.h"
 
 #include <algorithm>
-#include <random>
 #include <thread>
 
 #include "core/dynamo_size.h"
@@ -29,11 +28,6 @@ auto at_stage(core::Stage stage, F&& step) {
 }
 
 }  // namespace
-
-double unit_random() {
-  thread_local std::mt19937_64 rng{std::random_device{}()};
-  return std::uniform_real_distribution<double>(0.0, 1.0)(rng);
-}
 
 Pipeline::Pipeline(LiveStore& live, QuestionStore& questions, ItemStore& items, metrics::Recorder& recorder,
                    core::Clock& clock)
@@ -374,7 +368,7 @@ JobResult process_quiz(Pipeline& pipeline, const std::string& quiz_id, const cor
       log::warn("retry quota exhausted: not retrying now", {{"reason", result.failure->what()}});
       break;
     }
-    auto delay = core::backoff_delay(policy, result.attempts, unit_random());
+    auto delay = core::backoff_delay(policy, result.attempts, core::unit_random());
     log::warn("transient failure, retrying", {{"reason", result.failure->what()},
                                               {"stage", core::to_string(result.failure->stage())},
                                               {"attempt", std::to_string(result.attempts)},

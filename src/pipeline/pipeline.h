@@ -123,9 +123,6 @@ JobResult process_quiz(Pipeline& pipeline, const std::string& quiz_id, const cor
 enum class Failures { kRepublished, kReturnedToQueue };
 metrics::Outcome outcome_of(const JobResult& result, Failures failures);
 
-// A uniform random number in [0, 1), per thread: the jitter of backoff delays.
-double unit_random();
-
 // A Sleeper that sleeps on `clock` unless `stop` becomes true.
 Sleeper interruptible_sleeper(const std::function<bool()>& stop, core::Clock& clock = core::system_clock());
 
