@@ -12,7 +12,10 @@
 #      as it ships;
 #   2. every other test, unit and integration, once, on a build with AddressSanitizer and
 #      UndefinedBehaviorSanitizer (the Lambda zip's test unpacks the release zip, whose binary
-#      starts in an empty root where the sanitizers' runtime cannot);
+#      starts in an empty root where the sanitizers' runtime cannot), in QRL_TEST_LANES lanes
+#      (default 2) that each have a stack of their own (ports 100 apart) and take every Nth test:
+#      the tests mostly wait on servers, and a test that cuts every connection of its Redis or
+#      RabbitMQ, or counts their commands, meets no other lane's test;
 #   3. every fuzz target for QRL_FUZZ_SECONDS seconds (default 10; 0 skips it), two at a time.
 # Each stage prints how long it took. Extra arguments go to ctest (e.g. -L unit, -R Aws); with
 # them only the sanitized suite runs.
@@ -32,10 +35,20 @@ stage "the release build: binary, Lambda zip, unit tests"
 cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DQRL_BUILD_BENCH=OFF >/dev/null
 cmake --build build -j"$(nproc)" --target quiz-result-loader lambda-zip unit_tests capacity_tests
 
-export QRL_REDIS_PORT=26379 QRL_AMQP_PORT=25680 QRL_DYNAMO_PORT=28000 QRL_VERIFIER_PORT=28010 QRL_AMQPS_PORT=25671
+# Lane k's stack: the ports of lane 1 plus 100 (k - 1).
+lanes=${QRL_TEST_LANES:-2}
+[ $# = 0 ] || lanes=1
+lane_ports() { # k
+  local o=$((100 * ($1 - 1)))
+  export QRL_REDIS_PORT=$((26379 + o)) QRL_AMQP_PORT=$((25680 + o)) QRL_DYNAMO_PORT=$((28000 + o)) \
+    QRL_VERIFIER_PORT=$((28010 + o)) QRL_AMQPS_PORT=$((25671 + o))
+}
+stop_stacks() { for k in $(seq "$lanes"); do (lane_ports "$k"; scripts/stack.sh stop >/dev/null); done; }
 # The trap first: a start that fails half-way must not leave servers running.
-trap 'scripts/stack.sh stop >/dev/null' EXIT
-stage "the test stack"
+trap stop_stacks EXIT
+stage "the test stacks, one a lane ($lanes)"
+for k in $(seq 2 "$lanes"); do (lane_ports "$k"; scripts/stack.sh start); done
+lane_ports 1
 scripts/stack.sh start
 eval "$(scripts/stack.sh env)"
 # No test may reach for the real instance metadata address.
@@ -76,12 +89,30 @@ if [ -n "$capacity_pid" ]; then
     exit 1
   fi
 fi
-stage "every test, unit and integration, under ASan and UBSan"
+stage "every test, unit and integration, under ASan and UBSan, in $lanes lanes"
 exclude=()
 [ $# = 0 ] && exclude=(-LE capacity)  # they ran above, on the release build
-QRL_LAMBDA_ZIP="$PWD/build/quiz-result-loader-lambda.zip" \
-  ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 \
+export QRL_LAMBDA_ZIP="$PWD/build/quiz-result-loader-lambda.zip" \
+  ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1
+if [ "$lanes" = 1 ]; then
   ctest --test-dir build-asan --output-on-failure --timeout 900 "${exclude[@]}" "$@"
+else
+  pids=()
+  for k in $(seq "$lanes"); do
+    (lane_ports "$k"; eval "$(scripts/stack.sh env)"
+     ctest --test-dir build-asan --output-on-failure --timeout 900 "${exclude[@]}" -I "$k,,$lanes" \
+       >"build-asan/lane-$k.log" 2>&1) &
+    pids+=($!)
+  done
+  failed=0
+  for k in $(seq "$lanes"); do
+    status=0
+    wait "${pids[$((k - 1))]}" || status=$?
+    echo "== lane $k: $(grep -E 'tests passed|Total Test time' "build-asan/lane-$k.log" | tr '\n' ' ')"
+    if [ "$status" != 0 ]; then cat "build-asan/lane-$k.log"; failed=1; fi
+  done
+  [ "$failed" = 0 ] || { echo "== a lane failed"; exit 1; }
+fi
 
 if [ "${QRL_FUZZ_SECONDS:-10}" != 0 ] && [ $# = 0 ]; then
   stage "fuzzing, ${QRL_FUZZ_SECONDS:-10} s per target"

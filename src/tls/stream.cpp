@@ -39,12 +39,17 @@ std::string openssl_reason() {
   return out;
 }
 
+}  // namespace
+
+// Outside the anonymous namespace: Stream::Impl, a class with linkage, holds them.
 struct CtxDeleter {
   void operator()(SSL_CTX* ctx) const noexcept { SSL_CTX_free(ctx); }
 };
 struct SslDeleter {
   void operator()(SSL* ssl) const noexcept { SSL_free(ssl); }
 };
+
+namespace {
 
 bool is_ip_address(const std::string& host) {
   unsigned char buffer[sizeof(in6_addr)];

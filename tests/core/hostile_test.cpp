@@ -19,7 +19,9 @@
 #include "support/dynamo_size.h"
 #include "support/fixtures.h"
 
-namespace qrl::core {
+// A namespace of its own: the unity build compiles this file with transform_test.cpp, whose
+// helpers have the same names.
+namespace qrl::core::hostile {
 namespace {
 
 using qrl::testing::Fixture;
@@ -321,4 +323,4 @@ TEST(HostileShell, ASettingThatIsNotUtf8IsAClearConfigErrorInValidUtf8) {
 }
 
 }  // namespace
-}  // namespace qrl
+}  // namespace qrl::core::hostile
