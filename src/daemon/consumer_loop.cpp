@@ -236,12 +236,15 @@ void ConsumerLoop::grow_prefetch() {
   prefetch_now_ = static_cast<std::uint16_t>(next);
 }
 
-// Long enough not to spin, short enough that a job comes due on time.
+// Long enough not to spin, short enough that a job comes due on time. A due job with every
+// worker busy waits for a worker, whose end wakes the broker: the window's times matter only
+// while a worker is free (else the loop would turn every millisecond until one is).
 std::chrono::milliseconds ConsumerLoop::poll_timeout() const {
   auto timeout = settings_.poll;
+  if (state_ != State::kConsuming || working_ >= share_) return timeout;
   if (auto due = window_.next_due()) {
     const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(*due - ports_.clock.now());
-    timeout = std::clamp(left, std::chrono::milliseconds(1), timeout);
+    timeout = std::clamp(left, std::chrono::milliseconds(0), timeout);  // due: at once, and released then
   }
   return timeout;
 }
