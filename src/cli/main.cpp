@@ -13,18 +13,15 @@
 #include <CLI/CLI.hpp>
 
 #include "check/check.h"
+#include "commands/commands.h"
 #include "config/config.h"
 #include "core/error.h"
 #include "daemon/serve.h"
 #include "dlq/dlq.h"
-#include "dynamodb/client.h"
 #include "http/client.h"
 #include "lambda/runtime.h"
 #include "log/log.h"
 #include "seed/seed.h"
-#include "split/reassemble.h"
-#include "wiring/aws.h"
-#include "wiring/stores.h"
 
 namespace {
 
@@ -61,38 +58,6 @@ struct Command {
   std::function<int()> run;
 };
 
-std::string attribute_string(const nlohmann::json& item, const char* name) {
-  auto it = item.find(name);
-  if (it == item.end() || !it->contains("S")) return "";
-  return (*it)["S"].get<std::string>();
-}
-
-dynamodb::Client table_client(config::Config& config) {
-  auto aws = wiring::resolve_aws(config, config::process_env());
-  return dynamodb::Client(config.dynamo, aws, config.loader.request_timeout);
-}
-
-int load_quizzes(config::Config config, const std::vector<std::string>& ids) {
-  auto aws = wiring::resolve_aws(config, config::process_env());
-  wiring::Stores stores(config, aws, metrics::nothing(), nullptr, std::make_shared<pipeline::RecentlyLoaded>());
-  stores.items.ensure_table();
-  wiring::seed_limiter(stores, config);
-  auto sleep = pipeline::interruptible_sleeper([] { return false; });
-  int failed = 0;
-  for (const auto& id : ids) {
-    log::Context context({{"quiz", id}});
-    auto result = pipeline::process_quiz(stores.pipeline, id, wiring::retry_policy(config), sleep);
-    if (result.failure) {
-      ++failed;
-      std::printf("%s\tfailed\t%s\n", id.c_str(), result.failure->what());
-    } else {
-      std::printf("%s\t%s\n", id.c_str(), result.outcome == pipeline::Outcome::kLoaded ? "loaded" : "already loaded");
-    }
-  }
-  std::fflush(stdout);
-  return failed == 0 ? 0 : kExitFailure;
-}
-
 Command serve_command(CLI::App& app, ConfigOption& config) {
   auto* command = app.add_subcommand("serve", "Run the daemon: consume quiz complete events from RabbitMQ");
   config.add_to(*command);
@@ -112,7 +77,7 @@ Command load_command(CLI::App& app, ConfigOption& config) {
   config.add_to(*command);
   command->add_option("QUIZ_ID", *ids, "Quiz ids to load")->required();
   return {command, [&config, ids] {
-            return load_quizzes(config.load(config::kNeedRedis | config::kNeedQuestions | config::kNeedDynamo), *ids);
+            return commands::load(config.load(config::kNeedRedis | config::kNeedQuestions | config::kNeedDynamo), *ids);
           }};
 }
 
@@ -156,56 +121,18 @@ Command show_command(CLI::App& app, ConfigOption& config) {
   config.add_to(*command);
   command->add_option("QUIZ_ID", *id, "Quiz id, or <quiz id>@<start> for a quiz that reused an id (see list)")
       ->required();
-  return {command, [&config, id] {
-            auto settings = config.load(config::kNeedDynamo);
-            auto client = table_client(settings);
-            auto item = client.get(*id);
-            if (!item) {
-              std::fprintf(stderr, "no item with id '%s' in table '%s'\n", id->c_str(), client.table().c_str());
-              return kExitFailure;
-            }
-            // A split quiz is printed as the single item it stands for.
-            auto whole = split::reassemble(*item, [&](const std::string& part) { return client.get(part); });
-            std::printf("%s\n", whole.dump(1).c_str());
-            return 0;
-          }};
+  return {command, [&config, id] { return commands::show(config.load(config::kNeedDynamo), *id); }};
 }
 
 Command list_command(CLI::App& app, ConfigOption& config) {
-  struct Options {
-    std::size_t limit = 50;
-    std::vector<std::string> ids;
-  };
-  auto o = std::make_shared<Options>();
+  auto o = std::make_shared<commands::ListOptions>();
   auto* command = app.add_subcommand("list", "List loaded quizzes: id, name, participants, questions, items used");
   config.add_to(*command);
   command->add_option("--limit", o->limit, "At most this many (without QUIZ_IDs)")->capture_default_str();
   command->add_option("QUIZ_ID", o->ids,
                       "Only these quizzes, and those stored beside them under a reused id (default: any, "
                       "from a table scan)");
-  return {command, [&config, o] {
-            auto settings = config.load(config::kNeedDynamo);
-            auto client = table_client(settings);
-            std::vector<nlohmann::json> items;
-            if (o->ids.empty()) items = client.scan(o->limit);
-            for (const auto& id : o->ids) {
-              // And the quizzes that reused this id, stored beside it as <id>@<start>.
-              auto beside = client.scan(o->limit, true, id + "@");
-              if (auto item = client.get(id)) {
-                items.push_back(std::move(*item));
-              } else if (beside.empty()) {
-                std::printf("%s\tnot loaded\n", id.c_str());
-              }
-              items.insert(items.end(), beside.begin(), beside.end());
-            }
-            for (const auto& item : items) {
-              const auto summary = split::summarize(item);
-              std::printf("%s\t%s\t%zu participants\t%zu questions\t%zu %s\n", attribute_string(item, "id").c_str(),
-                          attribute_string(item, "Name").c_str(), summary.participants, summary.questions,
-                          summary.items, summary.items == 1 ? "item" : "items");
-            }
-            return 0;
-          }};
+  return {command, [&config, o] { return commands::list(config.load(config::kNeedDynamo), *o); }};
 }
 
 Command sweep_command(CLI::App& app, ConfigOption& config) {
@@ -243,18 +170,7 @@ Command sweep_command(CLI::App& app, ConfigOption& config) {
             options.min_age = o->min_age_s ? std::chrono::seconds(*o->min_age_s) : settings.loader.sweep_min_age;
             options.abandoned_after = std::chrono::seconds(static_cast<std::int64_t>(o->abandoned_days * 86400));
             options.pace = std::chrono::milliseconds(o->pace_ms);
-            auto aws = wiring::resolve_aws(settings, config::process_env());
-            wiring::Stores stores(settings, aws);
-            stores.items.ensure_table();
-            wiring::seed_limiter(stores, settings);
-            auto report = wiring::run_sweep(stores, options, settings, [] { return false; });
-            for (const auto& entry : report.entries) {
-              std::printf("%s\t%s\t%zu keys\t%s\n", entry.quiz_id.c_str(), std::string(sweep::to_string(entry.verdict)).c_str(),
-                          entry.keys, entry.detail.c_str());
-            }
-            std::printf("%s", sweep::summary(report, options.dry_run).c_str());
-            std::fflush(stdout);
-            return report.count(sweep::Verdict::kFailed) == 0 ? 0 : kExitFailure;
+            return commands::sweep(std::move(settings), options);
           }};
 }
 

@@ -25,43 +25,36 @@
 #include "log/log.h"
 #include "metrics/registry.h"
 #include "pipeline/pipeline.h"
-#include "wiring/aws.h"
-#include "wiring/stores.h"
+#include "sweep/sweep.h"
+#include "wiring/open.h"
 
 namespace qrl::daemon {
 
 namespace {
 
 struct Started {
-  std::shared_ptr<credentials::Provider> aws;
-  std::shared_ptr<capacity::Limiter> limiter;  // the table's, shared by every worker
-  std::shared_ptr<pipeline::RecentlyLoaded> loaded = std::make_shared<pipeline::RecentlyLoaded>();
-  std::vector<std::unique_ptr<wiring::Stores>> stores;
+  wiring::Opened opened;
   std::unique_ptr<health::Endpoint> endpoint;
   std::unique_ptr<health::Prober> prober;
 };
 
 // Reaches every server as the workers will, and opens the consumer; throws core::Error.
 Started start(config::Config& config, const config::Env& env, Broker& broker, health::State& health,
-              metrics::Registry& registry, const std::function<bool()>& stopping) {
+              metrics::Registry& registry, core::Clock& clock, const std::function<bool()>& stopping) {
   Started started;
-  auto aws = wiring::resolve_aws(config, env);
-  started.aws = aws;
-  started.limiter = std::make_shared<capacity::Limiter>();
-  log::info("starting", {{"config", config::describe(config)}});
-  for (int i = 0; i < config.loader.workers; ++i) {
-    started.stores.push_back(std::make_unique<wiring::Stores>(config, aws, registry, started.limiter, started.loaded));
-    // A write waits for the table's capacity as long as it takes, until a stop.
-    started.stores.back()->paced.set_patience({stopping, std::nullopt});
-  }
-  started.stores.front()->live.connect();
-  started.stores.front()->items.ensure_table();
-  wiring::seed_limiter(*started.stores.front(), config);
+  wiring::OpenOptions options;
+  options.workers = config.loader.workers;
+  options.recorder = &registry;
+  options.clock = &clock;
+  options.resolved = [](const config::Config& c) { log::info("starting", {{"config", config::describe(c)}}); };
+  started.opened = wiring::open_stores(config, env, options);
+  // A write waits for the table's capacity as long as it takes, until a stop.
+  for (auto& stores : started.opened.stores) stores->paced.set_patience({stopping, std::nullopt});
   broker.open();
   broker.consume(static_cast<std::uint16_t>(config.loader.workers));
   if (config.loader.metrics_port) {
     started.endpoint = std::make_unique<health::Endpoint>(*config.loader.metrics_port, health, registry);
-    started.prober = std::make_unique<health::Prober>(health, probes(config, aws), std::chrono::seconds(5));
+    started.prober = std::make_unique<health::Prober>(health, probes(config, started.opened.aws), std::chrono::seconds(5));
     log::info("serving /metrics, /healthz and /readyz", {{"port", std::to_string(*config.loader.metrics_port)}});
   }
   return started;
@@ -80,21 +73,22 @@ LoopSettings loop_settings(const config::Config& config) {
 // until the first stop request.
 std::thread periodic_sweep(const config::Config& config, const Started& started, metrics::Registry& registry,
                            core::Clock& clock, std::function<bool()> stop) {
-  return std::thread([&config, aws = started.aws, limiter = started.limiter, loaded = started.loaded, &registry, &clock, stop] {
+  return std::thread([&config, &opened = started.opened, &registry, &clock, stop] {
     auto wait = pipeline::interruptible_sleeper(stop, clock);
-    std::optional<wiring::Stores> stores;
+    std::unique_ptr<wiring::Stores> stores;
     while (wait(std::chrono::duration_cast<std::chrono::milliseconds>(config.loader.sweep_interval))) {
       try {
         if (!stores) {
-          stores.emplace(config, aws, registry, limiter, loaded);
+          stores = opened.another(config, registry, clock);
           stores->paced.set_patience({stop, std::nullopt});
         }
-        auto report = wiring::run_sweep(*stores, wiring::sweep_options(config), config, stop, registry, clock);
-        log::info("sweep done", {{"quizzes", std::to_string(report.entries.size())},
-                                 {"stored", std::to_string(report.count(sweep::Verdict::kStored))},
-                                 {"loaded", std::to_string(report.count(sweep::Verdict::kLoaded))},
-                                 {"abandoned", std::to_string(report.count(sweep::Verdict::kAbandoned))},
-                                 {"failed", std::to_string(report.count(sweep::Verdict::kFailed))}});
+        auto report = wiring::run_sweep(*stores, wiring::sweep_options(config), config, stop, registry);
+        const auto totals = sweep::totals(report);
+        std::vector<std::string> counts;
+        for (const auto& total : totals) counts.push_back(std::to_string(total.count));
+        std::vector<log::Field> fields;
+        for (std::size_t i = 0; i < totals.size(); ++i) fields.emplace_back(totals[i].name, counts[i]);
+        log::write(log::Level::kInfo, "sweep done", fields);
       } catch (const core::Error& e) {
         log::warn("sweep failed; the next one runs on schedule", {{"reason", e.what()}});
       }
@@ -112,7 +106,7 @@ int serve(config::Config config, const config::Env& env) {
   AmqpBroker broker(config.rabbit);
   Started started;
   try {
-    started = start(config, env, broker, health, registry, [&] { return signals.count() > 0; });
+    started = start(config, env, broker, health, registry, clock, [&] { return signals.count() > 0; });
   } catch (const core::Error& e) {
     log::error("cannot start", {{"reason", e.what()}});
     return 1;
@@ -122,9 +116,9 @@ int serve(config::Config config, const config::Env& env) {
   Republisher republisher(amqp_publisher(config), [&](Receipt r) { loop->receipt(r); });
   loop.emplace(loop_settings(config),
                LoopPorts{broker, republisher, jobs, clock, health, registry, [&] { return signals.count(); },
-                         core::unit_random, started.limiter.get()});
+                         core::unit_random, started.opened.limiter.get()});
   auto workers = std::make_unique<Workers>(
-      config, started.stores, jobs, [&](Finished f) { loop->finished(std::move(f)); },
+      config, started.opened.stores, jobs, [&](Finished f) { loop->finished(std::move(f)); },
       [&] { return signals.count() > 0; }, registry, clock);
   log::info("consuming", {{"queue", config.rabbit.queue_name}, {"workers", std::to_string(config.loader.workers)}});
   std::thread sweeper;

@@ -15,8 +15,8 @@
 #include "log/log.h"
 #include "metrics/recorder.h"
 #include "metrics/registry.h"
-#include "wiring/aws.h"
-#include "wiring/stores.h"
+#include "sweep/sweep.h"
+#include "wiring/open.h"
 
 namespace qrl::lambda {
 
@@ -24,28 +24,23 @@ namespace {
 
 struct Initialized {
   config::Config config;
-  std::vector<std::unique_ptr<wiring::Stores>> stores;
+  wiring::Opened opened;  // one limiter and one memory of loaded quizzes, kept across invocations
 };
 
 // Settings, then every server reached once; throws core::Error (config::ConfigError included).
-Initialized init(const config::Env& env, metrics::Relay& relay) {
+Initialized init(const config::Env& env, metrics::Relay& relay, core::Clock& clock) {
   Initialized out;
   out.config = config::load_lambda(env);
   log::configure(out.config.loader.log_level, out.config.loader.log_format);
-  auto aws = wiring::resolve_aws(out.config, env);
-  // One limiter for the table, shared by the workers, kept across invocations.
-  // And one memory of the quizzes loaded, for the duplicates the next invocations bring.
-  auto limiter = std::make_shared<capacity::Limiter>();
-  auto loaded = std::make_shared<pipeline::RecentlyLoaded>();
-  for (int i = 0; i < out.config.loader.workers; ++i)
-    out.stores.push_back(std::make_unique<wiring::Stores>(out.config, aws, relay, limiter, loaded));
-  out.stores.front()->live.connect();
-  out.stores.front()->items.ensure_table();
-  wiring::seed_limiter(*out.stores.front(), out.config);
+  wiring::OpenOptions options;
+  options.workers = out.config.loader.workers;
+  options.recorder = &relay;
+  options.clock = &clock;
+  out.opened = wiring::open_stores(out.config, env, options);
   return out;
 }
 
-std::vector<Worker> workers_of(std::vector<std::unique_ptr<wiring::Stores>>& stores, std::chrono::milliseconds margin) {
+std::vector<Worker> workers_of(const std::vector<std::unique_ptr<wiring::Stores>>& stores, std::chrono::milliseconds margin) {
   std::vector<Worker> workers;
   for (auto& s : stores) {
     workers.push_back({&s->pipeline, [stores = s.get(), margin](core::Clock::time_point d) { stores->set_deadline(d, margin); }});
@@ -57,22 +52,19 @@ std::vector<Worker> workers_of(std::vector<std::unique_ptr<wiring::Stores>>& sto
 // answer is its summary.
 void sweep_once(RuntimeApi& api, Initialized& ready, const Invocation& invocation, metrics::Relay& relay,
                 const std::string& function_name) {
-  auto& stores = *ready.stores.front();
+  auto& stores = ready.opened.first();
+  auto& clock = stores.pipeline.clock();
   const auto margin = ready.config.loader.deadline_margin;
   stores.set_deadline(invocation.deadline, margin);
-  auto near_deadline = [&] { return core::system_clock().now() + margin >= invocation.deadline; };
+  auto near_deadline = [&] { return clock.now() + margin >= invocation.deadline; };
   metrics::Registry figures;
   relay.to(figures);
   auto report = wiring::run_sweep(stores, wiring::sweep_options(ready.config), ready.config, near_deadline, relay);
   relay.to(metrics::nothing());
-  nlohmann::json answer = {{"quizzes", report.entries.size()}, {"keys_scanned", report.keys_scanned}};
-  for (auto v : {sweep::Verdict::kStored, sweep::Verdict::kLoaded, sweep::Verdict::kWaiting, sweep::Verdict::kInPlay,
-                 sweep::Verdict::kAbandoned, sweep::Verdict::kFailed}) {
-    answer[std::string(sweep::to_string(v))] = report.count(v);
-  }
+  nlohmann::json answer = nlohmann::json::object();
+  for (const auto& total : sweep::totals(report)) answer[total.name] = total.count;
   log::info("scheduled sweep done", {{"summary", answer.dump()}});
-  const auto now_ms =
-      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+  const auto now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(clock.wall().time_since_epoch()).count();
   std::fprintf(stdout, "%s\n", figures.emf("QuizResultLoader", function_name, now_ms).c_str());
   std::fflush(stdout);
   api.respond(invocation.request_id, answer.dump());
@@ -117,12 +109,13 @@ int run(const config::Env& env) {
     log::error("AWS_LAMBDA_RUNTIME_API is not set: `lambda` runs inside AWS Lambda (or under a stand-in Runtime API)");
     return 1;
   }
-  RuntimeApi api(*address);
+  auto& clock = core::system_clock();  // the one the whole runtime reads
+  RuntimeApi api(*address, clock);
   // The adapters report to the relay; each invocation points it at figures of its own.
   metrics::Relay relay;
   Initialized ready;
   try {
-    ready = init(env, relay);
+    ready = init(env, relay, clock);
   } catch (const core::Error& e) {
     log::error("init failed", {{"reason", e.what()}});
     api.init_error(e.code() == core::Code::kConfig ? "Runtime.ConfigError" : "Runtime.InitError", e.what());
@@ -133,10 +126,10 @@ int run(const config::Env& env) {
     return 1;
   }
   const auto function_name = env("AWS_LAMBDA_FUNCTION_NAME").value_or("quiz-result-loader");
-  Handler handler(workers_of(ready.stores, ready.config.loader.deadline_margin), wiring::retry_policy(ready.config), ready.config.loader.deadline_margin,
-                  relay, function_name);
+  Handler handler(workers_of(ready.opened.stores, ready.config.loader.deadline_margin), wiring::retry_policy(ready.config),
+                  ready.config.loader.deadline_margin, relay, function_name, clock);
   handler.set_settle(ready.config.loader.settle);
-  handler.set_limiter(ready.stores.front()->limiter.get());
+  handler.set_limiter(ready.opened.limiter.get());
   try {
     while (serve_one(api, handler, ready, relay, function_name)) {
     }

@@ -81,7 +81,7 @@ bool enabled(Level level) {
   return level >= g_level.load();
 }
 
-void write(Level level, std::string_view message, std::initializer_list<Field> fields) {
+void write(Level level, std::string_view message, std::span<const Field> fields) {
   if (!enabled(level)) return;
   Format format = g_format.load();
   std::string line;

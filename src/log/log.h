@@ -5,6 +5,7 @@
 // added to each of its lines. Callers never pass secrets or whole payloads.
 
 #include <initializer_list>
+#include <span>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -21,7 +22,10 @@ void configure(Level level, Format format);
 void configure(std::string_view level, std::string_view format);
 bool enabled(Level level);
 
-void write(Level level, std::string_view message, std::initializer_list<Field> fields = {});
+void write(Level level, std::string_view message, std::span<const Field> fields);
+inline void write(Level level, std::string_view message, std::initializer_list<Field> fields = {}) {
+  write(level, message, std::span<const Field>(fields.begin(), fields.size()));
+}
 inline void debug(std::string_view m, std::initializer_list<Field> f = {}) {
   write(Level::kDebug, m, f);
 }

@@ -156,14 +156,28 @@ Report sweep(const Options& options, Ports ports) {
   return report;
 }
 
+namespace {
+constexpr Verdict kVerdicts[] = {Verdict::kStored,  Verdict::kLoaded,    Verdict::kWaiting,
+                                 Verdict::kInPlay,  Verdict::kAbandoned, Verdict::kFailed};
+}
+
+std::vector<Total> totals(const Report& report) {
+  std::vector<Total> out{{"quizzes", report.entries.size()}, {"keys_scanned", report.keys_scanned}};
+  for (auto v : kVerdicts) {
+    std::string name(to_string(v));
+    std::replace(name.begin(), name.end(), ' ', '_');  // a key in logs and JSON: in_play
+    out.push_back({std::move(name), report.count(v)});
+  }
+  return out;
+}
+
 std::string summary(const Report& report, bool dry_run) {
   std::ostringstream out;
   out << (dry_run ? "sweep plan (dry run: nothing changed)" : "sweep done") << ": " << report.keys_scanned
       << " keys in " << report.scans << " SCAN calls, " << report.entries.size() << " quizzes\n";
   out << "verdict\tquizzes\n";
-  for (auto v : {Verdict::kStored, Verdict::kLoaded, Verdict::kWaiting, Verdict::kInPlay, Verdict::kAbandoned,
-                 Verdict::kFailed}) {
-    out << to_string(v) << "\t" << report.count(v) << "\n";
+  for (const auto& total : totals(report)) {
+    if (total.name != "quizzes" && total.name != "keys_scanned") out << total.name << "\t" << total.count << "\n";
   }
   return out.str();
 }

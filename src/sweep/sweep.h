@@ -81,6 +81,14 @@ struct Ports {
 
 Report sweep(const Options& options, Ports ports);
 
+// What a sweep found, counted once for every place that reports it (`sweep`'s table, serve's
+// log line, the Lambda's answer): quizzes, keys_scanned, then each verdict's quizzes.
+struct Total {
+  std::string name;
+  std::size_t count = 0;
+};
+std::vector<Total> totals(const Report& report);
+
 // The summary table printed at the end of `sweep`.
 std::string summary(const Report& report, bool dry_run);
 

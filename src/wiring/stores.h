@@ -17,19 +17,19 @@
 namespace qrl::wiring {
 
 struct Stores {
-  // Without a limiter, the Stores have one of their own (a command with one worker).
+  // The limiter is the table's, shared by every worker of the process (wiring/open.h makes it).
   // Without a memory of loaded quizzes, the Stores have none (every duplicate whose sources are
-  // gone reads the item).
-  Stores(const config::Config& config, std::shared_ptr<credentials::Provider> aws,
-         metrics::Recorder& recorder = metrics::nothing(), std::shared_ptr<capacity::Limiter> shared = nullptr,
-         std::shared_ptr<pipeline::RecentlyLoaded> memory = nullptr)
+  // gone reads the item). The clock is handed to every part that waits or times.
+  Stores(const config::Config& config, std::shared_ptr<credentials::Provider> aws, metrics::Recorder& recorder,
+         std::shared_ptr<capacity::Limiter> shared, std::shared_ptr<pipeline::RecentlyLoaded> memory,
+         core::Clock& clock)
       : live(config.redis, config.loader.request_timeout, config.loader.max_answers, recorder),
         questions(config.question_set_path, config.question_set_max_bytes),
         items(config.dynamo, std::move(aws), config.loader.request_timeout),
-        limiter(shared ? std::move(shared) : std::make_shared<capacity::Limiter>()),
-        paced(items, *limiter, recorder),
+        limiter(std::move(shared)),
+        paced(items, *limiter, recorder, clock),
         loaded(std::move(memory)),
-        pipeline(live, questions, paced, recorder) {
+        pipeline(live, questions, paced, recorder, clock) {
     items.set_recorder(recorder);
     if (loaded) pipeline.remember_in(*loaded);
     paced.set_pacing(config.loader.pace_writes);
@@ -67,8 +67,8 @@ inline core::RetryPolicy retry_policy(const config::Config& config) {
 
 // A sweep (sweep/sweep.h) over one worker's stores; `stop` ends it early.
 inline sweep::Report run_sweep(Stores& stores, const sweep::Options& options, const config::Config& config,
-                               const std::function<bool()>& stop, metrics::Recorder& recorder = metrics::nothing(),
-                               core::Clock& clock = core::system_clock()) {
+                               const std::function<bool()>& stop, metrics::Recorder& recorder = metrics::nothing()) {
+  auto& clock = stores.pipeline.clock();
   auto sleep = pipeline::interruptible_sleeper(stop, clock);
   return sweep::sweep(options, {stores.live, stores.live, stores.questions, stores.pipeline, clock, recorder,
                                 retry_policy(config), sleep});

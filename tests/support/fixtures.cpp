@@ -328,6 +328,15 @@ std::size_t MemoryRedis::size() const {
   return strings_.size() + lists_.size() + zsets_.size();
 }
 
+std::vector<std::string> MemoryRedis::keys() const {
+  std::vector<std::string> out;
+  for (const auto& [k, v] : strings_) out.push_back(k);
+  for (const auto& [k, v] : lists_) out.push_back(k);
+  for (const auto& [k, v] : zsets_) out.push_back(k);
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
 std::optional<std::string> MemoryQuestions::read(const std::string& quiz_id) {
   auto it = files.find(quiz_id);
   if (it == files.end()) return std::nullopt;

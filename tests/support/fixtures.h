@@ -43,6 +43,7 @@ class MemoryRedis final : public pipeline::LiveStore {
   void remove(const std::vector<std::string>& keys) override;
   bool contains(const std::string& key) const;
   std::size_t size() const;
+  std::vector<std::string> keys() const;  // every key, sorted
 
  private:
   std::map<std::string, std::string> strings_;
