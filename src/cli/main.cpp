@@ -27,7 +27,7 @@ namespace {
 
 using namespace qrl;
 
-constexpr int kExitFailure = 1;
+using qrl::commands::kExitFailure;  // 1: failed, as every command body returns it
 constexpr int kExitUsage = 2;
 
 struct ConfigOption {

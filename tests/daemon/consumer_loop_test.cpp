@@ -52,15 +52,22 @@ class FakeBroker final : public Broker {
       open_ = false;
       throw core::transient_error(core::Stage::kUnknown, "rabbitmq: lost connection");
     }
+    timeouts.push_back(timeout);
     if (!events.empty()) {
       auto polled = std::move(events.front());
       events.pop_front();
       return polled;
     }
+    if (woken) {  // as the real broker's wait: a worker's end returns it at once
+      woken = false;
+      return {};
+    }
     clock_.advance(timeout);  // nothing came within the poll
     return {};
   }
-  void wake() override {}
+  void wake() override { woken = true; }
+  std::vector<std::chrono::milliseconds> timeouts;  // of every next()
+  bool woken = false;
   void ack(std::uint64_t tag) override { acks.push_back(tag); }
   void reject(std::uint64_t tag, bool requeue) override { rejects.emplace_back(tag, requeue); }
 
@@ -493,6 +500,26 @@ TEST_F(WindowTest, AStopFinishesWhatTheWorkersHoldAndGivesBackWhatTheyDidNot) {
   EXPECT_EQ(broker.rejects.size(), 6u);
   for (auto [tag, requeue] : broker.rejects) EXPECT_TRUE(requeue) << tag;
   EXPECT_TRUE(jobs.empty());
+}
+
+// A due job with every worker busy waits for a worker's end (which wakes the broker's wait),
+// not on a 1 ms poll; and goes to the worker freed without waiting a poll.
+TEST_F(WindowTest, ADueJobWaitsTheFullPollForABusyWorkerAndGoesTheMomentOneIsFree) {
+  for (std::uint64_t tag = 1; tag <= 6; ++tag) broker.deliver(tag, event("b" + std::to_string(tag), 60s));
+  ASSERT_TRUE(turn_until([&] { return loop().in_flight() == 6; }));
+  ASSERT_TRUE(turn_until([&] { return !jobs.empty(); }));
+  auto held = jobs.take_all();
+  ASSERT_EQ(held.size(), 4u);  // the workers' share; two due jobs wait
+  broker.timeouts.clear();
+  for (int i = 0; i < 5; ++i) loop().turn();
+  ASSERT_EQ(broker.timeouts.size(), 5u);
+  for (auto timeout : broker.timeouts) EXPECT_EQ(timeout, settings.poll);
+  EXPECT_TRUE(jobs.empty());
+  const auto freed = broker.since_start();
+  loop().finished({held[0].generation, held[0].tag, core::Action::kAck, "", {}, ""});
+  ASSERT_TRUE(turn_until([&] { return !jobs.empty(); }, 5));
+  EXPECT_EQ(broker.since_start(), freed);  // no poll waited out
+  EXPECT_EQ(jobs.take_all().size(), 1u);
 }
 
 TEST_F(WindowTest, APauseOrAStopPutsWaitingEventsBackUntouched) {
