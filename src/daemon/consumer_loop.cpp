@@ -221,13 +221,16 @@ void ConsumerLoop::settle_joined(std::uint64_t tag, bool ack) {
 }
 
 // The broker sends at most `prefetch` unacked deliveries (a channel-wide basic.qos, which can
-// change under a running consumer). Those waiting in the window must not starve the workers, so
-// the limit is the workers' share plus what the window holds, raised a workers' share ahead of
-// need and lowered once it is two shares too high.
+// change under a running consumer). Deliveries the window holds on purpose (settling, or joined
+// to a quiz) must not starve the workers, so the limit is the workers' share plus those, raised a
+// workers' share ahead of need and lowered once it is two shares too high. Due deliveries waiting
+// for a worker are the workers' own backlog and do not raise it: counting them would chase the
+// deliveries still on the wire, and each change is a round trip to the broker.
 void ConsumerLoop::grow_prefetch() {
   if (state_ != State::kConsuming) return;
   const std::size_t share = std::max<std::size_t>(share_, 1);
-  const std::size_t need = std::min<std::size_t>(share + window_.held(), settings_.max_prefetch);
+  const std::size_t held = window_.settling(ports_.clock.now()) + window_.joined();
+  const std::size_t need = std::min<std::size_t>(share + held, settings_.max_prefetch);
   std::size_t next = prefetch_now_;
   if (need + share / 2 >= prefetch_now_) next = std::min<std::size_t>(need + share, settings_.max_prefetch);
   if (need + 2 * share < prefetch_now_) next = need + share;

@@ -45,6 +45,12 @@ std::optional<SettleWindow::time_point> SettleWindow::next_due() const {
   return next;
 }
 
+std::size_t SettleWindow::settling(time_point now) const {
+  std::size_t count = 0;
+  for (const auto& w : waiting_) count += w.ready > now ? 1 : 0;
+  return count;
+}
+
 std::vector<std::uint64_t> SettleWindow::finish(std::uint64_t tag) {
   std::vector<std::uint64_t> joined;
   auto quiz = quiz_of_.find(tag);

@@ -57,6 +57,10 @@ class SettleWindow {
   void clear();
 
   std::size_t waiting() const { return waiting_.size(); }
+  // Waiting jobs whose time has not come yet at `now`: what the window holds on purpose.
+  std::size_t settling(time_point now) const;
+  // Deliveries that joined a quiz waiting or loading.
+  std::size_t joined() const { return joined_; }
   // Unacked deliveries no worker holds: waiting jobs and joined ones.
   std::size_t held() const { return waiting_.size() + joined_; }
 

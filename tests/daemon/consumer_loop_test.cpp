@@ -484,6 +484,25 @@ TEST_F(WindowTest, PrefetchGrowsToCoverTheWaitingSoWorkersAreNeverStarved) {
   EXPECT_LE(broker.last_prefetch, 8u);
 }
 
+// A backlog of quizzes already due waits for the workers, not the window: it leaves the prefetch
+// where it is (each change is a round trip to the broker, once made for most deliveries).
+TEST_F(WindowTest, ABacklogOfDueQuizzesLeavesThePrefetchAlone) {
+  for (std::uint64_t tag = 1; tag <= 40; ++tag) broker.deliver(tag, event("b" + std::to_string(tag), 60s));
+  int turns = 0;
+  std::vector<Job> working;
+  ASSERT_TRUE(turn_until([&] {
+    for (auto& job : jobs.take_all()) working.push_back(std::move(job));
+    EXPECT_LE(working.size(), 4u);
+    if (++turns % 8 == 0) {  // slow workers: more deliveries arrive than they finish
+      for (auto& job : working) loop().finished({job.generation, job.tag, core::Action::kAck, "", {}, ""});
+      working.clear();
+    }
+    return broker.acks.size() == 40u && loop().in_flight() == 0;
+  }, 1000));
+  EXPECT_LE(broker.prefetches.size(), 1u);
+  EXPECT_LE(broker.last_prefetch, 8u);
+}
+
 // Due jobs wait in the window until a worker has room: a stop finishes what the workers hold
 // and gives the rest back to the broker, as it would without a window.
 TEST_F(WindowTest, AStopFinishesWhatTheWorkersHoldAndGivesBackWhatTheyDidNot) {
