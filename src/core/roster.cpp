@@ -38,6 +38,20 @@ Roster take_roster(const QuizHeader& header, const std::vector<bool>& present) {
   return roster;
 }
 
+Roster take_roster(const QuizHeader& header, const std::vector<std::optional<std::string>>& participant_values) {
+  // participant_keys' layout is the roster keys' with each member's username first.
+  const std::size_t stride = 2 + header.selected_indexes.size();
+  if (participant_values.size() != header.leaderboard.size() * stride) {
+    throw invalid_data(Stage::kBuild, "participant values do not match the participant keys");
+  }
+  std::vector<bool> present;
+  present.reserve(header.leaderboard.size() * (stride - 1));
+  for (std::size_t m = 0; m < header.leaderboard.size(); ++m) {
+    for (std::size_t field = 1; field < stride; ++field) present.push_back(participant_values[m * stride + field].has_value());
+  }
+  return take_roster(header, present);
+}
+
 Error finishing_error(std::string_view quiz_id, const Roster& roster) {
   const auto key = keys::user(quiz_id, roster.finishing.front(), "stopTime");
   return Error(FailureKind::kTransient, Stage::kRead,

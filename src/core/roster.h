@@ -7,9 +7,11 @@
 //     quiz is not ready, and is retried shortly;
 //   - a late joiner: answers missing, so it joined after the quiz ended: left out of the item,
 //     its keys deleted with the quiz's.
-// Decided from which keys exist, before any value is read. Pure.
+// Decided from which keys exist: before any value is read, or from the values of every
+// participant key read at once, where a key that does not exist has no value. Pure.
 
 #include <cstddef>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -43,6 +45,9 @@ struct Roster {
 
 // `present[i]` says whether RosterKeys[i] exists.
 Roster take_roster(const QuizHeader& header, const std::vector<bool>& present);
+// From the values of keys::participant_keys(quiz_id, header), in that layout; an empty optional
+// is a key that does not exist.
+Roster take_roster(const QuizHeader& header, const std::vector<std::optional<std::string>>& participant_values);
 
 // The transient error of a quiz with finishing members: retried after a short delay; when the
 // retries run out the message is dead-lettered with this reason.

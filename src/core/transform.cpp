@@ -5,7 +5,7 @@
 #include <cmath>
 #include <ctime>
 #include <limits>
-#include <map>
+#include <unordered_map>
 
 #include <nlohmann/json.hpp>
 
@@ -278,40 +278,37 @@ std::vector<std::string> QuizReader::warnings() const {
   return out;
 }
 
+std::vector<std::size_t> participant_slots(const QuizHeader& header, const QuizReader& reader) {
+  const std::size_t stride = keys::participant_stride(header);
+  std::unordered_map<std::string_view, std::size_t> base;  // each member's first value, leaderboard order
+  base.reserve(header.leaderboard.size());
+  for (std::size_t m = 0; m < header.leaderboard.size(); ++m) base.emplace(header.leaderboard[m].first, m * stride);
+  const auto& participants = reader.quiz().participants;
+  const std::size_t count = participants.size();
+  std::vector<std::size_t> slots(reader.key_count());
+  for (std::size_t i = 0; i < slots.size(); ++i) {
+    if (i < 2 * count) {
+      slots[i] = base.at(participants[i / 2].user_id) + i % 2;  // username, stopTime
+    } else {
+      const std::size_t n = i - 2 * count;  // answers: question-major
+      slots[i] = base.at(participants[n % count].user_id) + 2 + n / count;
+    }
+  }
+  return slots;
+}
+
 Quiz build_quiz(std::string_view quiz_id, const QuizHeader& header,
                 const std::vector<std::optional<std::string>>& participant_values,
                 std::string_view question_file) {
-  // The layout of keys::participant_keys validates ids and indexes first, as before.
-  const auto participant_keys = keys::participant_keys(quiz_id, header);
-  if (participant_values.size() != participant_keys.size()) {
-    throw invalid_data(Stage::kBuild, "participant values do not match the participant keys");
-  }
-  // Who is a participant, from which values are there (core/roster.h), as the pipeline does
-  // from which keys exist.
-  const std::size_t stride = keys::participant_stride(header);
-  std::vector<bool> present;
-  for (std::size_t p = 0; p < header.leaderboard.size(); ++p) {
-    for (std::size_t field = 1; field < stride; ++field) present.push_back(participant_values[p * stride + field].has_value());
-  }
-  auto roster = take_roster(header, present);
+  keys::validate_participants(quiz_id, header);
+  // Who is a participant, from which values are there (core/roster.h), as the pipeline does.
+  auto roster = take_roster(header, participant_values);
   if (!roster.finishing.empty()) throw finishing_error(quiz_id, roster);
   QuizReader reader(quiz_id, roster.participants, question_file);
-  // Where each participant's values are in that layout (leaderboard order).
-  std::map<std::string_view, std::size_t> base;
-  for (std::size_t p = 0; p < header.leaderboard.size(); ++p)
-    base.emplace(header.leaderboard[p].first, p * stride);
-  const auto& participants = reader.quiz().participants;
-  const std::size_t count = participants.size();
+  const auto slots = participant_slots(header, reader);
   std::vector<std::vector<ParticipantAnswer>> answers(header.selected_indexes.size());
-  for (std::size_t i = 0; i < reader.key_count(); ++i) {
-    std::size_t slot = 0;
-    if (i < 2 * count) {
-      slot = base.at(participants[i / 2].user_id) + i % 2;
-    } else {
-      const std::size_t n = i - 2 * count;
-      slot = base.at(participants[n % count].user_id) + 2 + n / count;
-    }
-    if (auto answer = reader.feed(i, participant_values[slot]))
+  for (std::size_t i = 0; i < slots.size(); ++i) {
+    if (auto answer = reader.feed(i, participant_values[slots[i]]))
       answers[answer->question].push_back(std::move(answer->answer));
   }
   Quiz quiz = reader.take();

@@ -57,6 +57,10 @@ Quiz build_quiz(std::string_view quiz_id, const QuizHeader& header,
                 const std::vector<std::optional<std::string>>& participant_values,
                 std::string_view question_file);
 
+// For each of `reader`'s keys, in its order, where its value is in the layout of
+// keys::participant_keys(quiz_id, header): the reader is of a roster taken from `header`.
+std::vector<std::size_t> participant_slots(const QuizHeader& header, const QuizReader& reader);
+
 // A time key's value (`Q:startTime`, `Q:stopTime`, `Q:U:stopTime`) as the reader accepts it:
 // Unix epoch seconds in the producer's form, up to the year 9999; empty for anything else.
 std::optional<std::int64_t> epoch_seconds(std::string_view text);

@@ -165,9 +165,34 @@ Outcome Pipeline::load(const std::string& quiz_id) {
   return written ? Outcome::kLoaded : Outcome::kAlreadyLoaded;
 }
 
-core::Roster Pipeline::roster(const std::string& quiz_id, const core::QuizHeader& header, StageClock& clock) {
-  // Who is a participant, from which keys exist (core/roster.h), before any value is read.
+Pipeline::Members Pipeline::members(const std::string& quiz_id, const core::QuizHeader& header, StageClock& clock) {
   core::keys::validate_participants(quiz_id, header);
+  Members members;
+  if (header.leaderboard.size() * core::keys::participant_stride(header) <= std::max<std::size_t>(live_.keys_per_read(), 1)) {
+    // One read: which keys exist is which have values.
+    members.values = clock.run(core::Stage::kRead,
+                               [&] { return live_.read_values(core::keys::participant_keys(quiz_id, header)); });
+    members.roster = core::take_roster(header, *members.values);
+  } else {
+    members.roster = roster(quiz_id, header, clock);
+  }
+  const auto& roster = members.roster;
+  if (!roster.finishing.empty()) {
+    recorder_.event("finishing", 1);
+    throw core::finishing_error(quiz_id, roster);
+  }
+  if (!roster.late.empty()) {
+    recorder_.event("late_joiner_skipped", roster.late.size());
+    log::info("late joiners left out", {{"count", std::to_string(roster.late.size())},
+                                        {"first", roster.late.front()},
+                                        {"reason", "answers missing: joined after the quiz ended"}});
+  }
+  return members;
+}
+
+core::Roster Pipeline::roster(const std::string& quiz_id, const core::QuizHeader& header, StageClock& clock) {
+  // Who is a participant of a quiz too big for one read (core/roster.h), from which keys exist,
+  // before any value is read.
   const core::RosterKeys keys(quiz_id, header);
   const std::size_t window = std::max<std::size_t>(live_.keys_per_read(), 1);
   std::vector<bool> present;
@@ -179,18 +204,7 @@ core::Roster Pipeline::roster(const std::string& quiz_id, const core::QuizHeader
     auto exist = clock.run(core::Stage::kRead, [&] { return live_.exist(batch); });
     present.insert(present.end(), exist.begin(), exist.end());
   }
-  auto roster = core::take_roster(header, present);
-  if (!roster.finishing.empty()) {
-    recorder_.event("finishing", 1);
-    throw core::finishing_error(quiz_id, roster);
-  }
-  if (!roster.late.empty()) {
-    recorder_.event("late_joiner_skipped", roster.late.size());
-    log::info("late joiners left out", {{"count", std::to_string(roster.late.size())},
-                                        {"first", roster.late.front()},
-                                        {"reason", "answers missing: joined after the quiz ended"}});
-  }
-  return roster;
+  return core::take_roster(header, present);
 }
 
 Pipeline::Built Pipeline::build(const std::string& quiz_id, const core::QuizHeader& header,
@@ -200,9 +214,23 @@ Pipeline::Built Pipeline::build(const std::string& quiz_id, const core::QuizHead
     throw core::missing_data("quiz data incomplete: question set file '" + quiz_id + ".json' not found",
                              quiz_id + ".json");
   }
-  const auto participants = roster(quiz_id, header, clock).participants;
-  auto reader = clock.run(core::Stage::kBuild, [&] { return core::QuizReader(quiz_id, participants, *file); });
+  auto read = members(quiz_id, header, clock);
+  auto reader = clock.run(core::Stage::kBuild, [&] { return core::QuizReader(quiz_id, read.roster.participants, *file); });
   file.reset();
+  Values values = [&](std::size_t from, std::size_t to) {
+    std::vector<std::string> keys;
+    keys.reserve(to - from);
+    for (std::size_t i = from; i < to; ++i) keys.push_back(reader.key(i));
+    return live_.read_values(keys);
+  };
+  if (read.values) {
+    values = [&, slots = core::participant_slots(header, reader)](std::size_t from, std::size_t to) {
+      std::vector<std::optional<std::string>> out;
+      out.reserve(to - from);
+      for (std::size_t i = from; i < to; ++i) out.push_back(std::move((*read.values)[slots[i]]));
+      return out;
+    };
+  }
   Built built;
   built.identity = {reader.quiz().start_time, reader.quiz().participants.size()};
   built.placement = known.value_or(Placement{quiz_id, false, false, {}});
@@ -217,12 +245,13 @@ Pipeline::Built Pipeline::build(const std::string& quiz_id, const core::QuizHead
     clock.run(core::Stage::kWrite, [&] { items_.put_part(part.id, part.json, part.size); });
     failpoint("between-parts");
   };
-  stream(reader, sink, built, clock);
+  stream(reader, values, sink, built, clock);
   for (const auto& warning : reader.warnings()) log::warn("quiz data unusual", {{"reason", warning}});
   return built;
 }
 
-void Pipeline::stream(core::QuizReader& reader, const split::Sink& sink, Built& built, StageClock& clock) {
+void Pipeline::stream(core::QuizReader& reader, const Values& values_of, const split::Sink& sink, Built& built,
+                      StageClock& clock) {
   // Streamed: values are read a window at a time, turned into answers, and packed into the item
   // or, for a quiz that outgrows one, into continuation items written as each fills. So memory
   // holds a window and an item, whatever the quiz's size.
@@ -232,12 +261,9 @@ void Pipeline::stream(core::QuizReader& reader, const split::Sink& sink, Built& 
   };
   const std::size_t window = std::max<std::size_t>(live_.keys_per_read(), 1);
   const std::size_t total = reader.key_count();
-  std::vector<std::string> keys;
   for (std::size_t from = 0; from < total; from += window) {
     const std::size_t to = std::min(total, from + window);
-    keys.clear();
-    for (std::size_t i = from; i < to; ++i) keys.push_back(reader.key(i));
-    auto values = clock.run(core::Stage::kRead, [&] { return live_.read_values(keys); });
+    auto values = clock.run(core::Stage::kRead, [&] { return values_of(from, to); });
     clock.run(core::Stage::kBuild, [&] {
       for (std::size_t i = from; i < to; ++i) {
         if (i == reader.participant_key_count()) start();

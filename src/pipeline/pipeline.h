@@ -1,7 +1,8 @@
 #pragma once
 // The ETL step for one quiz, over the three stores, in named steps: read the quiz-level keys,
 // read the question file and the roster, read and build the item (streamed; a quiz too big for
-// one item is written as continuation items on the way), store it, delete the sources. Container
+// one item is written as continuation items on the way; a quiz whose participant keys fit one
+// read has its roster and values read at once), store it, delete the sources. Container
 // and Lambda modes both run messages through process_message(); neither has logic of its own
 // about quizzes.
 //
@@ -75,8 +76,17 @@ class Pipeline {
   // The steps of load(), in order.
   Built build(const std::string& quiz_id, const core::QuizHeader& header, const std::optional<Placement>& known,
               StageClock& clock);
+  // The roster, and, when every participant key fits one read, their values read with it.
+  struct Members {
+    core::Roster roster;
+    std::optional<std::vector<std::optional<std::string>>> values;  // keys::participant_keys' layout
+  };
+  Members members(const std::string& quiz_id, const core::QuizHeader& header, StageClock& clock);
   core::Roster roster(const std::string& quiz_id, const core::QuizHeader& header, StageClock& clock);
-  void stream(core::QuizReader& reader, const split::Sink& sink, Built& built, StageClock& clock);
+  // The values of the reader's keys [from, to).
+  using Values = std::function<std::vector<std::optional<std::string>>(std::size_t from, std::size_t to)>;
+  void stream(core::QuizReader& reader, const Values& values, const split::Sink& sink, Built& built,
+              StageClock& clock);
   // Stores the item; true when it was new, false when the same quiz was stored already.
   bool store(Built& built, const std::string& quiz_id, const core::QuizHeader& header);
   // Sources gone or partly gone: stored meanwhile (by this process, another worker or replica)?

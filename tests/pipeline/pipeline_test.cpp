@@ -172,8 +172,28 @@ TEST(Pipeline, AReusedIdKeepsBothQuizzes) {
   EXPECT_EQ(w.redis.size(), 0u);
 }
 
-TEST(Pipeline, LateJoinersAreLeftOutAndTheirKeysDeletedWithTheQuiz) {
+// A quiz whose participant keys fit one read takes its roster from the values read at once; a
+// bigger one asks which keys exist first, then streams the values. Both decide alike.
+class Roster : public ::testing::TestWithParam<std::size_t> {
+ protected:
+  void SetUp() override { w.redis.window = GetParam(); }
+  // The reads one load made: one of values and none of existence when the quiz fits one read.
+  void expect_reads_of_its_size() const {
+    if (GetParam() >= 1000) {
+      EXPECT_EQ(w.redis.exist_reads, 0);
+      EXPECT_EQ(w.redis.value_reads, 1);
+    } else {
+      EXPECT_GT(w.redis.exist_reads, 1);
+      EXPECT_GT(w.redis.value_reads, 1);
+    }
+  }
   World w;
+};
+
+INSTANTIATE_TEST_SUITE_P(Window, Roster, ::testing::Values(std::size_t{16'000}, std::size_t{3}),
+                         [](const auto& info) { return info.param >= 1000 ? "OneRead" : "Streamed"; });
+
+TEST_P(Roster, LateJoinersAreLeftOutAndTheirKeysDeletedWithTheQuiz) {
   MemoryItems items;
   auto f = qrl::testing::contract_quiz("lj1");
   w.add(f);
@@ -184,11 +204,12 @@ TEST(Pipeline, LateJoinersAreLeftOutAndTheirKeysDeletedWithTheQuiz) {
   EXPECT_EQ(pipeline.load("lj1"), Outcome::kLoaded);
   auto item = nlohmann::json::parse(items.items.at("lj1"));
   EXPECT_EQ(item["Participants"], f.expected_item["Participants"]);
+  EXPECT_EQ(nlohmann::json::parse(items.items.at("lj1")), f.expected_item);
   EXPECT_EQ(w.redis.size(), 0u);
+  expect_reads_of_its_size();
 }
 
-TEST(Pipeline, AFinishingMemberMakesTheAttemptTransientAndTouchesNothing) {
-  World w;
+TEST_P(Roster, AFinishingMemberMakesTheAttemptTransientAndTouchesNothing) {
   MemoryItems items;
   auto f = qrl::testing::contract_quiz("fin1");
   w.add(f);
@@ -205,6 +226,16 @@ TEST(Pipeline, AFinishingMemberMakesTheAttemptTransientAndTouchesNothing) {
   }
   EXPECT_EQ(pipeline.load("fin1"), Outcome::kLoaded);
   EXPECT_EQ(nlohmann::json::parse(items.items.at("fin1")), f.expected_item);
+}
+
+TEST_P(Roster, EveryShapeLoadsTheSameItem) {
+  MemoryItems items;
+  auto f = qrl::testing::edge_quiz("sh1");
+  w.add(f);
+  Pipeline pipeline(w.redis, w.questions, items);
+  EXPECT_EQ(pipeline.load("sh1"), Outcome::kLoaded);
+  EXPECT_EQ(nlohmann::json::parse(items.items.at("sh1")), f.expected_item);
+  expect_reads_of_its_size();
 }
 
 TEST(Pipeline, CleanupAfterACrashBetweenWriteAndDelete) {

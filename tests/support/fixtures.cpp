@@ -232,6 +232,7 @@ void MemoryRedis::apply(const std::vector<std::vector<std::string>>& commands) {
 }
 
 std::vector<std::optional<std::string>> MemoryRedis::read_values(const std::vector<std::string>& keys) {
+  ++value_reads;
   std::vector<std::optional<std::string>> values;
   values.reserve(keys.size());
   for (const auto& key : keys) {
@@ -280,6 +281,7 @@ void MemoryRedis::remove(const std::vector<std::string>& keys) {
 }
 
 std::vector<bool> MemoryRedis::exist(const std::vector<std::string>& keys) {
+  ++exist_reads;
   std::vector<bool> out;
   for (const auto& key : keys) out.push_back(contains(key));
   return out;

@@ -41,7 +41,11 @@ class MemoryRedis final : public pipeline::LiveStore {
   core::LiveQuiz read(const std::string& quiz_id) { return pipeline::read_whole(*this, quiz_id); }
   std::vector<bool> exist(const std::vector<std::string>& keys) override;
   void remove(const std::vector<std::string>& keys) override;
+  std::size_t keys_per_read() const override { return window; }
   bool contains(const std::string& key) const;
+  std::size_t window = 16'000;  // keys a read takes at once
+  int value_reads = 0;          // read_values() calls
+  int exist_reads = 0;          // exist() calls
   std::size_t size() const;
   std::vector<std::string> keys() const;  // every key, sorted
 
