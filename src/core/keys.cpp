@@ -23,8 +23,10 @@ std::string user(std::string_view quiz_id, std::string_view user_id, std::string
 }
 
 std::string answer(std::string_view quiz_id, std::string_view user_id, std::string_view index) {
-  std::string key = user(quiz_id, user_id, "answer:");
-  key.append(index);
+  constexpr std::string_view kAnswer = ":answer:";
+  std::string key;
+  key.reserve(quiz_id.size() + 1 + user_id.size() + kAnswer.size() + index.size());
+  key.append(quiz_id).append(":").append(user_id).append(kAnswer).append(index);
   return key;
 }
 

@@ -261,11 +261,14 @@ std::optional<QuizReader::Answer> QuizReader::feed(std::size_t i, const std::opt
   const std::size_t n = i - 2 * participants;
   const std::size_t q = n / participants;
   const auto& user_id = quiz_.participants[n % participants].user_id;
-  const auto key_name = key(i);
-  Answer answer{q, parse_answer(key_name, user_id, require(value, key_name))};
+  // The key's name only where a message needs it: a quiz has participants x questions answers.
+  if (!value) require(value, key(i));  // throws: the key is missing
+  auto scanned = scan_answer(*value);
+  Answer answer{q, scanned ? std::move(*scanned) : parse_answer(key(i), user_id, *value)};
+  answer.answer.user_id = user_id;
   if (is_unusual(answer.answer, duration_s_)) {
     warn(quiz_.warnings, suppressed_warnings_,
-         "key '" + key_name + "' holds " + printable(*value) +
+         "key '" + key(i) + "' holds " + printable(*value) +
              ", not what a client sends (a negative option, or a duration outside 0 to questionDuration + 1): "
              "stored as written");
   }

@@ -10,7 +10,8 @@ namespace {
 
 // RESP, written directly: hiredis's own formatter builds each argument with sdscatfmt, which
 // for a quiz's few hundred keys costs more than everything else the adapter does.
-void append_resp(std::string& out, const Command& command) {
+template <typename Args>
+void append_resp(std::string& out, const Args& command) {
   out += '*';
   out += std::to_string(command.size());
   out += "\r\n";
@@ -95,15 +96,32 @@ void Connection::fail(const std::string& what) {
   throw core::transient_error(core::Stage::kUnknown, "redis " + endpoint_ + ": " + what);
 }
 
-std::vector<Reply> Connection::pipeline(const std::vector<Command>& commands) {
-  if (!stream_) fail("connection is closed");
-  std::string buffer;
+namespace {
+
+template <typename Commands>
+std::string encode(const Commands& commands) {
   std::size_t bytes = 0;
   for (const auto& command : commands) {
     for (const auto& arg : command) bytes += arg.size() + 16;
   }
+  std::string buffer;
   buffer.reserve(bytes + 16 * commands.size());
   for (const auto& command : commands) append_resp(buffer, command);
+  return buffer;
+}
+
+}  // namespace
+
+std::vector<Reply> Connection::pipeline(const std::vector<Command>& commands) {
+  return exchange(encode(commands), commands.size());
+}
+
+std::vector<Reply> Connection::pipeline(std::span<const CommandView> commands) {
+  return exchange(encode(commands), commands.size());
+}
+
+std::vector<Reply> Connection::exchange(std::string buffer, std::size_t count) {
+  if (!stream_) fail("connection is closed");
   ++round_trips_;
   try {
     stream_->write_all(buffer);
@@ -113,8 +131,8 @@ std::vector<Reply> Connection::pipeline(const std::vector<Command>& commands) {
   }
   buffer = std::string();
   std::vector<Reply> replies;
-  replies.reserve(commands.size());
-  for (std::size_t i = 0; i < commands.size(); ++i) replies.emplace_back(read_reply());
+  replies.reserve(count);
+  for (std::size_t i = 0; i < count; ++i) replies.emplace_back(read_reply());
   return replies;
 }
 

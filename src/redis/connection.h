@@ -12,7 +12,9 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <hiredis/hiredis.h>
@@ -28,6 +30,8 @@ struct ReplyDeleter {
 using Reply = std::unique_ptr<redisReply, ReplyDeleter>;
 
 using Command = std::vector<std::string>;
+// A command whose arguments live elsewhere (keys the caller holds), sent without copying them.
+using CommandView = std::vector<std::string_view>;
 
 class Connection {
  public:
@@ -43,6 +47,7 @@ class Connection {
   // Sends all commands, then reads all replies: one round trip. Error replies are returned
   // as replies (type REDIS_REPLY_ERROR) for the caller to attribute to a key.
   std::vector<Reply> pipeline(const std::vector<Command>& commands);
+  std::vector<Reply> pipeline(std::span<const CommandView> commands);
   Reply command(const Command& args);
 
   // Round trips made so far for the caller (the login is not counted); the tests use it to
@@ -57,6 +62,8 @@ class Connection {
   };
   void log_in(const config::Redis& settings);
   redisReply* read_reply();
+  // Sends `count` commands encoded in `buffer` and reads their replies.
+  std::vector<Reply> exchange(std::string buffer, std::size_t count);
   [[noreturn]] void fail(const std::string& what);
 
   std::string endpoint_;

@@ -86,7 +86,12 @@ std::uint64_t QuizStore::round_trips() const noexcept {
   return retired_round_trips_ + (connection_ ? connection_->round_trips() : 0);
 }
 
-std::vector<Reply> QuizStore::run(const std::vector<Command>& commands) {
+std::vector<Reply> QuizStore::run(const std::vector<Command>& commands) { return attempt(commands); }
+
+std::vector<Reply> QuizStore::run(std::span<const CommandView> commands) { return attempt(commands); }
+
+template <typename Commands>
+std::vector<Reply> QuizStore::attempt(const Commands& commands) {
   for (int attempt = 1;; ++attempt) {
     const bool reused = connection_.has_value();
     try {
@@ -196,9 +201,9 @@ std::vector<std::optional<std::string>> QuizStore::read_values(const std::vector
   std::optional<std::size_t> absent;
   for (std::size_t window = 0; window < keys.size() && !absent; window += slice * kWindow) {
     const std::size_t window_end = std::min(keys.size(), window + slice * kWindow);
-    std::vector<Command> mgets;
+    std::vector<CommandView> mgets;  // views of `keys`: nothing copied
     for (std::size_t from = window; from < window_end; from += slice) {
-      Command mget;
+      CommandView mget;
       mget.reserve(slice + 1);
       mget.push_back("MGET");
       mget.insert(mget.end(), keys.begin() + static_cast<std::ptrdiff_t>(from),
@@ -246,7 +251,7 @@ std::vector<bool> QuizStore::exist(const std::vector<std::string>& keys) {
   const std::size_t window = keys_per_read();
   for (std::size_t from = 0; from < keys.size(); from += window) {
     const std::size_t end = std::min(keys.size(), from + window);
-    std::vector<Command> commands;
+    std::vector<CommandView> commands;
     commands.reserve(end - from);
     for (std::size_t i = from; i < end; ++i) commands.push_back({"EXISTS", keys[i]});
     auto replies = run(commands);
@@ -263,9 +268,9 @@ void QuizStore::remove(const std::vector<std::string>& keys) {
   const std::size_t full = slice * kWindow;
   for (std::size_t window = 0; window < keys.size(); window += full) {
     const std::size_t window_end = std::min(keys.size(), window + full);
-    std::vector<Command> unlinks;
+    std::vector<CommandView> unlinks;  // views of `keys`: nothing copied
     for (std::size_t from = window; from < window_end; from += slice) {
-      Command unlink = {"UNLINK"};
+      CommandView unlink = {"UNLINK"};
       unlink.insert(unlink.end(), keys.begin() + static_cast<std::ptrdiff_t>(from),
                     keys.begin() + static_cast<std::ptrdiff_t>(std::min(window_end, from + slice)));
       unlinks.push_back(std::move(unlink));
@@ -273,7 +278,7 @@ void QuizStore::remove(const std::vector<std::string>& keys) {
     auto replies = run(unlinks);
     for (std::size_t r = 0; r < replies.size(); ++r) {
       if (replies[r]->type == REDIS_REPLY_ERROR)
-        reply_error(*replies[r], unlinks[r][1], core::Stage::kDelete);
+        reply_error(*replies[r], std::string(unlinks[r][1]), core::Stage::kDelete);
     }
   }
 }

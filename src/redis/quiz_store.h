@@ -42,6 +42,9 @@ class QuizStore final : public pipeline::LiveStore, public sweep::KeySpace {
  private:
   // Runs one pipeline, dropping the connection if it fails so the next call reconnects.
   std::vector<Reply> run(const std::vector<Command>& commands);
+  std::vector<Reply> run(std::span<const CommandView> commands);
+  template <typename Commands>
+  std::vector<Reply> attempt(const Commands& commands);
 
   config::Redis settings_;
   std::chrono::milliseconds timeout_;
