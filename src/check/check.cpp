@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -49,74 +50,83 @@ std::string fixed(double value) {
   return text;
 }
 
+namespace {
+
+// What each probe found, in one line; a probe throws what it could not do.
+std::string probe_rabbitmq(const config::Config& config) {
+  amqp::Connection connection(config.rabbit);
+  const auto& queue = config.rabbit.queue_name;
+  std::string found = "logged in to " + connection.endpoint() + (config.rabbit.tls.enabled ? " over TLS" : "") +
+                      " as '" + config.rabbit.username + "' in vhost '" + config.rabbit.vhost + "'";
+  try {
+    found += ", queue '" + queue + "' has " + std::to_string(connection.inspect_queue(queue)) + " ready";
+  } catch (const core::Error&) {
+    // The producer declares it, and `serve` would: its absence is news, not a failure.
+    found += ", queue '" + queue + "' is absent, serve creates it";
+  }
+  connection.close();
+  return found;
+}
+
+std::string probe_redis(const config::Config& config) {
+  // Opening the connection logs in, selects the database and PINGs, as serve does.
+  redis::Connection connection(config.redis, config.loader.request_timeout);
+  const auto& redis = config.redis;
+  return connection.endpoint() + (redis.tls.enabled ? " over TLS" : "") + ", logged in as " +
+         (redis.username.empty() ? (redis.password.empty() ? "the default user (no password)" : "the default user")
+                                 : "'" + redis.username + "'") +
+         ", database " + std::to_string(redis.db) + ", answered PING";
+}
+
+// A provisioned table too slow for one quiz of max_answers within the hour: a warning.
+std::optional<std::string> capacity_warning(const config::Config& config, const dynamodb::TableCapacity& capacity) {
+  const double units = capacity::quiz_write_units(config.loader.max_answers);
+  const double hours = capacity.write_units > 0 ? units / capacity.write_units / 3600 : 0;
+  if (hours <= 1) return std::nullopt;
+  return "one quiz of max_answers (" + std::to_string(config.loader.max_answers) + ") answers is about " +
+         whole(units) + " write units: " + fixed(hours) + " h at the table's " + whole(capacity.write_units) +
+         " WCU (and a message held that long passes RabbitMQ's consumer_timeout, 30 min by "
+         "default); raise the table's write capacity, or lower loader.max_answers";
+}
+
+std::string probe_dynamodb(config::Config& config, const config::Env& env, std::vector<std::string>& warnings) {
+  auto aws = wiring::resolve_aws(config, env);
+  dynamodb::Client client(config.dynamo, aws, config.loader.request_timeout);
+  const std::string where = config.dynamo.endpoint_url + " region " + config.dynamo.region + ", credentials from " +
+                            aws->source_name() + ", table '" + config.dynamo.table + "' is ";
+  try {
+    auto table = client.call("DescribeTable", nlohmann::json{{"TableName", config.dynamo.table}}.dump())["Table"];
+    const auto capacity = dynamodb::capacity_of(table);
+    std::string found = where + table.value("TableStatus", "?") + ", " + capacity.billing_mode;
+    if (capacity.billing_mode != "PROVISIONED") return found;
+    if (auto warning = capacity_warning(config, capacity)) warnings.push_back(*warning);
+    return found + " " + whole(capacity.write_units) + " WCU / " + whole(capacity.read_units) + " RCU";
+  } catch (const core::Error& e) {
+    // A first start: serve creates the table when create_table is on.
+    if (e.code() != core::Code::kTableMissing || !config.dynamo.create_table.value_or(true)) throw;
+    return where + "absent, serve creates it (create_table is on)";
+  }
+}
+
+std::string probe_question_set(const config::Config& config) {
+  const auto& path = config.question_set_path;
+  try {
+    files::QuestionFiles(path).check_access();
+  } catch (const core::Error& e) {
+    throw core::Error(e.kind(), e.stage(), std::string(e.what()) + "; " + core::remedy(e), {}, e.problem(), e.code());
+  }
+  return "'" + path + "' is a readable and writable directory";
+}
+
+}  // namespace
+
 int run(config::Config config, const config::Env& env, std::FILE* out) {
-  const auto timeout = config.loader.request_timeout;
   std::vector<std::string> warnings;  // printed after the probes; they do not fail the check
   bool ok = true;
-  ok &= probe(out, "rabbitmq", [&] {
-    amqp::Connection connection(config.rabbit);
-    const auto& queue = config.rabbit.queue_name;
-    std::string found = "logged in to " + connection.endpoint() +
-                        (config.rabbit.tls.enabled ? " over TLS" : "") + " as '" + config.rabbit.username +
-                        "' in vhost '" + config.rabbit.vhost + "'";
-    try {
-      found += ", queue '" + queue + "' has " + std::to_string(connection.inspect_queue(queue)) + " ready";
-    } catch (const core::Error&) {
-      // The producer declares it, and `serve` would: its absence is news, not a failure.
-      found += ", queue '" + queue + "' is absent, serve creates it";
-    }
-    connection.close();
-    return found;
-  });
-  ok &= probe(out, "redis", [&] {
-    // Opening the connection logs in, selects the database and PINGs, as serve does.
-    redis::Connection connection(config.redis, timeout);
-    const auto& redis = config.redis;
-    return connection.endpoint() + (redis.tls.enabled ? " over TLS" : "") + ", logged in as " +
-           (redis.username.empty()
-                ? (redis.password.empty() ? "the default user (no password)" : "the default user")
-                : "'" + redis.username + "'") +
-           ", database " + std::to_string(redis.db) + ", answered PING";
-  });
-  ok &= probe(out, "dynamodb", [&] {
-    auto aws = wiring::resolve_aws(config, env);
-    dynamodb::Client client(config.dynamo, aws, timeout);
-    const std::string where = config.dynamo.endpoint_url + " region " + config.dynamo.region +
-                              ", credentials from " + aws->source_name() + ", table '" + config.dynamo.table +
-                              "' is ";
-    try {
-      auto table = client.call("DescribeTable", nlohmann::json{{"TableName", config.dynamo.table}}.dump())["Table"];
-      const auto capacity = dynamodb::capacity_of(table);
-      std::string found = where + table.value("TableStatus", "?") + ", " + capacity.billing_mode;
-      if (capacity.billing_mode != "PROVISIONED") return found;
-      found += " " + whole(capacity.write_units) + " WCU / " + whole(capacity.read_units) + " RCU";
-      // One quiz as big as the loader accepts, at the table's provisioned pace.
-      const double units = capacity::quiz_write_units(config.loader.max_answers);
-      const double hours = capacity.write_units > 0 ? units / capacity.write_units / 3600 : 0;
-      if (hours > 1) {
-        warnings.push_back("one quiz of max_answers (" + std::to_string(config.loader.max_answers) +
-                           ") answers is about " + whole(units) + " write units: " + fixed(hours) +
-                           " h at the table's " + whole(capacity.write_units) +
-                           " WCU (and a message held that long passes RabbitMQ's consumer_timeout, 30 min by "
-                           "default); raise the table's write capacity, or lower loader.max_answers");
-      }
-      return found;
-    } catch (const core::Error& e) {
-      // A first start: serve creates the table when create_table is on.
-      if (e.code() != core::Code::kTableMissing || !config.dynamo.create_table.value_or(true)) throw;
-      return where + "absent, serve creates it (create_table is on)";
-    }
-  });
-  ok &= probe(out, "question-set", [&] {
-    const auto& path = config.question_set_path;
-    try {
-      files::QuestionFiles(path).check_access();
-    } catch (const core::Error& e) {
-      throw core::Error(e.kind(), e.stage(), std::string(e.what()) + "; " + core::remedy(e), {}, e.problem(),
-                        e.code());
-    }
-    return "'" + path + "' is a readable and writable directory";
-  });
+  ok &= probe(out, "rabbitmq", [&] { return probe_rabbitmq(config); });
+  ok &= probe(out, "redis", [&] { return probe_redis(config); });
+  ok &= probe(out, "dynamodb", [&] { return probe_dynamodb(config, env, warnings); });
+  ok &= probe(out, "question-set", [&] { return probe_question_set(config); });
   for (const auto& warning : warnings) {
     std::fprintf(out, "%-13s %-7s %s\n", "dynamodb", "WARNING", warning.c_str());
   }

@@ -146,10 +146,18 @@ std::string rfc3339_utc(std::int64_t epoch_seconds) {
 
 QuizReader::QuizReader(std::string_view quiz_id, const QuizHeader& header, std::string_view question_file) {
   require_valid_id(quiz_id, "quiz id");
-  const std::string id(quiz_id);
-  quiz_.id = id;
-  source_id_ = id;
+  quiz_.id = std::string(quiz_id);
+  source_id_ = quiz_.id;
+  read_quiz_keys(header);
+  validate_members(header);
+  take_participants(header);
+  take_questions(header, question_file);
+  indexes_ = header.selected_indexes;
+}
 
+// The quiz-level values: name, question duration, start and stop.
+void QuizReader::read_quiz_keys(const QuizHeader& header) {
+  const auto& id = source_id_;
   const auto name_key = keys::quiz(id, "quizName");
   quiz_.name = valid_text(require(header.name, name_key), name_key, quiz_.warnings);
   const auto duration_key = keys::quiz(id, "questionDuration");
@@ -165,21 +173,24 @@ QuizReader::QuizReader(std::string_view quiz_id, const QuizHeader& header, std::
   quiz_.start_time = epoch_to_rfc3339(start_key, require(header.start_time, start_key));
   const auto stop_key = keys::quiz(id, "stopTime");
   quiz_.stop_time = epoch_to_rfc3339(stop_key, require(header.stop_time, stop_key));
+}
 
+// Every id that becomes part of a key: the userIds, the leaderboard's members, the indexes.
+void QuizReader::validate_members(const QuizHeader& header) const {
+  const auto users_key = keys::quiz(source_id_, "userIds");
   for (const auto& user_id : header.user_ids) {
     if (!is_valid_id(user_id)) {
-      throw invalid_data(
-          Stage::kValidate,
-          "invalid user id " + printable(user_id) + " in key '" + keys::quiz(id, "userIds") + "'",
-          keys::quiz(id, "userIds"));
+      throw invalid_data(Stage::kValidate, "invalid user id " + printable(user_id) + " in key '" + users_key + "'",
+                         users_key);
     }
   }
-  keys::validate_participants(id, header);
-  const auto indexes_key = keys::quiz(id, "selectedQuestionIndexes");
+  keys::validate_participants(source_id_, header);
+}
 
-  // Participants by score descending, ties by user id: the order of Participants and of every
-  // question's ParticipantAnswers, so the keys are read in it.
-  const auto leaderboard_key = keys::quiz(id, "leaderboard");
+// Participants by score descending, ties by user id: the order of Participants and of every
+// question's ParticipantAnswers, so the keys are read in it.
+void QuizReader::take_participants(const QuizHeader& header) {
+  const auto leaderboard_key = keys::quiz(source_id_, "leaderboard");
   quiz_.participants.reserve(header.leaderboard.size());
   for (const auto& [user_id, score] : header.leaderboard) {
     Participant participant;
@@ -192,9 +203,12 @@ QuizReader::QuizReader(std::string_view quiz_id, const QuizHeader& header, std::
                      if (a.score != b.score) return a.score > b.score;
                      return a.user_id < b.user_id;
                    });
+}
 
-  // The question set: one parse, then only the selected entries are looked at.
-  const std::string file_name = id + ".json";
+// The question set: one parse, then only the selected entries are looked at.
+void QuizReader::take_questions(const QuizHeader& header, std::string_view question_file) {
+  const std::string file_name = source_id_ + ".json";
+  const auto indexes_key = keys::quiz(source_id_, "selectedQuestionIndexes");
   std::string not_json;
   auto questions = parse_json(question_file, &not_json);
   if (questions.is_discarded() || !questions.is_array()) {
@@ -229,7 +243,6 @@ QuizReader::QuizReader(std::string_view quiz_id, const QuizHeader& header, std::
     question.correct_options = std::move(entry.answers);
     quiz_.questions.push_back(std::move(question));
   }
-  indexes_ = header.selected_indexes;
 }
 
 std::size_t QuizReader::key_count() const noexcept {

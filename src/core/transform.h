@@ -44,6 +44,12 @@ class QuizReader {
   std::vector<std::string> warnings() const;
 
  private:
+  // The steps of the constructor, in order.
+  void read_quiz_keys(const QuizHeader& header);
+  void validate_members(const QuizHeader& header) const;
+  void take_participants(const QuizHeader& header);
+  void take_questions(const QuizHeader& header, std::string_view question_file);
+
   Quiz quiz_;
   std::vector<std::string> indexes_;
   std::string source_id_;

@@ -67,8 +67,8 @@ class Client final : public pipeline::ItemStore {
   nlohmann::json call(std::string_view operation, const std::string& body);
 
   const std::string& table() const noexcept { return settings_.table; }
-  void set_deadline(std::optional<std::chrono::steady_clock::time_point> deadline) {
-    http_.set_deadline(deadline);
+  void set_deadline(std::optional<core::Clock::time_point> deadline, const core::Clock& clock) {
+    http_.set_deadline(deadline, clock);
   }
   // Where each request's operation and outcome are reported (default: nowhere).
   void set_recorder(metrics::Recorder& recorder) { recorder_ = &recorder; }

@@ -100,39 +100,24 @@ Client::Client(std::chrono::milliseconds timeout) : handle_(curl_easy_init()), t
   if (!handle_) throw core::transient_error(core::Stage::kSetup, "curl_easy_init failed");
 }
 
-Response Client::send(const Request& request, const AwsSigning* signing) {
-  CURL* h = handle_.get();
-  // Options are set afresh for every request; the handle keeps its connection cache.
-  curl_easy_reset(h);
-  Response response;
-  Slist headers;
-  auto add_header = [&](const std::string& header) {
-    curl_slist* next = curl_slist_append(headers.get(), header.c_str());
-    if (next == nullptr) throw core::transient_error(core::Stage::kUnknown, "out of memory");
-    (void)headers.release();
-    headers.reset(next);
-  };
-  for (const auto& header : request.headers) add_header(header);
+namespace {
 
-  curl_easy_setopt(h, CURLOPT_URL, request.url.c_str());
-  // Worker threads: no SIGALRM-based DNS timeouts.
-  curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
-  auto timeout = timeout_;
-  if (deadline_) {
-    auto left =
-        std::chrono::duration_cast<std::chrono::milliseconds>(*deadline_ - std::chrono::steady_clock::now());
-    if (left.count() <= 0)
-      throw core::transient_error(core::Stage::kUnknown, "no time left before the deadline");
-    if (timeout.count() == 0 || left < timeout) timeout = left;
+// A request's headers, as libcurl takes them.
+class Headers {
+ public:
+  void add(const std::string& header) {
+    curl_slist* next = curl_slist_append(list_.get(), header.c_str());
+    if (next == nullptr) throw core::transient_error(core::Stage::kUnknown, "out of memory");
+    (void)list_.release();
+    list_.reset(next);
   }
-  curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, static_cast<long>(timeout.count()));
-  curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS,
-                   timeout.count() > 0 ? static_cast<long>(timeout.count()) : 10000L);
-  if (request.url.rfind("https://", 0) == 0) {
-    static const std::string kBundle = ca_bundle();
-    if (!kBundle.empty()) curl_easy_setopt(h, CURLOPT_CAINFO, kBundle.c_str());
-  }
+  curl_slist* get() const { return list_.get(); }
+
+ private:
+  Slist list_;
+};
+
+void set_method(CURL* h, const Request& request) {
   if (request.method == "POST" || request.method == "PUT") {
     curl_easy_setopt(h, CURLOPT_POST, 1L);
     curl_easy_setopt(h, CURLOPT_POSTFIELDS, request.body.data());
@@ -141,18 +126,51 @@ Response Client::send(const Request& request, const AwsSigning* signing) {
   } else if (request.method != "GET") {
     curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, request.method.c_str());
   }
-  std::string provider;
-  if (signing != nullptr) {
-    provider = "aws:amz:" + signing->region + ":" + signing->service;
-    curl_easy_setopt(h, CURLOPT_AWS_SIGV4, provider.c_str());
-    curl_easy_setopt(h, CURLOPT_USERNAME, signing->access_key_id.c_str());
-    curl_easy_setopt(h, CURLOPT_PASSWORD, signing->secret_access_key.c_str());
-    // libcurl signs every header it sends, this one included.
-    if (!signing->session_token.empty()) add_header("X-Amz-Security-Token: " + signing->session_token);
+}
+
+// libcurl signs (SigV4) every header it sends, the session token's included. `provider` must
+// outlive the transfer.
+void set_signing(CURL* h, const AwsSigning& signing, std::string& provider, Headers& headers) {
+  provider = "aws:amz:" + signing.region + ":" + signing.service;
+  curl_easy_setopt(h, CURLOPT_AWS_SIGV4, provider.c_str());
+  curl_easy_setopt(h, CURLOPT_USERNAME, signing.access_key_id.c_str());
+  curl_easy_setopt(h, CURLOPT_PASSWORD, signing.secret_access_key.c_str());
+  if (!signing.session_token.empty()) headers.add("X-Amz-Security-Token: " + signing.session_token);
+}
+
+}  // namespace
+
+std::chrono::milliseconds Client::timeout() const {
+  auto timeout = timeout_;
+  if (!deadline_ || clock_ == nullptr) return timeout;
+  const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(*deadline_ - clock_->now());
+  if (left.count() <= 0) throw core::transient_error(core::Stage::kUnknown, "no time left before the deadline");
+  return timeout.count() == 0 || left < timeout ? left : timeout;
+}
+
+Response Client::send(const Request& request, const AwsSigning* signing) {
+  CURL* h = handle_.get();
+  // Options are set afresh for every request; the handle keeps its connection cache.
+  curl_easy_reset(h);
+  Headers headers;
+  for (const auto& header : request.headers) headers.add(header);
+  curl_easy_setopt(h, CURLOPT_URL, request.url.c_str());
+  curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);  // worker threads: no SIGALRM-based DNS timeouts
+  curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
+  const auto timeout = this->timeout();
+  curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, static_cast<long>(timeout.count()));
+  curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, timeout.count() > 0 ? static_cast<long>(timeout.count()) : 10000L);
+  if (request.url.rfind("https://", 0) == 0) {
+    static const std::string kBundle = ca_bundle();
+    if (!kBundle.empty()) curl_easy_setopt(h, CURLOPT_CAINFO, kBundle.c_str());
   }
+  set_method(h, request);
+  std::string provider;
+  if (signing != nullptr) set_signing(h, *signing, provider, headers);
   curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers.get());
   // Bodies over 1 MB get an unsigned "Expect: 100-continue"; do not wait long for the 100.
   curl_easy_setopt(h, CURLOPT_EXPECT_100_TIMEOUT_MS, 200L);
+  Response response;
   Body body{&response.body, request.max_response_bytes};
   curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
   curl_easy_setopt(h, CURLOPT_WRITEDATA, &body);
@@ -162,14 +180,13 @@ Response Client::send(const Request& request, const AwsSigning* signing) {
   curl_easy_setopt(h, CURLOPT_HEADERDATA, &response.headers);
 
   CURLcode code = curl_easy_perform(h);
-  // The slist must outlive the transfer; drop the pointer from the handle before freeing.
+  // The header list must outlive the transfer; drop the pointer from the handle before freeing.
   curl_easy_setopt(h, CURLOPT_HTTPHEADER, nullptr);
   curl_easy_setopt(h, CURLOPT_ERRORBUFFER, nullptr);
   const std::string what = "HTTP " + request.method + " to " + request.url;
   if (body.overflow) {
     throw core::transient_error(core::Stage::kUnknown, what + " failed: the response is larger than " +
-                                                           std::to_string(request.max_response_bytes) +
-                                                           " bytes");
+                                                           std::to_string(request.max_response_bytes) + " bytes");
   }
   if (code != CURLE_OK) throw transfer_error(code, what, detail);
   curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &response.status);

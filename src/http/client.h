@@ -18,6 +18,8 @@
 
 #include <curl/curl.h>
 
+#include "core/clock.h"
+
 namespace qrl::http {
 
 // Call once in main() before any thread starts (curl_global_init is not thread-safe).
@@ -60,17 +62,24 @@ class Client {
   // which. Any HTTP status is a Response: the caller knows what its statuses mean.
   Response send(const Request& request, const AwsSigning* signing = nullptr);
 
-  // No request may run past this point (the Lambda invocation's deadline); empty: no limit
-  // beyond the timeout.
-  void set_deadline(std::optional<std::chrono::steady_clock::time_point> deadline) { deadline_ = deadline; }
+  // No request may run past this point of `clock` (the Lambda invocation's deadline); empty: no
+  // limit beyond the timeout.
+  void set_deadline(std::optional<core::Clock::time_point> deadline, const core::Clock& clock) {
+    deadline_ = deadline;
+    clock_ = &clock;
+  }
 
  private:
   struct EasyDeleter {
     void operator()(CURL* handle) const noexcept { curl_easy_cleanup(handle); }
   };
   std::unique_ptr<CURL, EasyDeleter> handle_;
+  // This request's timeout: the client's, cut to what is left before the deadline.
+  std::chrono::milliseconds timeout() const;
+
   std::chrono::milliseconds timeout_;
-  std::optional<std::chrono::steady_clock::time_point> deadline_;
+  std::optional<core::Clock::time_point> deadline_;
+  const core::Clock* clock_ = nullptr;
 };
 
 // The CA bundle to verify TLS with: SSL_CERT_FILE, else the first of the usual places of

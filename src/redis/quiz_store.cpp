@@ -1,6 +1,7 @@
 #include "redis/quiz_store.h"
 
 #include <algorithm>
+#include <array>
 #include <string_view>
 
 #include "core/error.h"
@@ -135,12 +136,24 @@ core::QuizHeader QuizStore::read_header(const std::string& quiz_id) {
   header.question_duration = as_string(*first[1], duration);
   header.start_time = as_string(*first[2], start);
   header.stop_time = as_string(*first[3], stop);
-  const std::int64_t sizes[3] = {as_count(*first[4], indexes), as_count(*first[5], leaderboard),
-                                 as_count(*first[6], users)};
+  const std::array<std::int64_t, 3> sizes = {as_count(*first[4], indexes), as_count(*first[5], leaderboard),
+                                              as_count(*first[6], users)};
 
-  // Refused before anything more is read: the sizes say it all.
-  const auto questions = sizes[0];
-  const auto participants = std::max(sizes[1], sizes[2]);
+  refuse_if_too_large(sizes[0], std::max(sizes[1], sizes[2]), leaderboard);
+  std::array<std::vector<std::string>, 3> lists = {as_list(*first[7], indexes), as_list(*first[8], leaderboard),
+                                                   as_list(*first[9], users)};
+  read_ranges({&indexes, &leaderboard, &users}, sizes, lists);
+  header.selected_indexes = std::move(lists[0]);
+  for (std::size_t i = 0; i + 1 < lists[1].size(); i += 2) {
+    header.leaderboard.emplace_back(std::move(lists[1][i]), std::move(lists[1][i + 1]));
+  }
+  header.user_ids = std::move(lists[2]);
+  return header;
+}
+
+// Refused before anything more is read: the sizes say it all.
+void QuizStore::refuse_if_too_large(std::int64_t questions, std::int64_t participants,
+                                    const std::string& leaderboard) const {
   if (questions > max_answers_ || participants > max_answers_ ||
       (questions > 0 && participants > max_answers_ / questions)) {
     throw core::invalid_data(core::Stage::kRead,
@@ -149,16 +162,17 @@ core::QuizHeader QuizStore::read_header(const std::string& quiz_id) {
                                  std::to_string(max_answers_) + " answers (loader.max_answers)",
                              leaderboard);
   }
+}
 
-  // The rest of each collection in ranges of `slice`, kWindow ranges per round trip.
-  std::vector<std::string> lists[3] = {as_list(*first[7], indexes), as_list(*first[8], leaderboard),
-                                       as_list(*first[9], users)};
-  const std::string* names[3] = {&indexes, &leaderboard, &users};
+// The rest of each collection (the selected indexes, the leaderboard, the userIds) after its
+// first range, in ranges of `slice`, kWindow ranges per round trip.
+void QuizStore::read_ranges(const std::array<const std::string*, 3>& names, const std::array<std::int64_t, 3>& sizes,
+                            std::array<std::vector<std::string>, 3>& lists) {
+  const std::size_t slice = static_cast<std::size_t>(std::max(settings_.max_keys_per_command, 1));
   std::vector<Command> ranges;
   std::vector<int> owners;
   for (int c = 0; c < 3; ++c) {
-    for (auto from = static_cast<std::int64_t>(slice); from < sizes[c];
-         from += static_cast<std::int64_t>(slice)) {
+    for (auto from = static_cast<std::int64_t>(slice); from < sizes[c]; from += static_cast<std::int64_t>(slice)) {
       Command range = {c == 1 ? "ZRANGE" : "LRANGE", *names[c], std::to_string(from),
                        std::to_string(from + static_cast<std::int64_t>(slice) - 1)};
       if (c == 1) range.push_back("WITHSCORES");
@@ -173,16 +187,9 @@ core::QuizHeader QuizStore::read_header(const std::string& quiz_id) {
     for (std::size_t r = 0; r < replies.size(); ++r) {
       const int c = owners[window + r];
       auto more = as_list(*replies[r], *names[c]);
-      lists[c].insert(lists[c].end(), std::make_move_iterator(more.begin()),
-                      std::make_move_iterator(more.end()));
+      lists[c].insert(lists[c].end(), std::make_move_iterator(more.begin()), std::make_move_iterator(more.end()));
     }
   }
-  header.selected_indexes = std::move(lists[0]);
-  for (std::size_t i = 0; i + 1 < lists[1].size(); i += 2) {
-    header.leaderboard.emplace_back(std::move(lists[1][i]), std::move(lists[1][i + 1]));
-  }
-  header.user_ids = std::move(lists[2]);
-  return header;
 }
 
 std::size_t QuizStore::keys_per_read() const {

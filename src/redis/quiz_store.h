@@ -8,6 +8,7 @@
 // What a server sends is bounded: a quiz over the answer cap is refused from its sizes, before
 // any list is read, and each reply is capped in bytes.
 
+#include <array>
 #include <chrono>
 #include <optional>
 #include <string>
@@ -45,6 +46,9 @@ class QuizStore final : public pipeline::LiveStore, public sweep::KeySpace {
   std::vector<Reply> run(std::span<const CommandView> commands);
   template <typename Commands>
   std::vector<Reply> attempt(const Commands& commands);
+  void refuse_if_too_large(std::int64_t questions, std::int64_t participants, const std::string& leaderboard) const;
+  void read_ranges(const std::array<const std::string*, 3>& names, const std::array<std::int64_t, 3>& sizes,
+                   std::array<std::vector<std::string>, 3>& lists);
 
   config::Redis settings_;
   std::chrono::milliseconds timeout_;

@@ -40,7 +40,7 @@ struct Stores {
   // Lambda: requests end by `deadline`, and wait for capacity only if they can have it before
   // `deadline - margin`.
   void set_deadline(core::Clock::time_point deadline, std::chrono::milliseconds margin) {
-    items.set_deadline(deadline);
+    items.set_deadline(deadline, pipeline.clock());
     paced.set_patience({nullptr, deadline - margin});
   }
 
