@@ -23,8 +23,8 @@ namespace qrl::check {
 namespace {
 
 // Runs one probe; prints "NAME ok|FAILED WHAT (N ms)".
-bool probe(std::FILE* out, const char* name, const std::function<std::string()>& what) {
-  auto started = std::chrono::steady_clock::now();
+bool probe(std::FILE* out, const core::Clock& clock, const char* name, const std::function<std::string()>& what) {
+  auto started = clock.now();
   std::string found;
   bool ok = true;
   try {
@@ -33,7 +33,7 @@ bool probe(std::FILE* out, const char* name, const std::function<std::string()>&
     found = e.what();
     ok = false;
   }
-  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started);
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(clock.now() - started);
   std::fprintf(out, "%-13s %-7s %s (%lld ms)\n", name, ok ? "ok" : "FAILED", found.c_str(),
                static_cast<long long>(ms.count()));
   std::fflush(out);
@@ -120,13 +120,13 @@ std::string probe_question_set(const config::Config& config) {
 
 }  // namespace
 
-int run(config::Config config, const config::Env& env, std::FILE* out) {
+int run(config::Config config, const config::Env& env, std::FILE* out, const core::Clock& clock) {
   std::vector<std::string> warnings;  // printed after the probes; they do not fail the check
   bool ok = true;
-  ok &= probe(out, "rabbitmq", [&] { return probe_rabbitmq(config); });
-  ok &= probe(out, "redis", [&] { return probe_redis(config); });
-  ok &= probe(out, "dynamodb", [&] { return probe_dynamodb(config, env, warnings); });
-  ok &= probe(out, "question-set", [&] { return probe_question_set(config); });
+  ok &= probe(out, clock, "rabbitmq", [&] { return probe_rabbitmq(config); });
+  ok &= probe(out, clock, "redis", [&] { return probe_redis(config); });
+  ok &= probe(out, clock, "dynamodb", [&] { return probe_dynamodb(config, env, warnings); });
+  ok &= probe(out, clock, "question-set", [&] { return probe_question_set(config); });
   for (const auto& warning : warnings) {
     std::fprintf(out, "%-13s %-7s %s\n", "dynamodb", "WARNING", warning.c_str());
   }

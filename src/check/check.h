@@ -6,10 +6,12 @@
 #include <cstdio>
 
 #include "config/config.h"
+#include "core/clock.h"
 
 namespace qrl::check {
 
 // Returns the exit code: 0 when every server answered as it should, 1 otherwise.
-int run(config::Config config, const config::Env& env, std::FILE* out);
+int run(config::Config config, const config::Env& env, std::FILE* out,
+        const core::Clock& clock = core::system_clock());
 
 }  // namespace qrl::check

@@ -6,6 +6,7 @@
 #include <ctime>
 #include <mutex>
 
+#include "core/clock.h"
 #include "core/item.h"
 
 namespace qrl::log {
@@ -28,7 +29,7 @@ std::string_view level_name(Level level) {
 }
 
 std::string timestamp() {
-  auto now = std::chrono::system_clock::now();
+  auto now = core::system_clock().wall();
   auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count();
   std::time_t seconds = static_cast<std::time_t>(ms / 1000);
   std::tm tm{};

@@ -42,11 +42,11 @@ class Progress {
 
 }  // namespace
 
-std::vector<std::string> seed(const config::Config& config, const Options& options) {
+std::vector<std::string> seed(const config::Config& config, const Options& options, const core::Clock& clock) {
   std::uint64_t seed =
       options.seed != 0
           ? options.seed
-          : static_cast<std::uint64_t>(std::chrono::system_clock::now().time_since_epoch().count());
+          : static_cast<std::uint64_t>(clock.wall().time_since_epoch().count());
   redis::Connection redis(config.redis, config.loader.request_timeout);
   files::QuestionFiles files(config.question_set_path);
   std::optional<amqp::Connection> rabbit;
@@ -68,7 +68,7 @@ std::vector<std::string> seed(const config::Config& config, const Options& optio
       }
     }
     if (rabbit) {
-      auto now = std::chrono::system_clock::now();
+      auto now = clock.wall();
       auto event_id = quiz.id + "-" + std::to_string(seed % 1000000) + "-" + std::to_string(n);
       rabbit->publish(
           config.rabbit.queue_name,

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "config/config.h"
+#include "core/clock.h"
 #include "core/sample.h"
 
 namespace qrl::seed {
@@ -20,6 +21,7 @@ struct Options {
 };
 
 // Returns the ids of the quizzes written. Throws core::Error on failure.
-std::vector<std::string> seed(const config::Config& config, const Options& options);
+std::vector<std::string> seed(const config::Config& config, const Options& options,
+                              const core::Clock& clock = core::system_clock());
 
 }  // namespace qrl::seed
