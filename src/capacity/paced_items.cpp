@@ -37,7 +37,7 @@ double quiz_write_units(std::int64_t answers) {
   return std::ceil(bytes / 1024.0) + items;
 }
 
-PacedItems::PacedItems(dynamodb::Client& table, Limiter& limiter, metrics::Recorder& recorder, core::Clock& clock)
+PacedItems::PacedItems(pipeline::ItemStore& table, Limiter& limiter, metrics::Recorder& recorder, core::Clock& clock)
     : table_(table), limiter_(limiter), recorder_(recorder), clock_(clock) {}
 
 template <typename Call>

@@ -15,7 +15,6 @@
 
 #include "capacity/limiter.h"
 #include "core/clock.h"
-#include "dynamodb/client.h"
 #include "metrics/recorder.h"
 #include "pipeline/ports.h"
 
@@ -30,7 +29,7 @@ double quiz_write_units(std::int64_t answers);
 
 class PacedItems final : public pipeline::ItemStore {
  public:
-  PacedItems(dynamodb::Client& table, Limiter& limiter, metrics::Recorder& recorder = metrics::nothing(),
+  PacedItems(pipeline::ItemStore& table, Limiter& limiter, metrics::Recorder& recorder = metrics::nothing(),
              core::Clock& clock = core::system_clock());
 
   void set_patience(Patience patience) { patience_ = std::move(patience); }
@@ -46,7 +45,7 @@ class PacedItems final : public pipeline::ItemStore {
   template <typename Call>
   auto paced(Kind kind, std::string_view operation, double units, Call&& call);
 
-  dynamodb::Client& table_;
+  pipeline::ItemStore& table_;
   Limiter& limiter_;
   metrics::Recorder& recorder_;
   core::Clock& clock_;

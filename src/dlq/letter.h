@@ -9,7 +9,7 @@
 
 #include "amqp/connection.h"
 #include "core/error.h"
-#include "pipeline/pipeline.h"
+#include "pipeline/result.h"
 
 namespace qrl::dlq {
 

@@ -56,7 +56,7 @@ class Client final : public pipeline::ItemStore {
   std::optional<std::string> start_time(const std::string& id) override;
   // The capacity units the last put_quiz(), put_part() or start_time() consumed, as DynamoDB answered
   // (ReturnConsumedCapacity); empty when the answer did not say (or it failed).
-  std::optional<double> last_consumed() const { return last_consumed_; }
+  std::optional<double> last_consumed() const override { return last_consumed_; }
   std::optional<nlohmann::json> get(const std::string& quiz_id);  // the item, DynamoDB JSON
   // Up to `limit` items, for `list` and tests: quizzes only (no continuation items) by default;
   // with `id_prefix`, only ids that begin with it.

@@ -31,11 +31,10 @@
 #include "core/roster.h"
 #include "core/transform.h"
 #include "pipeline/recently_loaded.h"
+#include "pipeline/result.h"
 #include "split/assembler.h"
 
 namespace qrl::pipeline {
-
-enum class Outcome { kLoaded, kAlreadyLoaded };
 
 // Where a quiz is stored: under its id, or, when an older quiz with the same id (another
 // StartTime) is stored there, under core::reused_id; and whether it is stored there already.
@@ -106,14 +105,6 @@ class Pipeline {
 // Waits before the next attempt; returns false when there is no time for one (shutdown or a
 // deadline), which ends the retries.
 using Sleeper = std::function<bool(std::chrono::milliseconds)>;
-
-struct JobResult {
-  core::Action action = core::Action::kAck;
-  std::optional<core::Error> failure;
-  std::optional<core::Event> event;
-  Outcome outcome = Outcome::kLoaded;
-  int attempts = 0;
-};
 
 // One message from start to decision: parse and validate the event, load with retries of
 // transient failures (capped exponential backoff with jitter), log the result once.

@@ -1,8 +1,9 @@
 #pragma once
-// The three stores the pipeline talks to, as small interfaces: the real adapters (Redis, the
+// The stores the use cases talk to, as small interfaces: the real adapters (Redis, the
 // question-set directory, DynamoDB) implement them, and tests put a fake behind one where a
 // fault must be forced. Each implementation belongs to one thread.
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
@@ -76,6 +77,23 @@ class ItemStore {
   // such item. An item without a StartTime gives an empty string. DynamoDB charges the whole
   // item's size for it: the pipeline asks only on unusual paths.
   virtual std::optional<std::string> start_time(const std::string& id) = 0;
+  // The capacity units the last call consumed, as the table answered; empty when it did not say.
+  virtual std::optional<double> last_consumed() const { return std::nullopt; }
+};
+
+// The part of Redis the sweep walks: the keyspace, a page at a time, and how long keys have
+// been idle.
+class KeySpace {
+ public:
+  virtual ~KeySpace() = default;
+  struct Page {
+    std::string cursor;  // "0": the walk is over
+    std::vector<std::string> keys;
+  };
+  virtual Page scan(const std::string& cursor, std::size_t count) = 0;
+  // The smallest OBJECT IDLETIME of `keys` (the most recent use of any), in seconds; empty if
+  // none of them exists.
+  virtual std::optional<std::int64_t> idle_seconds(const std::vector<std::string>& keys) = 0;
 };
 
 }  // namespace qrl::pipeline

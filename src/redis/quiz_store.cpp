@@ -290,7 +290,7 @@ void QuizStore::remove(const std::vector<std::string>& keys) {
   }
 }
 
-sweep::KeySpace::Page QuizStore::scan(const std::string& cursor, std::size_t count) {
+pipeline::KeySpace::Page QuizStore::scan(const std::string& cursor, std::size_t count) {
   auto replies = run({{"SCAN", cursor, "COUNT", std::to_string(count)}});
   const redisReply& reply = *replies.front();
   if (reply.type == REDIS_REPLY_ERROR) reply_error(reply, "SCAN");

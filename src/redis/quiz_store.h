@@ -18,11 +18,10 @@
 #include "metrics/recorder.h"
 #include "pipeline/ports.h"
 #include "redis/connection.h"
-#include "sweep/sweep.h"
 
 namespace qrl::redis {
 
-class QuizStore final : public pipeline::LiveStore, public sweep::KeySpace {
+class QuizStore final : public pipeline::LiveStore, public pipeline::KeySpace {
  public:
   QuizStore(config::Redis settings, std::chrono::milliseconds timeout, std::int64_t max_answers = 2'000'000,
             metrics::Recorder& recorder = metrics::nothing());

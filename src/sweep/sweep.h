@@ -27,20 +27,8 @@
 
 namespace qrl::sweep {
 
-// The part of Redis the sweep walks: the keyspace, a page at a time, and how long keys have
-// been idle. The Redis adapter (redis::QuizStore) implements it.
-class KeySpace {
- public:
-  virtual ~KeySpace() = default;
-  struct Page {
-    std::string cursor;  // "0": the walk is over
-    std::vector<std::string> keys;
-  };
-  virtual Page scan(const std::string& cursor, std::size_t count) = 0;
-  // The smallest OBJECT IDLETIME of `keys` (the most recent use of any), in seconds; empty if
-  // none of them exists.
-  virtual std::optional<std::int64_t> idle_seconds(const std::vector<std::string>& keys) = 0;
-};
+// The keyspace it walks (pipeline/ports.h), implemented by the Redis adapter.
+using KeySpace = pipeline::KeySpace;
 
 struct Options {
   std::size_t count = 1000;                     // SCAN's COUNT
