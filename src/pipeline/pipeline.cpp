@@ -170,8 +170,9 @@ Pipeline::Members Pipeline::members(const std::string& quiz_id, const core::Quiz
   Members members;
   if (header.leaderboard.size() * core::keys::participant_stride(header) <= std::max<std::size_t>(live_.keys_per_read(), 1)) {
     // One read: which keys exist is which have values.
-    members.values = clock.run(core::Stage::kRead,
-                               [&] { return live_.read_values(core::keys::participant_keys(quiz_id, header)); });
+    const auto keys = core::keys::participant_keys(quiz_id, header);
+    members.values = clock.run(core::Stage::kRead, [&] { return live_.read_values(keys); });
+    clock.run(core::Stage::kRead, [&] { confirm_absent(keys, *members.values, header); });
     members.roster = core::take_roster(header, *members.values);
   } else {
     members.roster = roster(quiz_id, header, clock);
@@ -188,6 +189,23 @@ Pipeline::Members Pipeline::members(const std::string& quiz_id, const core::Quiz
                                         {"reason", "answers missing: joined after the quiz ended"}});
   }
   return members;
+}
+
+void Pipeline::confirm_absent(const std::vector<std::string>& keys, const std::vector<std::optional<std::string>>& values,
+                              const core::QuizHeader& header) {
+  // MGET answers nil for a key of another type too, and a roster key taken for absent makes its
+  // member a late joiner, left out and deleted: so the roster's keys without a value (a late
+  // joiner's, a finishing member's: usually none) are asked whether they exist, in one round trip.
+  const std::size_t stride = core::keys::participant_stride(header);
+  std::vector<std::string> unread;
+  for (std::size_t i = 0; i < keys.size(); ++i) {
+    if (i % stride != 0 && !values[i]) unread.push_back(keys[i]);  // the username decides no roster
+  }
+  if (unread.empty()) return;
+  const auto exist = live_.exist(unread);
+  for (std::size_t i = 0; i < unread.size(); ++i) {
+    if (exist[i]) throw core::invalid_data(core::Stage::kRead, "key '" + unread[i] + "' has the wrong Redis type", unread[i]);
+  }
 }
 
 core::Roster Pipeline::roster(const std::string& quiz_id, const core::QuizHeader& header, StageClock& clock) {

@@ -81,6 +81,9 @@ class Pipeline {
     std::optional<std::vector<std::optional<std::string>>> values;  // keys::participant_keys' layout
   };
   Members members(const std::string& quiz_id, const core::QuizHeader& header, StageClock& clock);
+  // Throws when a roster key without a value exists: it holds another type, not a missing answer.
+  void confirm_absent(const std::vector<std::string>& keys, const std::vector<std::optional<std::string>>& values,
+                      const core::QuizHeader& header);
   core::Roster roster(const std::string& quiz_id, const core::QuizHeader& header, StageClock& clock);
   // The values of the reader's keys [from, to).
   using Values = std::function<std::vector<std::optional<std::string>>(std::size_t from, std::size_t to)>;

@@ -19,8 +19,10 @@ class LiveStore {
   // The quiz-level keys (names, times, the lists and the leaderboard); refuses a quiz over
   // the answer cap from the lists' sizes, before reading them.
   virtual core::QuizHeader read_header(const std::string& quiz_id) = 0;
-  // The values of `keys`, in order (an empty optional: no such key). A store may stop reading at
-  // a missing key and leave the values after it empty: the quiz cannot load then anyway.
+  // The values of `keys`, in order (an empty optional: no such key, or a key of another type). A
+  // store may stop after a round trip that met a missing key and leave the values of later round
+  // trips empty, but reads every key of a call of at most keys_per_read() keys: the roster is
+  // taken from those (pipeline.cpp, members()).
   virtual std::vector<std::optional<std::string>> read_values(const std::vector<std::string>& keys) = 0;
   // Whether each of `keys` exists, in order.
   virtual std::vector<bool> exist(const std::vector<std::string>& keys) = 0;

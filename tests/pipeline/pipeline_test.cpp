@@ -177,10 +177,11 @@ TEST(Pipeline, AReusedIdKeepsBothQuizzes) {
 class Roster : public ::testing::TestWithParam<std::size_t> {
  protected:
   void SetUp() override { w.redis.window = GetParam(); }
-  // The reads one load made: one of values and none of existence when the quiz fits one read.
-  void expect_reads_of_its_size() const {
+  // The reads one load made: one of values when the quiz fits one read, and of existence only
+  // where keys had no value (`absent`: whether some had).
+  void expect_reads_of_its_size(bool absent = false) const {
     if (GetParam() >= 1000) {
-      EXPECT_EQ(w.redis.exist_reads, 0);
+      EXPECT_EQ(w.redis.exist_reads, absent ? 1 : 0);
       EXPECT_EQ(w.redis.value_reads, 1);
     } else {
       EXPECT_GT(w.redis.exist_reads, 1);
@@ -206,7 +207,7 @@ TEST_P(Roster, LateJoinersAreLeftOutAndTheirKeysDeletedWithTheQuiz) {
   EXPECT_EQ(item["Participants"], f.expected_item["Participants"]);
   EXPECT_EQ(nlohmann::json::parse(items.items.at("lj1")), f.expected_item);
   EXPECT_EQ(w.redis.size(), 0u);
-  expect_reads_of_its_size();
+  expect_reads_of_its_size(/*absent=*/true);
 }
 
 TEST_P(Roster, AFinishingMemberMakesTheAttemptTransientAndTouchesNothing) {
@@ -226,6 +227,27 @@ TEST_P(Roster, AFinishingMemberMakesTheAttemptTransientAndTouchesNothing) {
   }
   EXPECT_EQ(pipeline.load("fin1"), Outcome::kLoaded);
   EXPECT_EQ(nlohmann::json::parse(items.items.at("fin1")), f.expected_item);
+}
+
+// MGET answers nil for a key of another type too: a participant's damaged answer must never be
+// taken for a late joiner's missing one (which would leave the participant out and delete its
+// keys), whatever else is missing before it.
+TEST_P(Roster, ADamagedAnswerBehindALateJoinerDeletesNothing) {
+  MemoryItems items;
+  auto f = qrl::testing::contract_quiz("dm1");
+  w.add(f);
+  w.redis.apply({{"RPUSH", "dm1:userIds", "aaaa0001"},
+                 {"SET", "dm1:aaaa0001:username", "Late"},
+                 {"ZADD", "dm1:leaderboard", "100", "aaaa0001"}});  // ranks first: read first
+  w.redis.remove({"dm1:ee14ccb2:answer:3"});
+  w.redis.apply({{"RPUSH", "dm1:ee14ccb2:answer:3", "not a string"}});
+  const auto before = w.redis.size();
+  Pipeline pipeline(w.redis, w.questions, items);
+  load_error(pipeline, "dm1");
+  EXPECT_TRUE(items.items.empty());
+  EXPECT_EQ(w.redis.size(), before);
+  EXPECT_TRUE(w.redis.contains("dm1:ee14ccb2:answer:3"));
+  EXPECT_EQ(w.questions.files.count("dm1"), 1u);
 }
 
 TEST_P(Roster, EveryShapeLoadsTheSameItem) {
