@@ -17,7 +17,7 @@ void BM_BuildAndEncode(benchmark::State& state) {
   auto live = redis.read(sample.id);
   std::size_t json_bytes = 0, size = 0;
   for (auto _ : state) {
-    auto quiz = qrl::core::build_quiz(sample.id, live.header, live.participant_values, sample.question_file);
+    auto quiz = qrl::core::build_quiz(qrl::core::QuizId(sample.id), live.header, live.participant_values, sample.question_file);
     size = qrl::core::item_size(quiz);
     auto item = qrl::core::encode_item(quiz);
     json_bytes = item.size();

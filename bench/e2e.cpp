@@ -95,8 +95,8 @@ int main(int argc, char** argv) {
   {
     redis::QuizStore store(config.redis, 10s);
     for (const auto& q : quizzes) {
-      auto live = pipeline::read_whole(store, q.id);
-      auto quiz = core::build_quiz(q.id, live.header, live.participant_values, q.question_file);
+      auto live = pipeline::read_whole(store, core::QuizId(q.id));
+      auto quiz = core::build_quiz(core::QuizId(q.id), live.header, live.participant_values, q.question_file);
       mean_size += static_cast<double>(core::item_size(quiz));
       items.push_back(core::encode_item(quiz));
       identities.push_back({quiz.start_time, quiz.participants.size()});

@@ -23,7 +23,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       "user1", "1643273706", R"({"selectedOptionIndexes":[1],"answeredInDuration":8})",
       R"({"selectedOptionIndexes":[],"answeredInDuration":11})"};
   try {
-    auto quiz = qrl::core::build_quiz("qs", header, values, file);
+    auto quiz = qrl::core::build_quiz(qrl::core::QuizId("qs"), header, values, file);
     check_item(quiz);
   } catch (const qrl::core::Error& e) {
     if (e.kind() != qrl::core::FailureKind::kPermanent) std::abort();

@@ -36,7 +36,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   }
   auto file = in.ConsumeRemainingBytesAsString();
   try {
-    auto quiz = qrl::core::build_quiz(id, header, values, file);
+    auto quiz = qrl::core::build_quiz(qrl::core::QuizId(id), header, values, file);
     check_item(quiz);
   } catch (const qrl::core::Error& e) {
     // Bad data is permanent; the one transient answer is a member still finishing (every

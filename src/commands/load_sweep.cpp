@@ -26,7 +26,12 @@ int load(config::Config config, const std::vector<std::string>& ids) {
   int failed = 0;
   for (const auto& id : ids) {
     log::Context context({{"quiz", id}});
-    auto result = pipeline::process_quiz(stores.pipeline, id, wiring::retry_policy(config), sleep);
+    pipeline::JobResult result;
+    try {
+      result = pipeline::process_quiz(stores.pipeline, core::QuizId(id), wiring::retry_policy(config), sleep);
+    } catch (const core::Error& e) {  // not a quiz id: nothing read, nothing deleted
+      result.failure = e;
+    }
     if (result.failure) {
       ++failed;
       std::printf("%s\tfailed\t%s\n", id.c_str(), result.failure->what());
@@ -42,7 +47,7 @@ int sweep(config::Config config, const sweep::Options& options) {
   auto opened = open_one(config);
   auto report = wiring::run_sweep(opened.first(), options, config, [] { return false; });
   for (const auto& entry : report.entries) {
-    std::printf("%s\t%s\t%zu keys\t%s\n", entry.quiz_id.c_str(), std::string(sweep::to_string(entry.verdict)).c_str(),
+    std::printf("%s\t%s\t%zu keys\t%s\n", entry.quiz_id.str().c_str(), std::string(sweep::to_string(entry.verdict)).c_str(),
                 entry.keys, entry.detail.c_str());
   }
   std::printf("%s", sweep::summary(report, options.dry_run).c_str());

@@ -41,12 +41,8 @@ Event parse_event(std::string_view body) {
     throw bad_event("field 'data.quizId' is missing or not a string");
   }
 
-  Event event;
-  event.id = optional_string(json, "id");
-  event.time = optional_string(json, "time");
-  event.quiz_id = quiz_id->get<std::string>();
-  require_valid_id(event.quiz_id, "quiz id");
-  return event;
+  return Event{optional_string(json, "id"), optional_string(json, "time"),
+               QuizId(quiz_id->get_ref<const std::string&>())};
 }
 
 std::string make_event(std::string_view event_id, std::string_view time, std::string_view quiz_id) {

@@ -7,6 +7,8 @@
 #include <string>
 #include <string_view>
 
+#include "core/ids.h"
+
 namespace qrl::core {
 
 inline constexpr std::string_view kEventType = "com.ryangwaite.mc-speedrun.quiz.complete.v1";
@@ -15,7 +17,7 @@ inline constexpr std::string_view kEventSource = "/mc-speedrun/quiz-complete";
 struct Event {
   std::string id;       // event id, for tracing; may be empty
   std::string time;     // as sent; may be empty
-  std::string quiz_id;  // validated
+  QuizId quiz_id;
 };
 
 // Throws a permanent Error (stage parse or validate) naming what is wrong.

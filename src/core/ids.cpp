@@ -1,5 +1,6 @@
 #include "core/ids.h"
 
+#include <ostream>
 #include <string>
 
 #include "core/error.h"
@@ -48,6 +49,10 @@ void require_valid_id(std::string_view id, std::string_view what) {
                                              ": expected 1 to 64 characters of [A-Za-z0-9_-]");
   }
 }
+
+QuizId::QuizId(std::string_view id) : id_(id) { require_valid_id(id_, "quiz id"); }
+
+std::ostream& operator<<(std::ostream& out, const QuizId& id) { return out << id.id_; }
 
 std::string reused_id(std::string_view quiz_id, std::string_view start_epoch) {
   return std::string(quiz_id) + "@" + std::string(start_epoch);

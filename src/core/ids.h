@@ -3,6 +3,7 @@
 // spliced into Redis keys and file paths. Upstream generates 8 hex characters; we accept 1 to
 // 64 of [A-Za-z0-9_-], which leaves no room for glob characters, separators or "..".
 
+#include <iosfwd>
 #include <string>
 #include <string_view>
 
@@ -12,8 +13,28 @@ inline constexpr std::size_t kMaxIdLength = 64;
 
 bool is_valid_id(std::string_view id) noexcept;
 
-// Throws a permanent Error naming `what` (e.g. "quiz id") and the offending value.
+// Throws a permanent Error naming `what` (e.g. "user id") and the offending value.
 void require_valid_id(std::string_view id, std::string_view what);
+
+// A quiz id that is valid (is_valid_id): checked once, where the id enters (the event, the
+// `load` command's arguments, a key the sweep found), so every step after takes it as it is, and
+// a key or a file path is never made of an id that was not.
+class QuizId {
+ public:
+  // Throws a permanent Error (stage validate) naming the value.
+  explicit QuizId(std::string_view id);
+
+  const std::string& str() const noexcept { return id_; }
+  operator std::string_view() const noexcept { return id_; }  // NOLINT: reads as the text it is
+
+  friend bool operator==(const QuizId&, const QuizId&) = default;
+  friend auto operator<=>(const QuizId&, const QuizId&) = default;
+  friend bool operator==(const QuizId& id, std::string_view text) noexcept { return id.id_ == text; }
+  friend std::ostream& operator<<(std::ostream& out, const QuizId& id);
+
+ private:
+  std::string id_;
+};
 
 // The item id of a quiz whose id was taken by an older quiz: `<quiz id>@<start epoch seconds>`.
 // '@' is never in a quiz id (nor '#', which continuation items use), so it is never a quiz's

@@ -106,7 +106,7 @@ std::string SourceKeys::operator[](std::size_t i) const {
   return answer(quiz_id_, user_id, indexes_[field - 2]);
 }
 
-std::optional<std::string> quiz_of_key(std::string_view key) {
+std::optional<QuizId> quiz_of_key(std::string_view key) {
   std::vector<std::string_view> parts;
   for (std::size_t from = 0;;) {
     const auto colon = key.find(':', from);
@@ -124,7 +124,7 @@ std::optional<std::string> quiz_of_key(std::string_view key) {
     ours = is_valid_id(parts[1]) && parts[2] == "answer" && is_valid_index(parts[3]);
   }
   if (!ours) return std::nullopt;
-  return std::string(parts[0]);
+  return QuizId(parts[0]);  // valid: checked above
 }
 
 std::vector<std::string> source_keys(std::string_view quiz_id, const QuizHeader& header) {

@@ -7,6 +7,7 @@
 #include <string_view>
 #include <vector>
 
+#include "core/ids.h"
 #include "core/quiz.h"
 
 namespace qrl::core::keys {
@@ -27,7 +28,7 @@ inline std::size_t participant_stride(const QuizHeader& header) {
   return 2 + header.selected_indexes.size();
 }
 
-// Every key of the quiz (section 5): the per-user keys of the union of leaderboard members and
+// Every key of the quiz (docs/contract.md, "Deleting the sources"): the per-user keys of the union of leaderboard members and
 // userIds, then the quiz-level keys, last, so that a delete done in order and interrupted still
 // leaves the keys that name the rest. Never throws: ids or indexes that are not valid are
 // skipped, so cleanup of a damaged quiz can never turn into a pattern or a foreign key.
@@ -49,7 +50,7 @@ std::vector<std::string> source_keys(std::string_view quiz_id, const QuizHeader&
 
 // The quiz id of a key of docs/contract.md, "The Redis keys" (`Q:quizName`, `Q:U:username`, `Q:U:answer:I`...),
 // ids and index valid; empty for any other key (the sweep leaves those alone).
-std::optional<std::string> quiz_of_key(std::string_view key);
+std::optional<QuizId> quiz_of_key(std::string_view key);
 
 // A question index as stored in Redis: a non-negative decimal integer.
 bool is_valid_index(std::string_view index) noexcept;

@@ -144,9 +144,8 @@ std::string rfc3339_utc(std::int64_t epoch_seconds) {
   return std::string(buffer, n);
 }
 
-QuizReader::QuizReader(std::string_view quiz_id, const QuizHeader& header, std::string_view question_file) {
-  require_valid_id(quiz_id, "quiz id");
-  quiz_.id = std::string(quiz_id);
+QuizReader::QuizReader(const QuizId& quiz_id, const QuizHeader& header, std::string_view question_file) {
+  quiz_.id = quiz_id.str();
   source_id_ = quiz_.id;
   read_quiz_keys(header);
   validate_members(header);
@@ -313,7 +312,7 @@ std::vector<std::size_t> participant_slots(const QuizHeader& header, const QuizR
   return slots;
 }
 
-Quiz build_quiz(std::string_view quiz_id, const QuizHeader& header,
+Quiz build_quiz(const QuizId& quiz_id, const QuizHeader& header,
                 const std::vector<std::optional<std::string>>& participant_values,
                 std::string_view question_file) {
   keys::validate_participants(quiz_id, header);

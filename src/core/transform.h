@@ -9,6 +9,7 @@
 #include <string_view>
 #include <vector>
 
+#include "core/ids.h"
 #include "core/quiz.h"
 
 namespace qrl::core {
@@ -26,7 +27,7 @@ class QuizReader {
     ParticipantAnswer answer;
   };
 
-  QuizReader(std::string_view quiz_id, const QuizHeader& header, std::string_view question_file);
+  QuizReader(const QuizId& quiz_id, const QuizHeader& header, std::string_view question_file);
 
   std::size_t key_count() const noexcept;
   std::string key(std::size_t i) const;
@@ -59,7 +60,7 @@ class QuizReader {
 
 // The whole quiz at once (tests, fuzzers, benchmarks): `participant_values` holds the values of
 // keys::participant_keys(quiz_id, header), in that layout; an empty optional is a key that does not exist.
-Quiz build_quiz(std::string_view quiz_id, const QuizHeader& header,
+Quiz build_quiz(const QuizId& quiz_id, const QuizHeader& header,
                 const std::vector<std::optional<std::string>>& participant_values,
                 std::string_view question_file);
 

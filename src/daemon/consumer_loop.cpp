@@ -161,7 +161,7 @@ void ConsumerLoop::take(Polled polled) {
 // A body that is not an event goes to a worker at once (it rejects it); an event waits in the
 // window, or joins its quiz's job there.
 void ConsumerLoop::admit(Job job) {
-  core::Event event;
+  std::optional<core::Event> event;
   try {
     event = core::parse_event(job.body);
   } catch (const core::Error&) {
@@ -169,10 +169,11 @@ void ConsumerLoop::admit(Job job) {
     ports_.jobs.push(std::move(job));
     return;
   }
-  const auto ready = window_.ready_at(ports_.clock.now(), ports_.clock.wall(), core::event_time(event.time));
-  if (window_.admit(std::move(job), event.quiz_id, ready)) {
+  const auto ready = window_.ready_at(ports_.clock.now(), ports_.clock.wall(), core::event_time(event->time));
+  if (window_.admit(std::move(job), event->quiz_id, ready)) {
     ports_.recorder.event("coalesced", 1);
-    log::info("event joined its quiz, waiting or loading: acked with it", {{"quiz", event.quiz_id}, {"event", event.id}});
+    log::info("event joined its quiz, waiting or loading: acked with it",
+              {{"quiz", event->quiz_id}, {"event", event->id}});
   }
 }
 

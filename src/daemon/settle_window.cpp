@@ -9,7 +9,7 @@ SettleWindow::time_point SettleWindow::ready_at(time_point now, std::chrono::sys
   return now + core::settle_wait(settle_, wall_now, announced);
 }
 
-bool SettleWindow::admit(Job job, const std::string& quiz_id, time_point ready) {
+bool SettleWindow::admit(Job job, const core::QuizId& quiz_id, time_point ready) {
   auto known = quizzes_.find(quiz_id);
   if (known != quizzes_.end()) {
     joined_by_[known->second].push_back(job.tag);

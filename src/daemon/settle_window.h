@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "core/clock.h"
+#include "core/ids.h"
 #include "daemon/job.h"
 
 namespace qrl::daemon {
@@ -38,7 +39,7 @@ class SettleWindow {
 
   // A delivery for `quiz_id`. True: it joined that quiz, waiting or loading, and is settled with
   // it (see finish). False: it is the quiz's own, and waits until `ready`.
-  bool admit(Job job, const std::string& quiz_id, time_point ready);
+  bool admit(Job job, const core::QuizId& quiz_id, time_point ready);
 
   // Up to `limit` jobs whose time has come, in arrival order; their quizzes are loading from
   // now on. The others stay waiting (and go back to the queue on a stop or a pause).
@@ -67,14 +68,14 @@ class SettleWindow {
  private:
   struct Waiting {
     Job job;
-    std::string quiz_id;
+    core::QuizId quiz_id;
     time_point ready;
   };
   std::chrono::milliseconds settle_;
   std::deque<Waiting> waiting_;
-  std::map<std::string, std::uint64_t> quizzes_;                // quiz id -> its own job's tag
+  std::map<core::QuizId, std::uint64_t> quizzes_;               // quiz id -> its own job's tag
   std::map<std::uint64_t, std::vector<std::uint64_t>> joined_by_;  // its own job's tag -> joined tags
-  std::map<std::uint64_t, std::string> quiz_of_;                 // its own job's tag -> quiz id
+  std::map<std::uint64_t, core::QuizId> quiz_of_;                // its own job's tag -> quiz id
   std::size_t joined_ = 0;
 };
 

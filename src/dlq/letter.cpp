@@ -54,7 +54,7 @@ amqp::Headers failure_headers(const pipeline::JobResult& result, const Past& pas
   };
   if (!failure.key().empty()) headers[header::kKey] = failure.key();
   if (result.event) {
-    headers[header::kQuizId] = result.event->quiz_id;
+    headers[header::kQuizId] = result.event->quiz_id.str();
     if (!result.event->id.empty()) headers[header::kEventId] = result.event->id;
   }
   return headers;

@@ -73,12 +73,11 @@ core::Error not_a_file(const std::filesystem::path& path, mode_t mode) {
 QuestionFiles::QuestionFiles(std::filesystem::path directory, std::size_t max_bytes)
     : directory_(std::move(directory)), max_bytes_(max_bytes) {}
 
-std::filesystem::path QuestionFiles::path_of(const std::string& quiz_id) const {
-  core::require_valid_id(quiz_id, "quiz id");
-  return directory_ / (quiz_id + ".json");
+std::filesystem::path QuestionFiles::path_of(const core::QuizId& quiz_id) const {
+  return directory_ / (quiz_id.str() + ".json");
 }
 
-std::optional<std::string> QuestionFiles::read(const std::string& quiz_id) {
+std::optional<std::string> QuestionFiles::read(const core::QuizId& quiz_id) {
   auto path = path_of(quiz_id);
   // Look first without following or opening (opening a FIFO blocks, opening some devices acts),
   // then open without following and without blocking, and check again what was opened.
@@ -134,14 +133,14 @@ void QuestionFiles::check_access() const {
   }
 }
 
-void QuestionFiles::remove(const std::string& quiz_id) {
+void QuestionFiles::remove(const core::QuizId& quiz_id) {
   auto path = path_of(quiz_id);
   if (::unlink(path.c_str()) != 0 && errno != ENOENT) {
     throw io_error(core::Stage::kDelete, "cannot delete question set", path);
   }
 }
 
-void QuestionFiles::write(const std::string& quiz_id, const std::string& text) {
+void QuestionFiles::write(const core::QuizId& quiz_id, const std::string& text) {
   auto path = path_of(quiz_id);
   auto temp = path;
   temp += ".tmp";

@@ -19,14 +19,14 @@ class QuestionFiles final : public pipeline::QuestionStore {
   static constexpr std::size_t kDefaultMaxBytes = std::size_t{64} << 20;
   explicit QuestionFiles(std::filesystem::path directory, std::size_t max_bytes = kDefaultMaxBytes);
 
-  std::optional<std::string> read(const std::string& quiz_id) override;
-  void remove(const std::string& quiz_id) override;
-  void write(const std::string& quiz_id, const std::string& text);  // for seed and tests
+  std::optional<std::string> read(const core::QuizId& quiz_id) override;
+  void remove(const core::QuizId& quiz_id) override;
+  void write(const core::QuizId& quiz_id, const std::string& text);  // for seed and tests
   // Throws an environment core::Error when the directory is not one the loader can read and
   // delete in (naming its owner, its mode and the loader's uid).
   void check_access() const;
 
-  std::filesystem::path path_of(const std::string& quiz_id) const;
+  std::filesystem::path path_of(const core::QuizId& quiz_id) const;
 
  private:
   std::filesystem::path directory_;

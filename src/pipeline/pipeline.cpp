@@ -117,23 +117,22 @@ std::optional<std::string> stored_start(const core::QuizHeader& header) {
 
 }  // namespace
 
-Placement Pipeline::place(const std::string& quiz_id, const core::QuizHeader& header) {
-  auto found = items_.start_time(quiz_id);
-  if (!found) return {quiz_id, false, false, {}};
+Placement Pipeline::place(const core::QuizId& quiz_id, const core::QuizHeader& header) {
+  auto found = items_.start_time(quiz_id.str());
+  if (!found) return {quiz_id.str(), false, false, {}};
   // The quiz-level keys are deleted last: without a start time, this is a quiz whose delete was
   // cut short after its item was written.
-  if (!header.start_time) return {quiz_id, true, false, *found};
+  if (!header.start_time) return {quiz_id.str(), true, false, *found};
   const auto start = stored_start(header);
-  if (!start) return {quiz_id, false, false, {}};  // not a start time: the reader names the key
-  if (*found == *start) return {quiz_id, true, false, *found};
+  if (!start) return {quiz_id.str(), false, false, {}};  // not a start time: the reader names the key
+  if (*found == *start) return {quiz_id.str(), true, false, *found};
   // An older quiz with this id is stored: this one goes beside it, never over it.
   auto id = core::reused_id(quiz_id, *header.start_time);
   auto beside = items_.start_time(id);
   return {id, beside.has_value(), true, beside.value_or("")};
 }
 
-Outcome Pipeline::load(const std::string& quiz_id) {
-  core::require_valid_id(quiz_id, "quiz id");
+Outcome Pipeline::load(const core::QuizId& quiz_id) {
   std::optional<StageClock> clock(std::in_place, recorder_, clock_);
   const auto header = clock->run(core::Stage::kRead, [&] { return live_.read_header(quiz_id); });
   failpoint("after-read");
@@ -165,7 +164,7 @@ Outcome Pipeline::load(const std::string& quiz_id) {
   return written ? Outcome::kLoaded : Outcome::kAlreadyLoaded;
 }
 
-Pipeline::Members Pipeline::members(const std::string& quiz_id, const core::QuizHeader& header, StageClock& clock) {
+Pipeline::Members Pipeline::members(const core::QuizId& quiz_id, const core::QuizHeader& header, StageClock& clock) {
   core::keys::validate_participants(quiz_id, header);
   Members members;
   if (header.leaderboard.size() * core::keys::participant_stride(header) <= std::max<std::size_t>(live_.keys_per_read(), 1)) {
@@ -208,7 +207,7 @@ void Pipeline::confirm_absent(const std::vector<std::string>& keys, const std::v
   }
 }
 
-core::Roster Pipeline::roster(const std::string& quiz_id, const core::QuizHeader& header, StageClock& clock) {
+core::Roster Pipeline::roster(const core::QuizId& quiz_id, const core::QuizHeader& header, StageClock& clock) {
   // Who is a participant of a quiz too big for one read (core/roster.h), from which keys exist,
   // before any value is read.
   const core::RosterKeys keys(quiz_id, header);
@@ -225,12 +224,12 @@ core::Roster Pipeline::roster(const std::string& quiz_id, const core::QuizHeader
   return core::take_roster(header, present);
 }
 
-Pipeline::Built Pipeline::build(const std::string& quiz_id, const core::QuizHeader& header,
+Pipeline::Built Pipeline::build(const core::QuizId& quiz_id, const core::QuizHeader& header,
                                 const std::optional<Placement>& known, StageClock& clock) {
   auto file = clock.run(core::Stage::kRead, [&] { return questions_.read(quiz_id); });
   if (!file) {
-    throw core::missing_data("quiz data incomplete: question set file '" + quiz_id + ".json' not found",
-                             quiz_id + ".json");
+    throw core::missing_data("quiz data incomplete: question set file '" + quiz_id.str() + ".json' not found",
+                             quiz_id.str() + ".json");
   }
   auto read = members(quiz_id, header, clock);
   auto reader = clock.run(core::Stage::kBuild, [&] { return core::QuizReader(quiz_id, read.roster.participants, *file); });
@@ -251,7 +250,7 @@ Pipeline::Built Pipeline::build(const std::string& quiz_id, const core::QuizHead
   }
   Built built;
   built.identity = {reader.quiz().start_time, reader.quiz().participants.size()};
-  built.placement = known.value_or(Placement{quiz_id, false, false, {}});
+  built.placement = known.value_or(Placement{quiz_id.str(), false, false, {}});
   if (built.placement.reused) reader.store_as(built.placement.item_id);
   bool placed = known.has_value();
   auto sink = [&](split::StoredItem part) {
@@ -297,7 +296,7 @@ void Pipeline::stream(core::QuizReader& reader, const Values& values_of, const s
   built.stored_size = assembler->parts_size() + built.item.size;
 }
 
-bool Pipeline::store(Built& built, const std::string& quiz_id, const core::QuizHeader& header) {
+bool Pipeline::store(Built& built, const core::QuizId& quiz_id, const core::QuizHeader& header) {
   using Stored = ItemStore::Stored;
   auto put = [&] { return items_.put_quiz(built.item.id, built.item.json, built.identity, built.item.size); };
   auto stored = put();
@@ -317,7 +316,7 @@ bool Pipeline::store(Built& built, const std::string& quiz_id, const core::QuizH
                               "item '" + built.item.id + "' holds another quiz, which appeared while this one was loaded");
 }
 
-bool Pipeline::stored_since(const std::string& quiz_id, const core::QuizHeader& header) {
+bool Pipeline::stored_since(const core::QuizId& quiz_id, const core::QuizHeader& header) {
   // Known from memory only where it can be compared: a start time that is not one is the
   // reader's to name.
   const auto start = stored_start(header);
@@ -327,7 +326,7 @@ bool Pipeline::stored_since(const std::string& quiz_id, const core::QuizHeader& 
   return placement.loaded;
 }
 
-void Pipeline::remember(const std::string& quiz_id, const std::string& start_time) {
+void Pipeline::remember(const core::QuizId& quiz_id, const std::string& start_time) {
   if (loaded_ != nullptr && !start_time.empty()) loaded_->remember(quiz_id, start_time);
 }
 
@@ -344,7 +343,7 @@ void Pipeline::report(const Built& built) {
   }
 }
 
-void Pipeline::remove_sources(const std::string& quiz_id, const core::QuizHeader& header) {
+void Pipeline::remove_sources(const core::QuizId& quiz_id, const core::QuizHeader& header) {
   // The question file first: once it is gone, every attempt at the quiz ends in the missing-data
   // path, which reads whether the item is stored, and never rebuilds the item from keys half
   // deleted. Then Redis, in windows of one round trip each, made as they go (a big quiz has
@@ -370,7 +369,7 @@ void Pipeline::remove_sources(const std::string& quiz_id, const core::QuizHeader
 
 JobResult process_message(Pipeline& pipeline, std::string_view body, const core::RetryPolicy& policy,
                           const Sleeper& sleep, int deliveries, core::RetryQuota* quota) {
-  core::Event event;
+  std::optional<core::Event> event;
   try {
     event = core::parse_event(body);
   } catch (const core::Error& e) {
@@ -380,13 +379,13 @@ JobResult process_message(Pipeline& pipeline, std::string_view body, const core:
     log::error("message rejected", {{"reason", e.what()}, {"stage", core::to_string(e.stage())}});
     return result;
   }
-  log::Context context({{"quiz", event.quiz_id}, {"event", event.id}});
-  auto result = process_quiz(pipeline, event.quiz_id, policy, sleep, deliveries, quota);
+  log::Context context({{"quiz", event->quiz_id}, {"event", event->id}});
+  auto result = process_quiz(pipeline, event->quiz_id, policy, sleep, deliveries, quota);
   result.event = std::move(event);
   return result;
 }
 
-JobResult process_quiz(Pipeline& pipeline, const std::string& quiz_id, const core::RetryPolicy& policy,
+JobResult process_quiz(Pipeline& pipeline, const core::QuizId& quiz_id, const core::RetryPolicy& policy,
                        const Sleeper& sleep, int deliveries, core::RetryQuota* quota) {
   JobResult result;
   auto started = pipeline.clock().now();

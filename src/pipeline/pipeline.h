@@ -58,10 +58,10 @@ class Pipeline {
   void remember_in(RecentlyLoaded& loaded) { loaded_ = &loaded; }
 
   // One attempt. Throws core::Error, classified.
-  Outcome load(const std::string& quiz_id);
+  Outcome load(const core::QuizId& quiz_id);
 
   // Decided from the stored item's StartTime (a read; the sweep asks too).
-  Placement place(const std::string& quiz_id, const core::QuizHeader& header);
+  Placement place(const core::QuizId& quiz_id, const core::QuizHeader& header);
 
  private:
   // The item, built and, for a split quiz, its continuation items written.
@@ -73,29 +73,29 @@ class Pipeline {
     std::size_t stored_size = 0;
   };
   // The steps of load(), in order.
-  Built build(const std::string& quiz_id, const core::QuizHeader& header, const std::optional<Placement>& known,
+  Built build(const core::QuizId& quiz_id, const core::QuizHeader& header, const std::optional<Placement>& known,
               StageClock& clock);
   // The roster, and, when every participant key fits one read, their values read with it.
   struct Members {
     core::Roster roster;
     std::optional<std::vector<std::optional<std::string>>> values;  // keys::participant_keys' layout
   };
-  Members members(const std::string& quiz_id, const core::QuizHeader& header, StageClock& clock);
+  Members members(const core::QuizId& quiz_id, const core::QuizHeader& header, StageClock& clock);
   // Throws when a roster key without a value exists: it holds another type, not a missing answer.
   void confirm_absent(const std::vector<std::string>& keys, const std::vector<std::optional<std::string>>& values,
                       const core::QuizHeader& header);
-  core::Roster roster(const std::string& quiz_id, const core::QuizHeader& header, StageClock& clock);
+  core::Roster roster(const core::QuizId& quiz_id, const core::QuizHeader& header, StageClock& clock);
   // The values of the reader's keys [from, to).
   using Values = std::function<std::vector<std::optional<std::string>>(std::size_t from, std::size_t to)>;
   void stream(core::QuizReader& reader, const Values& values, const split::Sink& sink, Built& built,
               StageClock& clock);
   // Stores the item; true when it was new, false when the same quiz was stored already.
-  bool store(Built& built, const std::string& quiz_id, const core::QuizHeader& header);
+  bool store(Built& built, const core::QuizId& quiz_id, const core::QuizHeader& header);
   // Sources gone or partly gone: stored meanwhile (by this process, another worker or replica)?
-  bool stored_since(const std::string& quiz_id, const core::QuizHeader& header);
-  void remember(const std::string& quiz_id, const std::string& start_time);
+  bool stored_since(const core::QuizId& quiz_id, const core::QuizHeader& header);
+  void remember(const core::QuizId& quiz_id, const std::string& start_time);
   void report(const Built& built);
-  void remove_sources(const std::string& quiz_id, const core::QuizHeader& header);
+  void remove_sources(const core::QuizId& quiz_id, const core::QuizHeader& header);
 
   LiveStore& live_;
   QuestionStore& questions_;
@@ -117,7 +117,7 @@ JobResult process_message(Pipeline& pipeline, std::string_view body, const core:
                           const Sleeper& sleep, int deliveries = 0, core::RetryQuota* quota = nullptr);
 
 // The same for a quiz id given directly (the `load` command).
-JobResult process_quiz(Pipeline& pipeline, const std::string& quiz_id, const core::RetryPolicy& policy,
+JobResult process_quiz(Pipeline& pipeline, const core::QuizId& quiz_id, const core::RetryPolicy& policy,
                        const Sleeper& sleep, int deliveries = 0, core::RetryQuota* quota = nullptr);
 
 // What a job's result counts as in the metrics (qrl_quizzes_total{outcome}), in both modes. Where

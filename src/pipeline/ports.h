@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "core/ids.h"
 #include "core/keys.h"
 #include "core/quiz.h"
 
@@ -18,7 +19,7 @@ class LiveStore {
   virtual ~LiveStore() = default;
   // The quiz-level keys (names, times, the lists and the leaderboard); refuses a quiz over
   // the answer cap from the lists' sizes, before reading them.
-  virtual core::QuizHeader read_header(const std::string& quiz_id) = 0;
+  virtual core::QuizHeader read_header(const core::QuizId& quiz_id) = 0;
   // The values of `keys`, in order (an empty optional: no such key, or a key of another type). A
   // store may stop after a round trip that met a missing key and leave the values of later round
   // trips empty, but reads every key of a call of at most keys_per_read() keys: the roster is
@@ -34,7 +35,7 @@ class LiveStore {
 
 // Everything at once, in keys::participant_keys' layout: for tests and benchmarks (memory
 // grows with the quiz; the pipeline streams instead).
-inline core::LiveQuiz read_whole(LiveStore& store, const std::string& quiz_id) {
+inline core::LiveQuiz read_whole(LiveStore& store, const core::QuizId& quiz_id) {
   core::LiveQuiz live;
   live.header = store.read_header(quiz_id);
   live.participant_values = store.read_values(core::keys::participant_keys(quiz_id, live.header));
@@ -45,9 +46,9 @@ class QuestionStore {
  public:
   virtual ~QuestionStore() = default;
   // The question set file's text; empty optional when there is no such file.
-  virtual std::optional<std::string> read(const std::string& quiz_id) = 0;
+  virtual std::optional<std::string> read(const core::QuizId& quiz_id) = 0;
   // Deletes the file; no file is not an error.
-  virtual void remove(const std::string& quiz_id) = 0;
+  virtual void remove(const core::QuizId& quiz_id) = 0;
 };
 
 class ItemStore {

@@ -14,6 +14,8 @@
 #include <string>
 #include <unordered_map>
 
+#include "core/ids.h"
+
 namespace qrl::pipeline {
 
 class RecentlyLoaded {
@@ -21,10 +23,10 @@ class RecentlyLoaded {
   explicit RecentlyLoaded(std::size_t capacity = 4096) : capacity_(capacity) {}
 
   // `quiz_id` is stored, with StartTime `start_time` (RFC 3339, as the item has it).
-  void remember(const std::string& quiz_id, const std::string& start_time);
+  void remember(const core::QuizId& quiz_id, const std::string& start_time);
   // Whether `quiz_id` is known stored with this StartTime; with none (the quiz-level keys are
   // gone), whether it is known stored at all.
-  bool knows(const std::string& quiz_id, const std::optional<std::string>& start_time) const;
+  bool knows(const core::QuizId& quiz_id, const std::optional<std::string>& start_time) const;
 
  private:
   std::size_t capacity_;

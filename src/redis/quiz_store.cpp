@@ -112,7 +112,7 @@ std::vector<Reply> QuizStore::attempt(const Commands& commands) {
   }
 }
 
-core::QuizHeader QuizStore::read_header(const std::string& quiz_id) {
+core::QuizHeader QuizStore::read_header(const core::QuizId& quiz_id) {
   core::QuizHeader header;
   const std::string name = quiz(quiz_id, "quizName"), duration = quiz(quiz_id, "questionDuration"),
                     indexes = quiz(quiz_id, "selectedQuestionIndexes"), start = quiz(quiz_id, "startTime"),

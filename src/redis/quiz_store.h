@@ -26,7 +26,7 @@ class QuizStore final : public pipeline::LiveStore, public pipeline::KeySpace {
   QuizStore(config::Redis settings, std::chrono::milliseconds timeout, std::int64_t max_answers = 2'000'000,
             metrics::Recorder& recorder = metrics::nothing());
 
-  core::QuizHeader read_header(const std::string& quiz_id) override;
+  core::QuizHeader read_header(const core::QuizId& quiz_id) override;
   std::vector<std::optional<std::string>> read_values(const std::vector<std::string>& keys) override;
   std::vector<bool> exist(const std::vector<std::string>& keys) override;
   std::size_t keys_per_read() const override;

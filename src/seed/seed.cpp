@@ -60,7 +60,7 @@ std::vector<std::string> seed(const config::Config& config, const Options& optio
   ids.reserve(static_cast<std::size_t>(options.count));
   for (int n = 0; n < options.count; ++n) {
     auto quiz = core::make_sample_quiz(seed, static_cast<std::uint64_t>(n), options.shape);
-    files.write(quiz.id, quiz.question_file);
+    files.write(core::QuizId(quiz.id), quiz.question_file);
     for (const auto& reply : redis.pipeline(quiz.redis_commands)) {
       if (reply->type == REDIS_REPLY_ERROR) {
         throw core::transient_error(core::Stage::kSetup,

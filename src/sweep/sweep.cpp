@@ -96,7 +96,7 @@ class Judge {
 
  private:
   // Exactly the keys the walk found, in round trips of the store's size, then the file.
-  void remove(const std::string& quiz_id, const std::vector<std::string>& keys) {
+  void remove(const core::QuizId& quiz_id, const std::vector<std::string>& keys) {
     const std::size_t window = std::max<std::size_t>(ports_.live.keys_per_read(), 1);
     for (std::size_t from = 0; from < keys.size(); from += window) {
       ports_.live.remove(std::vector<std::string>(keys.begin() + static_cast<std::ptrdiff_t>(from),
@@ -113,7 +113,7 @@ class Judge {
 
 Report sweep(const Options& options, Ports ports) {
   Report report;
-  std::map<std::string, std::vector<std::string>> quizzes;
+  std::map<core::QuizId, std::vector<std::string>> quizzes;
   std::string cursor = "0";
   do {
     auto page = ports.keys.scan(cursor, options.count);

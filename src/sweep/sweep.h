@@ -43,7 +43,7 @@ enum class Verdict { kStored, kLoaded, kWaiting, kInPlay, kAbandoned, kFailed };
 std::string_view to_string(Verdict verdict);
 
 struct Entry {
-  std::string quiz_id;
+  core::QuizId quiz_id;
   Verdict verdict = Verdict::kInPlay;
   std::size_t keys = 0;  // its keys the walk found
   std::string detail;    // what was done, or why not

@@ -36,7 +36,7 @@ Quiz build(const Fixture& f, const std::vector<std::vector<std::string>>& extra 
   redis.apply(f.redis);
   redis.apply(extra);
   auto live = redis.read(f.quiz_id);
-  return build_quiz(f.quiz_id, live.header, live.participant_values, file ? *file : f.question_file);
+  return build_quiz(QuizId(f.quiz_id), live.header, live.participant_values, file ? *file : f.question_file);
 }
 
 Error build_error(const Fixture& f, const std::vector<std::vector<std::string>>& extra = {},

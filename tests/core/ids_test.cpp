@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <string>
+#include <vector>
+
 #include "core/error.h"
 
 namespace qrl::core {
@@ -30,6 +33,23 @@ TEST(Ids, RequireNamesWhatAndTheValue) {
   } catch (const Error& e) {
     EXPECT_EQ(e.kind(), FailureKind::kPermanent);
     EXPECT_EQ(std::string(e.what()), "invalid user id 'a*': expected 1 to 64 characters of [A-Za-z0-9_-]");
+  }
+}
+
+TEST(Ids, AQuizIdIsMadeOnlyOfAValidId) {
+  const QuizId id("4b927076");
+  EXPECT_EQ(id, "4b927076");
+  EXPECT_EQ(id.str(), "4b927076");
+  EXPECT_EQ(std::string_view(id), "4b927076");
+  for (const std::string& bad : std::vector<std::string>{"", "q*", "../q", "q:1", std::string(65, 'f')}) {
+    try {
+      QuizId{bad};
+      FAIL() << bad;
+    } catch (const Error& e) {
+      EXPECT_EQ(e.kind(), FailureKind::kPermanent) << bad;
+      EXPECT_EQ(e.stage(), Stage::kValidate) << bad;
+      EXPECT_NE(std::string(e.what()).find("invalid quiz id"), std::string::npos) << e.what();
+    }
   }
 }
 

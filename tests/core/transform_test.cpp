@@ -20,7 +20,7 @@ nlohmann::json item_of(const Fixture& f, const std::vector<std::vector<std::stri
   redis.apply(extra);
   auto live = redis.read(f.quiz_id);
   return nlohmann::json::parse(
-      encode_item(build_quiz(f.quiz_id, live.header, live.participant_values, f.question_file)));
+      encode_item(build_quiz(QuizId(f.quiz_id), live.header, live.participant_values, f.question_file)));
 }
 
 Error build_error(const Fixture& f, const std::vector<std::vector<std::string>>& extra = {},
@@ -31,7 +31,7 @@ Error build_error(const Fixture& f, const std::vector<std::vector<std::string>>&
   redis.remove(remove);
   try {
     auto live = redis.read(f.quiz_id);
-    build_quiz(f.quiz_id, live.header, live.participant_values, file ? *file : f.question_file);
+    build_quiz(QuizId(f.quiz_id), live.header, live.participant_values, file ? *file : f.question_file);
   } catch (const Error& e) {
     return e;
   }
@@ -91,12 +91,12 @@ TEST(Transform, AMemberMissingAnAnswerJoinedLateAndIsLeftOut) {
                {"SET", "q1:late0001:username", "Late"},
                {"ZADD", "q1:leaderboard", "0", "late0001"}});
   auto live = redis.read("q1");
-  auto item = encode_item(build_quiz("q1", live.header, live.participant_values, f.question_file));
+  auto item = encode_item(build_quiz(QuizId("q1"), live.header, live.participant_values, f.question_file));
   EXPECT_EQ(nlohmann::json::parse(item), whole);
   // One with some answers but not all is left out too; the others are untouched.
   redis.remove({"q1:2c3ca3d2:answer:4"});
   live = redis.read("q1");
-  auto quiz = build_quiz("q1", live.header, live.participant_values, f.question_file);
+  auto quiz = build_quiz(QuizId("q1"), live.header, live.participant_values, f.question_file);
   ASSERT_EQ(quiz.participants.size(), whole["Participants"]["L"].size() - 1);
   for (const auto& p : quiz.participants) EXPECT_NE(p.user_id, "2c3ca3d2");
   for (const auto& q : quiz.questions) EXPECT_EQ(q.answers.size(), quiz.participants.size());

@@ -353,7 +353,7 @@ TEST_F(Faults, PoisonGoesToTheDeadLetterQueueWithItsReasonAndComesBackWithReplay
                           {"DEL", wrong_type.quiz_id + ":questionDuration"},
                           {"SET", wrong_type.quiz_id + ":questionDuration", "30"},
                           {"SET", too_large.quiz_id + ":quizName", "nobody came"}});
-  files::QuestionFiles(stack.question_dir()).write(missing_file.quiz_id, missing_file.question_file);
+  files::QuestionFiles(stack.question_dir()).write(core::QuizId(missing_file.quiz_id), missing_file.question_file);
   proxy.set_policy({});
   auto replayed = run({"dlq", "replay"}, stack.env());
   EXPECT_EQ(replayed.code, 0) << replayed.err.substr(0, 2000);

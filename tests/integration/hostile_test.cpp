@@ -200,7 +200,7 @@ TEST(HostileRedis, ALeaderboardOfAbsentUsersCostsRoundTripsByTheThousandNotOnePe
   stack.redis().pipeline(writes);
   redis::QuizStore store(stack.config().redis, 10000ms);
   auto live =
-      pipeline::read_whole(store, id);  // the reads alone; the transform then names the first absent key
+      pipeline::read_whole(store, core::QuizId(id));  // the reads alone; the transform then names the first absent key
   // The sizes and first ranges; the other 99 leaderboard ranges, 16 per round trip; one window
   // of MGETs, which finds the first absent key and stops; and the TYPE of that key.
   EXPECT_EQ(store.round_trips(), 1u + 7u + 1u + 1u);
@@ -260,7 +260,7 @@ TEST(HostileItemSize, OurCountAgreesWithDynaliteAtTheLimit) {
   MemoryRedis redis;
   redis.apply(quiz.redis_commands);
   auto live = redis.read(quiz.id);
-  auto built = core::build_quiz(quiz.id, live.header, live.participant_values, quiz.question_file);
+  auto built = core::build_quiz(core::QuizId(quiz.id), live.header, live.participant_values, quiz.question_file);
   built.name.clear();
   const auto base = core::item_size(built);
   ASSERT_LT(base, core::kMaxItemBytes);

@@ -97,7 +97,7 @@ TEST_F(Lambda, AMixedFifoBatchAnswersExactlyTheRecordsThatFailed) {
   stack.redis().pipeline(blocked_first.redis);
   stack.redis().pipeline({{"DEL", blocked_first.quiz_id + ":quizName"}});
   std::erase(blocked_first.keys, blocked_first.quiz_id + ":quizName");
-  files::QuestionFiles(stack.question_dir()).write(blocked_first.quiz_id, blocked_first.question_file);
+  files::QuestionFiles(stack.question_dir()).write(core::QuizId(blocked_first.quiz_id), blocked_first.question_file);
 
   auto daemon = start_lambda(lambda_env());
   auto id = api.invoke(sqs_event({
@@ -313,7 +313,7 @@ TEST_F(Lambda, TheZipRunsInAnEmptyRoot) {
 
   auto f = contract_quiz(random_id());
   stack.redis().pipeline(f.redis);
-  files::QuestionFiles(root / "question-sets").write(f.quiz_id, f.question_file);
+  files::QuestionFiles(root / "question-sets").write(core::QuizId(f.quiz_id), f.question_file);
   auto env = lambda_env();
   env["QUESTION_SET_PATH"] = "/question-sets";
   Process process({}, env, "/var/task/bootstrap", root.string());

@@ -29,7 +29,7 @@ TEST(RedisStore, AQuizCostsTwoRoundTripsToReadAndOneToDeleteWhateverItsSize) {
                                        static_cast<std::uint64_t>(shape.participants), shape);
     stack.write_sample(quiz);
     auto before = store.round_trips();
-    auto live = pipeline::read_whole(store, quiz.id);
+    auto live = pipeline::read_whole(store, core::QuizId(quiz.id));
     EXPECT_EQ(store.round_trips() - before, 2u) << shape.participants << "x" << shape.questions;
     EXPECT_EQ(live.header.leaderboard.size(), static_cast<std::size_t>(shape.participants));
     EXPECT_EQ(live.participant_values.size(),
@@ -57,7 +57,7 @@ TEST(RedisStore, NoCommandTouchesMoreKeysOrMembersThanTheSetting) {
     return out;
   };
   auto before = calls();
-  auto live = pipeline::read_whole(store, quiz.id);
+  auto live = pipeline::read_whole(store, core::QuizId(quiz.id));
   EXPECT_EQ(live.header.leaderboard.size(), 250u);
   EXPECT_EQ(live.participant_values.size(), 1000u);
   auto keys = core::keys::source_keys(quiz.id, live.header);
@@ -81,7 +81,7 @@ TEST(RedisStore, DeletingAQuizNeverScansAndLeavesOtherKeysAlone) {
   stack.write(f);
   redis::QuizStore store(stack.config().redis, 5000ms);
   auto scans = command_calls(stack.redis(), "scan") + command_calls(stack.redis(), "keys");
-  auto live = pipeline::read_whole(store, f.quiz_id);
+  auto live = pipeline::read_whole(store, core::QuizId(f.quiz_id));
   store.remove(core::keys::source_keys(f.quiz_id, live.header));
   EXPECT_EQ(command_calls(stack.redis(), "scan") + command_calls(stack.redis(), "keys"), scans);
   EXPECT_EQ(stack.redis_count(f.keys), 0u);
@@ -101,7 +101,7 @@ core::Error wrong_type_error(const std::string& field) {
   redis::QuizStore store(stack.config().redis, 5000ms);
   std::optional<core::Error> error;
   try {
-    pipeline::read_whole(store, f.quiz_id);
+    pipeline::read_whole(store, core::QuizId(f.quiz_id));
   } catch (const core::Error& e) {
     error = e;
   }
@@ -127,7 +127,7 @@ TEST(RedisStore, AWrongTypeAmongTheParticipantKeysIsNotMistakenForAMissingKey) {
 TEST(RedisStore, AnUnreachableServerIsTransient) {
   redis::QuizStore store({"127.0.0.1", 1}, 1000ms);
   try {
-    pipeline::read_whole(store, "q");
+    pipeline::read_whole(store, core::QuizId("q"));
     FAIL();
   } catch (const core::Error& e) {
     EXPECT_TRUE(e.transient());
@@ -147,7 +147,7 @@ TEST(RedisStore, ABigQuizIsReadInMgetsOfAThousandKeysSixteenPerRoundTrip) {
       core::make_sample_quiz(static_cast<std::uint64_t>(::getpid()) + 7, 1, {1000, 20});  // 22,000 keys
   stack.write_sample(quiz);
   const auto mgets_before = command_calls(stack.redis(), "mget");
-  auto live = pipeline::read_whole(store, quiz.id);
+  auto live = pipeline::read_whole(store, core::QuizId(quiz.id));
   EXPECT_EQ(store.round_trips(), 3u);  // the header, then 16 + 6 MGETs in two windows
   EXPECT_EQ(command_calls(stack.redis(), "mget") - mgets_before, 22u);
   ASSERT_EQ(live.participant_values.size(), 22000u);

@@ -109,7 +109,7 @@ TEST_F(SecureRabbit, ServeLoadsOverAmqpsInAVhostAndDeadLettersAndReplaysThere) {
   EXPECT_EQ(letters.code, 0) << letters.err;
   EXPECT_THAT(letters.out, HasSubstr(later.quiz_id));
 
-  files::QuestionFiles(stack.question_dir()).write(later.quiz_id, later.question_file);
+  files::QuestionFiles(stack.question_dir()).write(core::QuizId(later.quiz_id), later.question_file);
   auto replay = run({"dlq", "replay"}, stack.env());
   EXPECT_EQ(replay.code, 0) << replay.err;
   ASSERT_TRUE(eventually([&] { return loaded(later.quiz_id); }, 60s)) << daemon->stderr_text();

@@ -49,7 +49,7 @@ const Sleeper kNoSleep = [](std::chrono::milliseconds) { return true; };
 // The error of an attempt that must fail.
 core::Error load_error(Pipeline& pipeline, const std::string& quiz_id) {
   try {
-    pipeline.load(quiz_id);
+    pipeline.load(core::QuizId(quiz_id));
   } catch (const core::Error& e) {
     return e;
   }
@@ -63,7 +63,7 @@ TEST(Pipeline, LoadsWritesThenDeletesEverySource) {
   auto f = qrl::testing::edge_quiz("p1");
   w.add(f);
   Pipeline pipeline(w.redis, w.questions, items);
-  EXPECT_EQ(pipeline.load("p1"), Outcome::kLoaded);
+  EXPECT_EQ(pipeline.load(core::QuizId("p1")), Outcome::kLoaded);
   EXPECT_EQ(nlohmann::json::parse(items.items.at("p1")), f.expected_item);
   EXPECT_EQ(w.redis.size(), 0u);  // u5, who only joined, too
   EXPECT_TRUE(w.questions.files.empty());
@@ -75,7 +75,7 @@ TEST(Pipeline, AFirstLoadIsOneWriteAndNoRead) {
   MemoryItems items;
   w.add(qrl::testing::contract_quiz("p2"));
   Pipeline pipeline(w.redis, w.questions, items);
-  EXPECT_EQ(pipeline.load("p2"), Outcome::kLoaded);
+  EXPECT_EQ(pipeline.load(core::QuizId("p2")), Outcome::kLoaded);
   EXPECT_EQ(items.puts, 1);
   EXPECT_TRUE(items.probed.empty());
   EXPECT_EQ(items.items.size(), 1u);  // one item per quiz: nothing beside it
@@ -88,8 +88,8 @@ TEST(Pipeline, ADuplicateAfterTheSourcesAreGoneReadsOnceOrRemembers) {
   MemoryItems items;
   w.add(qrl::testing::contract_quiz("p3"));
   Pipeline pipeline(w.redis, w.questions, items);
-  ASSERT_EQ(pipeline.load("p3"), Outcome::kLoaded);
-  EXPECT_EQ(pipeline.load("p3"), Outcome::kAlreadyLoaded);
+  ASSERT_EQ(pipeline.load(core::QuizId("p3")), Outcome::kLoaded);
+  EXPECT_EQ(pipeline.load(core::QuizId("p3")), Outcome::kAlreadyLoaded);
   EXPECT_EQ(items.puts, 1);
   EXPECT_EQ(items.probed, std::vector<std::string>{"p3"});
 
@@ -97,8 +97,8 @@ TEST(Pipeline, ADuplicateAfterTheSourcesAreGoneReadsOnceOrRemembers) {
   pipeline.remember_in(loaded);
   w.add(qrl::testing::contract_quiz("p4"));
   items.probed.clear();
-  ASSERT_EQ(pipeline.load("p4"), Outcome::kLoaded);
-  for (int i = 0; i < 3; ++i) EXPECT_EQ(pipeline.load("p4"), Outcome::kAlreadyLoaded);
+  ASSERT_EQ(pipeline.load(core::QuizId("p4")), Outcome::kLoaded);
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(pipeline.load(core::QuizId("p4")), Outcome::kAlreadyLoaded);
   EXPECT_TRUE(items.probed.empty());
   EXPECT_EQ(items.puts, 2);
   // Nor does it answer for a quiz it does not know: the item is read, and missing, the data is.
@@ -114,10 +114,10 @@ TEST(Pipeline, ADuplicateWhileTheSourcesRemainWritesTheSameItemAgain) {
   auto f = qrl::testing::contract_quiz("p6");
   w.add(f);
   Pipeline pipeline(w.redis, w.questions, items);
-  ASSERT_EQ(pipeline.load("p6"), Outcome::kLoaded);
+  ASSERT_EQ(pipeline.load(core::QuizId("p6")), Outcome::kLoaded);
   const auto stored = items.items.at("p6");
   w.add(f);
-  EXPECT_EQ(pipeline.load("p6"), Outcome::kAlreadyLoaded);
+  EXPECT_EQ(pipeline.load(core::QuizId("p6")), Outcome::kAlreadyLoaded);
   EXPECT_EQ(items.puts, 2);
   EXPECT_TRUE(items.probed.empty());
   EXPECT_EQ(items.items.at("p6"), stored);
@@ -134,7 +134,7 @@ TEST(Pipeline, MarkersOfTheVersionBeforeAreIgnored) {
   items.items["p7#loaded"] = marker;
   w.add(qrl::testing::contract_quiz("p7"));
   Pipeline pipeline(w.redis, w.questions, items);
-  EXPECT_EQ(pipeline.load("p7"), Outcome::kLoaded);
+  EXPECT_EQ(pipeline.load(core::QuizId("p7")), Outcome::kLoaded);
   EXPECT_EQ(items.puts, 1);
   EXPECT_TRUE(items.probed.empty());
   EXPECT_EQ(items.items.at("p7#loaded"), marker);
@@ -148,12 +148,12 @@ TEST(Pipeline, AReusedIdKeepsBothQuizzes) {
   auto first = qrl::testing::contract_quiz("r1");
   w.add(first);
   Pipeline pipeline(w.redis, w.questions, items);
-  ASSERT_EQ(pipeline.load("r1"), Outcome::kLoaded);
+  ASSERT_EQ(pipeline.load(core::QuizId("r1")), Outcome::kLoaded);
   const auto stored = items.items.at("r1");
   auto second = qrl::testing::edge_quiz("r1");
   w.add(second);
   w.redis.apply({{"SET", "r1:startTime", "1700000000"}});
-  ASSERT_EQ(pipeline.load("r1"), Outcome::kLoaded);
+  ASSERT_EQ(pipeline.load(core::QuizId("r1")), Outcome::kLoaded);
   EXPECT_EQ(items.items.at("r1"), stored);  // untouched
   ASSERT_EQ(items.items.count("r1@1700000000"), 1u);
   auto beside = nlohmann::json::parse(items.items.at("r1@1700000000"));
@@ -166,7 +166,7 @@ TEST(Pipeline, AReusedIdKeepsBothQuizzes) {
   w.add(second);
   w.redis.apply({{"SET", "r1:startTime", "1700000000"}});
   const auto beside_before = items.items.at("r1@1700000000");
-  EXPECT_EQ(pipeline.load("r1"), Outcome::kAlreadyLoaded);
+  EXPECT_EQ(pipeline.load(core::QuizId("r1")), Outcome::kAlreadyLoaded);
   EXPECT_EQ(items.items.at("r1"), stored);
   EXPECT_EQ(items.items.at("r1@1700000000"), beside_before);
   EXPECT_EQ(w.redis.size(), 0u);
@@ -202,7 +202,7 @@ TEST_P(Roster, LateJoinersAreLeftOutAndTheirKeysDeletedWithTheQuiz) {
                  {"SET", "lj1:late0001:username", "Late"},
                  {"ZADD", "lj1:leaderboard", "0", "late0001"}});
   Pipeline pipeline(w.redis, w.questions, items);
-  EXPECT_EQ(pipeline.load("lj1"), Outcome::kLoaded);
+  EXPECT_EQ(pipeline.load(core::QuizId("lj1")), Outcome::kLoaded);
   auto item = nlohmann::json::parse(items.items.at("lj1"));
   EXPECT_EQ(item["Participants"], f.expected_item["Participants"]);
   EXPECT_EQ(nlohmann::json::parse(items.items.at("lj1")), f.expected_item);
@@ -225,7 +225,7 @@ TEST_P(Roster, AFinishingMemberMakesTheAttemptTransientAndTouchesNothing) {
   for (const auto& command : f.redis) {
     if (command.size() == 3 && command[1] == "fin1:ee14ccb2:stopTime") w.redis.apply({command});
   }
-  EXPECT_EQ(pipeline.load("fin1"), Outcome::kLoaded);
+  EXPECT_EQ(pipeline.load(core::QuizId("fin1")), Outcome::kLoaded);
   EXPECT_EQ(nlohmann::json::parse(items.items.at("fin1")), f.expected_item);
 }
 
@@ -255,7 +255,7 @@ TEST_P(Roster, EveryShapeLoadsTheSameItem) {
   auto f = qrl::testing::edge_quiz("sh1");
   w.add(f);
   Pipeline pipeline(w.redis, w.questions, items);
-  EXPECT_EQ(pipeline.load("sh1"), Outcome::kLoaded);
+  EXPECT_EQ(pipeline.load(core::QuizId("sh1")), Outcome::kLoaded);
   EXPECT_EQ(nlohmann::json::parse(items.items.at("sh1")), f.expected_item);
   expect_reads_of_its_size();
 }
@@ -266,10 +266,10 @@ TEST(Pipeline, CleanupAfterACrashBetweenWriteAndDelete) {
   auto f = qrl::testing::contract_quiz("p3");
   w.add(f);
   Pipeline pipeline(w.redis, w.questions, items);
-  EXPECT_EQ(pipeline.load("p3"), Outcome::kLoaded);
+  EXPECT_EQ(pipeline.load(core::QuizId("p3")), Outcome::kLoaded);
   // As if the process died after DEL but before the file went.
   w.questions.files["p3"] = f.question_file;
-  EXPECT_EQ(pipeline.load("p3"), Outcome::kAlreadyLoaded);
+  EXPECT_EQ(pipeline.load(core::QuizId("p3")), Outcome::kAlreadyLoaded);
   EXPECT_TRUE(w.questions.files.empty());
 }
 
@@ -294,7 +294,7 @@ TEST(Pipeline, AMissingQuestionFileWithoutItemIsPermanentAndDeletesNothing) {
   auto f = qrl::testing::contract_quiz("p5");
   w.redis.apply(f.redis);
   Pipeline pipeline(w.redis, w.questions, items);
-  EXPECT_THROW(pipeline.load("p5"), core::Error);
+  EXPECT_THROW(pipeline.load(core::QuizId("p5")), core::Error);
   EXPECT_EQ(w.redis.size(), f.keys.size());
 }
 
@@ -432,7 +432,7 @@ TEST(Pipeline, StageTimesAreReadOffTheInjectedClock) {
   redis.apply(f.redis);
   questions.files[f.quiz_id] = f.question_file;
   Pipeline pipeline(redis, questions, items, recorder, clock);
-  EXPECT_EQ(pipeline.load(f.quiz_id), Outcome::kLoaded);
+  EXPECT_EQ(pipeline.load(core::QuizId(f.quiz_id)), Outcome::kLoaded);
   EXPECT_EQ(recorder.times[core::Stage::kWrite], std::chrono::milliseconds(50));
   EXPECT_EQ(recorder.times[core::Stage::kRead], std::chrono::nanoseconds(0));
   EXPECT_EQ(recorder.times[core::Stage::kBuild], std::chrono::nanoseconds(0));

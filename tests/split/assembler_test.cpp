@@ -24,7 +24,7 @@ core::Quiz built(const core::SampleQuiz& sample) {
   testing::MemoryRedis redis;
   redis.apply(sample.redis_commands);
   auto live = redis.read(sample.id);
-  return core::build_quiz(sample.id, live.header, live.participant_values, sample.question_file);
+  return core::build_quiz(core::QuizId(sample.id), live.header, live.participant_values, sample.question_file);
 }
 
 struct Stored {
@@ -158,7 +158,7 @@ TEST(Split, ThePipelineStoresEachSizeWholeAndTheHeadLast) {
     redis.apply(sample.redis_commands);
     questions.files[sample.id] = sample.question_file;
     pipeline::Pipeline pipeline(redis, questions, items);
-    ASSERT_EQ(pipeline.load(sample.id), pipeline::Outcome::kLoaded);
+    ASSERT_EQ(pipeline.load(core::QuizId(sample.id)), pipeline::Outcome::kLoaded);
     EXPECT_EQ(redis.size(), 0u);
     // The head after every continuation item; a split quiz's placement read once, before the
     // first of them, a single item's never.
@@ -192,7 +192,7 @@ TEST(Split, ASplitQuizIsPlacedBeforeItsFirstContinuationItem) {
   };
   add();
   pipeline::Pipeline pipeline(redis, questions, items);
-  ASSERT_EQ(pipeline.load(sample.id), pipeline::Outcome::kLoaded);
+  ASSERT_EQ(pipeline.load(core::QuizId(sample.id)), pipeline::Outcome::kLoaded);
   EXPECT_EQ(items.items.at(sample.id), older);
   std::string beside;
   for (const auto& [id, json] : items.items) {
@@ -213,7 +213,7 @@ TEST(Split, ASplitQuizIsPlacedBeforeItsFirstContinuationItem) {
   add();
   const int puts = items.puts;
   items.probed.clear();
-  EXPECT_EQ(pipeline.load(sample.id), pipeline::Outcome::kAlreadyLoaded);
+  EXPECT_EQ(pipeline.load(core::QuizId(sample.id)), pipeline::Outcome::kAlreadyLoaded);
   EXPECT_EQ(items.puts, puts);
   EXPECT_EQ(items.probed, (std::vector<std::string>{sample.id, beside}));
   EXPECT_EQ(redis.size(), 0u);

@@ -242,7 +242,7 @@ std::vector<std::optional<std::string>> MemoryRedis::read_values(const std::vect
   return values;
 }
 
-core::QuizHeader MemoryRedis::read_header(const std::string& q) {
+core::QuizHeader MemoryRedis::read_header(const core::QuizId& q) {
   core::QuizHeader h;
   auto get = [&](const std::string& key) -> std::optional<std::string> {
     auto it = strings_.find(key);
@@ -339,8 +339,8 @@ std::vector<std::string> MemoryRedis::keys() const {
   return out;
 }
 
-std::optional<std::string> MemoryQuestions::read(const std::string& quiz_id) {
-  auto it = files.find(quiz_id);
+std::optional<std::string> MemoryQuestions::read(const core::QuizId& quiz_id) {
+  auto it = files.find(quiz_id.str());
   if (it == files.end()) return std::nullopt;
   return it->second;
 }

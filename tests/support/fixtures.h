@@ -36,9 +36,9 @@ std::string random_id();
 class MemoryRedis final : public pipeline::LiveStore {
  public:
   void apply(const std::vector<std::vector<std::string>>& commands);
-  core::QuizHeader read_header(const std::string& quiz_id) override;
+  core::QuizHeader read_header(const core::QuizId& quiz_id) override;
   std::vector<std::optional<std::string>> read_values(const std::vector<std::string>& keys) override;
-  core::LiveQuiz read(const std::string& quiz_id) { return pipeline::read_whole(*this, quiz_id); }
+  core::LiveQuiz read(std::string_view quiz_id) { return pipeline::read_whole(*this, core::QuizId(quiz_id)); }
   std::vector<bool> exist(const std::vector<std::string>& keys) override;
   void remove(const std::vector<std::string>& keys) override;
   std::size_t keys_per_read() const override { return window; }
@@ -58,8 +58,8 @@ class MemoryRedis final : public pipeline::LiveStore {
 class MemoryQuestions final : public pipeline::QuestionStore {
  public:
   std::map<std::string, std::string> files;
-  std::optional<std::string> read(const std::string& quiz_id) override;
-  void remove(const std::string& quiz_id) override { files.erase(quiz_id); }
+  std::optional<std::string> read(const core::QuizId& quiz_id) override;
+  void remove(const core::QuizId& quiz_id) override { files.erase(quiz_id.str()); }
 };
 
 class MemoryItems final : public pipeline::ItemStore {

@@ -361,12 +361,12 @@ amqp::Connection& Stack::rabbit() {
 
 void Stack::write(const Fixture& fixture) {
   redis().pipeline(fixture.redis);
-  files::QuestionFiles(question_dir_).write(fixture.quiz_id, fixture.question_file);
+  files::QuestionFiles(question_dir_).write(core::QuizId(fixture.quiz_id), fixture.question_file);
 }
 
 void Stack::write_sample(const core::SampleQuiz& quiz) {
   redis().pipeline(quiz.redis_commands);
-  files::QuestionFiles(question_dir_).write(quiz.id, quiz.question_file);
+  files::QuestionFiles(question_dir_).write(core::QuizId(quiz.id), quiz.question_file);
 }
 
 void Stack::publish(const std::string& body) {

@@ -73,7 +73,7 @@ struct World {
   Entry run_one() {
     auto report = run();
     EXPECT_EQ(report.entries.size(), 1u);
-    return report.entries.empty() ? Entry{} : report.entries.front();
+    return report.entries.empty() ? Entry{core::QuizId("none")} : report.entries.front();
   }
 };
 
@@ -107,7 +107,7 @@ TEST(Sweep, KeysLeftBesideAStoredItemAreDeletedWithTheQuestionFile) {
   World w;
   auto f = qrl::testing::contract_quiz("s3");
   w.add(f);
-  ASSERT_EQ(w.pipeline.load("s3"), pipeline::Outcome::kLoaded);
+  ASSERT_EQ(w.pipeline.load(core::QuizId("s3")), pipeline::Outcome::kLoaded);
   // The producer as it behaves: the quiz's start time and a late join written after the load.
   w.redis.apply({{"SET", "s3:startTime", "1643273678"}, {"SET", "s3:late1:username", "late"}});
   w.questions.files["s3"] = f.question_file;
@@ -123,7 +123,7 @@ TEST(Sweep, LeftoversWithoutAStartTimeAreLeftWhileRecentlyUsedAndDeletedOnceIdle
   World w;
   auto f = qrl::testing::contract_quiz("s4");
   w.add(f);
-  ASSERT_EQ(w.pipeline.load("s4"), pipeline::Outcome::kLoaded);
+  ASSERT_EQ(w.pipeline.load(core::QuizId("s4")), pipeline::Outcome::kLoaded);
   // A key without a start time could be a new quiz's lobby under the same id.
   w.redis.apply({{"SET", "s4:late1:username", "late"}});
   w.keys.idle["s4:late1:username"] = 30;
@@ -205,7 +205,9 @@ TEST(Sweep, AQuizWhoseLoadFailsIsReportedFailedAndKeepsItsKeys) {
 TEST(Sweep, TotalsCountEveryVerdictOnceForEveryReport) {
   Report report;
   report.keys_scanned = 12;
-  report.entries = {{"a", Verdict::kLoaded, 4, ""}, {"b", Verdict::kLoaded, 4, ""}, {"c", Verdict::kInPlay, 4, ""}};
+  report.entries = {{core::QuizId("a"), Verdict::kLoaded, 4, ""},
+                    {core::QuizId("b"), Verdict::kLoaded, 4, ""},
+                    {core::QuizId("c"), Verdict::kInPlay, 4, ""}};
   std::map<std::string, std::size_t> totals_by_name;
   for (const auto& t : totals(report)) totals_by_name[t.name] = t.count;
   EXPECT_EQ(totals_by_name, (std::map<std::string, std::size_t>{{"quizzes", 3}, {"keys_scanned", 12}, {"stored", 0},
