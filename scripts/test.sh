@@ -3,7 +3,7 @@
 # rabbitmq-server, dynalite behind a SigV4 verifier, a second rabbitmq-server with TLS only and
 # the test certificates, on loopback, on ports apart from the demo's), and runs, in order:
 #   1. the normal (release) build: the binary, the Lambda zip, the unit tests, which run here,
-#      and the capacity scenarios (tests/integration/capacity_test.cpp), which start here in the
+#      and the capacity scenarios (tests/capacity/capacity_test.cpp), which start here in the
 #      background: they wait on a stand-in table's pace, not on the CPU, and measure drain times,
 #      so they run on the release binary beside the stages that follow, and are waited for
 #      before the sanitized suite; then the deployments' tests (scripts/deploy-test.sh) and the

@@ -1,5 +1,5 @@
 #pragma once
-// What the capacity scenarios (tests/integration/capacity_test.cpp) and their benchmark
+// What the capacity scenarios (tests/capacity/capacity_test.cpp) and their benchmark
 // (bench/capacity.cpp) read off aws_standin.py in capacity mode, and the events they publish.
 
 #include <chrono>

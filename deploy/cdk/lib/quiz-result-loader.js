@@ -28,7 +28,7 @@ const logs = require('aws-cdk-lib/aws-logs');
 const sqs = require('aws-cdk-lib/aws-sqs');
 const { Construct } = require('constructs');
 
-// The policy the loader's tests run `lambda` under (tests/integration/aws_test.cpp), shipped with
+// The policy the loader's tests run `lambda` under (tests/credentials/aws_test.cpp), shipped with
 // the project: the role holds these actions on this table, no others of DynamoDB.
 const POLICY_FILE = path.join(__dirname, '..', '..', 'iam', 'lambda-policy.json');
 

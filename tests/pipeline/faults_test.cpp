@@ -244,7 +244,7 @@ TEST_F(Faults, DynamoDbThrottlingServerErrorsAndResetsAreRetriedNotDeadLettered)
   auto fs = quizzes(60);
   for (const auto& f : fs) stack.publish_event(f.quiz_id);
   // Without the table's pace: these throttles come at random, not from a capacity, and the retry
-  // path is what is tested here (the pace has tests/integration/capacity_test.cpp).
+  // path is what is tested here (the pace has tests/capacity/capacity_test.cpp).
   auto daemon = start({{"DYNAMODB_ENDPOINT_URL", proxy.url()}, {"LOADER_RETRY_ATTEMPTS", "3"},
                        {"LOADER_PACE_WRITES", "false"}});
   ASSERT_TRUE(eventually([&] { return remaining(fs) == 0 && stack.queue_depth() == 0; }, 120s));
