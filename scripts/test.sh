@@ -13,10 +13,11 @@
 #   2. every other test, unit and integration, once, on a build with AddressSanitizer and
 #      UndefinedBehaviorSanitizer (the Lambda zip's test unpacks the release zip, whose binary
 #      starts in an empty root where the sanitizers' runtime cannot), in QRL_TEST_LANES lanes
-#      (default 2) that each have a stack of their own (ports 100 apart) and take every Nth test:
+#      (default 3) that each have a stack of their own (ports 100 apart) and take every Nth test:
 #      the tests mostly wait on servers, and a test that cuts every connection of its Redis or
 #      RabbitMQ, or counts their commands, meets no other lane's test;
-#   3. every fuzz target for QRL_FUZZ_SECONDS seconds (default 10; 0 skips it), two at a time.
+#   3. every fuzz target for QRL_FUZZ_SECONDS seconds (default 10; 0 skips it), two at a time,
+#      beside the lanes of stage 2 (niced: the lanes mostly wait on their servers).
 # Each stage prints how long it took. Extra arguments go to ctest (e.g. -L unit, -R Aws); with
 # them only the sanitized suite runs.
 set -euo pipefail
@@ -36,8 +37,10 @@ cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DQRL_BUILD_BENCH=OFF >/de
 cmake --build build -j"$(nproc)" --target quiz-result-loader lambda-zip unit_tests capacity_tests
 
 # Lane k's stack: the ports of lane 1 plus 100 (k - 1).
-lanes=${QRL_TEST_LANES:-2}
+lanes=${QRL_TEST_LANES:-3}
 [ $# = 0 ] || lanes=1
+fuzzing=0
+[ "${QRL_FUZZ_SECONDS:-10}" != 0 ] && [ $# = 0 ] && fuzzing=1
 lane_ports() { # k
   local o=$((100 * ($1 - 1)))
   export QRL_REDIS_PORT=$((26379 + o)) QRL_AMQP_PORT=$((25680 + o)) QRL_DYNAMO_PORT=$((28000 + o)) \
@@ -104,6 +107,13 @@ else
        >"build-asan/lane-$k.log" 2>&1) &
     pids+=($!)
   done
+  fuzz_status=0
+  if [ "$fuzzing" = 1 ]; then
+    # Beside the lanes, niced: they mostly wait on their servers, and the fuzzers take the cores
+    # they leave idle. Each target still runs its full time.
+    echo "== fuzzing beside the lanes, ${QRL_FUZZ_SECONDS:-10} s per target"
+    nice -n 10 scripts/fuzz.sh "${QRL_FUZZ_SECONDS:-10}" || fuzz_status=$?
+  fi
   failed=0
   for k in $(seq "$lanes"); do
     status=0
@@ -112,9 +122,10 @@ else
     if [ "$status" != 0 ]; then cat "build-asan/lane-$k.log"; failed=1; fi
   done
   [ "$failed" = 0 ] || { echo "== a lane failed"; exit 1; }
+  [ "$fuzz_status" = 0 ] || { echo "== a fuzz target failed"; exit 1; }
 fi
 
-if [ "${QRL_FUZZ_SECONDS:-10}" != 0 ] && [ $# = 0 ]; then
+if [ "$fuzzing" = 1 ] && [ "$lanes" = 1 ]; then
   stage "fuzzing, ${QRL_FUZZ_SECONDS:-10} s per target"
   scripts/fuzz.sh "${QRL_FUZZ_SECONDS:-10}"
 fi
