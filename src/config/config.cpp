@@ -48,6 +48,7 @@ constexpr Key kKeys[] = {
     {"redis.username", "REDIS_USERNAME", 0},
     {"redis.password", "REDIS_PASSWORD", 0},
     {"redis.db", "REDIS_DB", 0},
+    {"redis.cluster", "REDIS_CLUSTER", 0},
     {"redis.max_keys_per_command", "REDIS_MAX_KEYS_PER_COMMAND", 0},
     {"redis.tls", "REDIS_TLS", 0},
     {"redis.ca_file", "REDIS_CA_FILE", 0},
@@ -166,6 +167,34 @@ std::string one_of(const Named& k, const std::string& value, std::initializer_li
                     list);
 }
 
+// "host[:port]" items, comma-separated; a bracketed IPv6 address keeps its colons ("[::1]:7000").
+std::vector<RedisNode> redis_nodes(const Named& k, const std::string& value, int default_port) {
+  std::vector<RedisNode> nodes;
+  for (std::size_t from = 0; from <= value.size();) {
+    auto comma = value.find(',', from);
+    if (comma == std::string::npos) comma = value.size();
+    std::string item = value.substr(from, comma - from);
+    from = comma + 1;
+    while (!item.empty() && item.front() == ' ') item.erase(0, 1);
+    while (!item.empty() && item.back() == ' ') item.pop_back();
+    RedisNode node{item, default_port};
+    const auto close = item.rfind(']');
+    const auto colon = item.rfind(':');
+    if (colon != std::string::npos && (close == std::string::npos ? item.find(':') == colon : colon > close)) {
+      node.host = item.substr(0, colon);
+      node.port = port(k, item.substr(colon + 1));
+    }
+    if (node.host.size() > 2 && node.host.front() == '[' && node.host.back() == ']')
+      node.host = node.host.substr(1, node.host.size() - 2);
+    if (node.host.empty() || node.host.find_first_of(" \t/") != std::string::npos) {
+      throw ConfigError("config item " + origin_of(k) + " is " + core::printable(value) +
+                        ": expected host[:port] items, comma-separated");
+    }
+    nodes.push_back(std::move(node));
+  }
+  return nodes;
+}
+
 // The TLS settings of one server's section: `<section>.tls`, `.ca_file`, `.cert_file`, `.key_file`.
 void tls(const Lookup& lookup, const std::string& section, Tls& out) {
   auto get = [&](const char* name) { return lookup.get(key(section + "." + name)); };
@@ -229,6 +258,16 @@ void resolve_redis(const Lookup& lookup, Config& config) {
   in.with("redis.db", [&](K k, S v) { config.redis.db = integer(k, v, 0, 1'000'000, "a database number"); });
   in.with("redis.max_keys_per_command",
        [&](K k, S v) { config.redis.max_keys_per_command = integer(k, v, 1, 100'000, "a key count"); });
+  in.with("redis.cluster", [&](K k, S v) { config.redis.cluster = one_of(k, v, {"auto", "on", "off"}); });
+  in.with("redis.host", [&](K k, S v) { config.redis.nodes = redis_nodes(k, v, config.redis.port); });
+  if (!config.redis.nodes.empty()) {
+    config.redis.host = config.redis.nodes.front().host;
+    config.redis.port = config.redis.nodes.front().port;
+  }
+  if (config.redis.cluster == "on" && config.redis.db != 0) {
+    throw ConfigError("config item 'redis.db' (REDIS_DB) is " + std::to_string(config.redis.db) +
+                      ", but a Redis cluster has only database 0 (redis.cluster is 'on')");
+  }
   if (!config.redis.username.empty() && config.redis.password.empty()) {
     throw ConfigError(
         "config item 'redis.username' (REDIS_USERNAME) is set but 'redis.password' "

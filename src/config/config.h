@@ -48,9 +48,20 @@ struct Rabbit {
   std::chrono::seconds heartbeat{30};  // 0: none
 };
 
-struct Redis {
+struct RedisNode {
   std::string host;
   int port = 6379;
+  friend bool operator==(const RedisNode&, const RedisNode&) = default;
+};
+
+struct Redis {
+  std::string host;  // the first of `nodes`
+  int port = 6379;
+  // Every node named by redis.host ("host[:port]", comma-separated; the port defaults to
+  // redis.port): a cluster's map is learnt from any of them.
+  std::vector<RedisNode> nodes;
+  // Cluster mode (redis/cluster/): "auto" asks the server, "on", "off".
+  std::string cluster = "auto";
   std::string username;  // ACL user; empty: the default user
   std::string password;  // secret; empty: no AUTH
   int db = 0;

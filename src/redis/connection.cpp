@@ -120,6 +120,24 @@ std::vector<Reply> Connection::pipeline(std::span<const CommandView> commands) {
   return exchange(encode(commands), commands.size());
 }
 
+void Connection::send(std::span<const CommandView> commands) {
+  if (!stream_) fail("connection is closed");
+  ++round_trips_;
+  try {
+    stream_->write_all(encode(commands));
+  } catch (const core::Error&) {
+    stream_.reset();
+    throw;
+  }
+}
+
+std::vector<Reply> Connection::receive(std::size_t count) {
+  std::vector<Reply> replies;
+  replies.reserve(count);
+  for (std::size_t i = 0; i < count; ++i) replies.emplace_back(read_reply());
+  return replies;
+}
+
 std::vector<Reply> Connection::exchange(std::string buffer, std::size_t count) {
   if (!stream_) fail("connection is closed");
   ++round_trips_;

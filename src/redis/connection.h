@@ -49,6 +49,10 @@ class Connection {
   std::vector<Reply> pipeline(const std::vector<Command>& commands);
   std::vector<Reply> pipeline(std::span<const CommandView> commands);
   Reply command(const Command& args);
+  // The two halves of a pipeline, for a cluster: commands sent to every node before the
+  // replies of any are read, so the nodes answer at once. One round trip.
+  void send(std::span<const CommandView> commands);
+  std::vector<Reply> receive(std::size_t count);
 
   // Round trips made so far for the caller (the login is not counted); the tests use it to
   // prove a quiz costs a fixed number of them.

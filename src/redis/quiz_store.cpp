@@ -6,6 +6,7 @@
 
 #include "core/error.h"
 #include "core/keys.h"
+#include "log/log.h"
 
 namespace qrl::redis {
 
@@ -78,26 +79,98 @@ QuizStore::QuizStore(config::Redis settings, std::chrono::milliseconds timeout, 
     : settings_(std::move(settings)), timeout_(timeout), max_answers_(max_answers), recorder_(recorder) {}
 
 void QuizStore::connect() {
-  if (connection_) return;
-  connection_.emplace(settings_, timeout_);
-  if (connections_made_++ > 0) recorder_.reconnect("redis");
+  if (connection_ || router_) return;
+  if (settings_.cluster != "on") {
+    Connection first = open_any();
+    if (settings_.cluster == "off" || !is_cluster(first)) {
+      connection_.emplace(std::move(first));
+      if (connections_made_++ > 0) recorder_.reconnect("redis");
+      return;
+    }
+  }
+  if (settings_.db != 0) {
+    throw core::environment_error(core::Stage::kUnknown,
+                                  "redis is a cluster, which has database 0 only, but redis.db is " +
+                                      std::to_string(settings_.db),
+                                  core::Code::kRedisDatabase);
+  }
+  router_.emplace(settings_, timeout_);
+  const auto& map = router_->map();
+  log::info("redis is a cluster", {{"primaries", std::to_string(map.primaries().size())},
+                                   {"replicas", std::to_string(map.replicas())},
+                                   {"slots_covered", std::to_string(map.covered())}});
+}
+
+// The first of redis.host's nodes that answers, in the order given.
+Connection QuizStore::open_any() const {
+  if (settings_.nodes.size() <= 1) return Connection(settings_, timeout_);
+  for (std::size_t i = 0;; ++i) {
+    config::Redis one = settings_;
+    one.host = settings_.nodes[i].host;
+    one.port = settings_.nodes[i].port;
+    try {
+      return Connection(one, timeout_);
+    } catch (const core::Error& e) {
+      if (e.environment() || i + 1 == settings_.nodes.size()) throw;
+      log::warn("redis node does not answer; trying the next", {{"node", one.host + ":" + std::to_string(one.port)},
+                                                                 {"reason", e.what()}});
+    }
+  }
+}
+
+// redis.cluster "auto": a server without cluster support says so; one whose ACL hides the
+// question is taken as a single Redis (a cluster would answer MOVED, which names the setting).
+bool QuizStore::is_cluster(Connection& probe) {
+  const auto before = probe.round_trips();
+  auto reply = probe.command({"CLUSTER", "INFO"});
+  uncounted_ += probe.round_trips() - before;  // part of opening, as the login is
+  if (reply->type != REDIS_REPLY_ERROR) return true;
+  const std::string_view message(reply->str, reply->len);
+  if (message.find("cluster support disabled") == std::string_view::npos) {
+    log::warn("cannot ask redis whether it is a cluster; taken as a single Redis (set redis.cluster)",
+              {{"reply", message}});
+  }
+  return false;
 }
 
 std::uint64_t QuizStore::round_trips() const noexcept {
-  return retired_round_trips_ + (connection_ ? connection_->round_trips() : 0);
+  return retired_round_trips_ + (connection_ ? connection_->round_trips() : 0) +
+         (router_ ? router_->round_trips() : 0) - uncounted_;
 }
 
-std::vector<Reply> QuizStore::run(const std::vector<Command>& commands) { return attempt(commands); }
+std::vector<Reply> QuizStore::run(const std::vector<Command>& commands) {
+  std::vector<CommandView> views;
+  views.reserve(commands.size());
+  for (const auto& command : commands) views.emplace_back(command.begin(), command.end());
+  return attempt(views);
+}
 
 std::vector<Reply> QuizStore::run(std::span<const CommandView> commands) { return attempt(commands); }
 
-template <typename Commands>
-std::vector<Reply> QuizStore::attempt(const Commands& commands) {
+std::vector<std::vector<std::size_t>> QuizStore::groups(const std::vector<std::string>& keys, std::size_t from,
+                                                        std::size_t to, std::size_t slice) const {
+  std::vector<std::vector<std::size_t>> out;
+  if (router_) {
+    out = cluster::group_by_slot(std::span<const std::string>(keys).subspan(from, to - from), slice);
+    for (auto& group : out) {
+      for (auto& i : group) i += from;
+    }
+    return out;
+  }
+  for (std::size_t at = from; at < to; at += slice) {
+    auto& group = out.emplace_back();
+    for (std::size_t i = at; i < std::min(to, at + slice); ++i) group.push_back(i);
+  }
+  return out;
+}
+
+std::vector<Reply> QuizStore::attempt(std::span<const CommandView> commands) {
   for (int attempt = 1;; ++attempt) {
-    const bool reused = connection_.has_value();
+    const bool reused = connection_.has_value() || router_.has_value();
     try {
       connect();
       recorder_.redis_round_trips(1);
+      if (router_) return router_->run(commands);
       return connection_->pipeline(commands);
     } catch (const core::Error& e) {
       if (connection_) retired_round_trips_ += connection_->round_trips();
@@ -199,46 +272,45 @@ std::size_t QuizStore::keys_per_read() const {
 std::vector<std::optional<std::string>> QuizStore::read_values(const std::vector<std::string>& keys) {
   std::vector<std::optional<std::string>> out;
   if (keys.empty()) return out;
+  connect();  // the groups depend on the mode
   const std::size_t slice = static_cast<std::size_t>(std::max(settings_.max_keys_per_command, 1));
-  // MGETs of at most `slice` keys, kWindow of them per round trip: no single command holds the
-  // shared Redis for long, a quiz of up to slice x kWindow keys still costs one round trip, and
-  // reading stops at the first window with a missing key (the quiz cannot load then), so a
-  // hostile leaderboard of absent users costs neither round trips nor memory.
-  out.reserve(keys.size());
+  // MGETs of at most `slice` keys, kWindow x slice keys per round trip: no single command holds
+  // the shared Redis for long, a quiz of up to slice x kWindow keys still costs one round trip,
+  // and reading stops at the first window with a missing key (the quiz cannot load then), so a
+  // hostile leaderboard of absent users costs neither round trips nor memory. On a cluster each
+  // MGET names keys of one slot.
+  out.resize(keys.size());
   std::optional<std::size_t> absent;
   for (std::size_t window = 0; window < keys.size() && !absent; window += slice * kWindow) {
     const std::size_t window_end = std::min(keys.size(), window + slice * kWindow);
+    const auto batches = groups(keys, window, window_end, slice);
     std::vector<CommandView> mgets;  // views of `keys`: nothing copied
-    for (std::size_t from = window; from < window_end; from += slice) {
+    mgets.reserve(batches.size());
+    for (const auto& batch : batches) {
       CommandView mget;
-      mget.reserve(slice + 1);
+      mget.reserve(batch.size() + 1);
       mget.push_back("MGET");
-      mget.insert(mget.end(), keys.begin() + static_cast<std::ptrdiff_t>(from),
-                  keys.begin() + static_cast<std::ptrdiff_t>(std::min(window_end, from + slice)));
+      for (auto i : batch) mget.push_back(keys[i]);
       mgets.push_back(std::move(mget));
     }
-    std::vector<std::size_t> sizes;
-    for (const auto& mget : mgets) sizes.push_back(mget.size() - 1);
     auto replies = run(mgets);
     mgets.clear();  // sent: memory holds the window's replies and values, not its commands too
-    std::size_t at = window;
     for (std::size_t r = 0; r < replies.size(); ++r) {
       const redisReply& values = *replies[r];
-      const std::size_t expected = sizes[r];
-      if (values.type == REDIS_REPLY_ERROR) reply_error(values, keys[at]);
-      if (values.type != REDIS_REPLY_ARRAY || values.elements != expected) {
+      const auto& batch = batches[r];
+      if (values.type == REDIS_REPLY_ERROR) reply_error(values, keys[batch.front()]);
+      if (values.type != REDIS_REPLY_ARRAY || values.elements != batch.size()) {
         throw core::transient_error(core::Stage::kRead, "redis MGET answered with an unexpected reply");
       }
-      for (std::size_t i = 0; i < expected; ++i, ++at) {
-        out.push_back(as_string(*values.element[i], keys[at]));
-        if (!out.back() && !absent) absent = at;
+      for (std::size_t i = 0; i < batch.size(); ++i) {
+        out[batch[i]] = as_string(*values.element[i], keys[batch[i]]);
+        if (!out[batch[i]] && (!absent || batch[i] < *absent)) absent = batch[i];
       }
       replies[r].reset();
     }
   }
   if (!absent) return out;
-  // Not read: as good as absent, since the quiz is incomplete either way.
-  out.resize(keys.size());
+  // Not read (empty): as good as absent, since the quiz is incomplete either way.
   // MGET answers nil for a key of the wrong type too; so a TYPE of the first such key, and only
   // it, tells a wrong type from a missing key: a broken quiz costs at most one round trip more.
   const auto& key = keys[*absent];
@@ -268,18 +340,21 @@ std::vector<bool> QuizStore::exist(const std::vector<std::string>& keys) {
 }
 
 void QuizStore::remove(const std::vector<std::string>& keys) {
-  // UNLINK (Redis frees big values off its main thread) of at most `slice` keys, kWindow per
-  // round trip, in the order given. The pipeline hands over one round trip's worth at a time
-  // and decides which keys go last.
+  // UNLINK (Redis frees big values off its main thread) of at most `slice` keys, kWindow x slice
+  // keys per round trip, in the order given. The pipeline hands over one round trip's worth at
+  // a time and decides which keys go last.
+  if (keys.empty()) return;
+  connect();
   const std::size_t slice = static_cast<std::size_t>(std::max(settings_.max_keys_per_command, 1));
   const std::size_t full = slice * kWindow;
   for (std::size_t window = 0; window < keys.size(); window += full) {
     const std::size_t window_end = std::min(keys.size(), window + full);
+    const auto batches = groups(keys, window, window_end, slice);
     std::vector<CommandView> unlinks;  // views of `keys`: nothing copied
-    for (std::size_t from = window; from < window_end; from += slice) {
+    unlinks.reserve(batches.size());
+    for (const auto& batch : batches) {
       CommandView unlink = {"UNLINK"};
-      unlink.insert(unlink.end(), keys.begin() + static_cast<std::ptrdiff_t>(from),
-                    keys.begin() + static_cast<std::ptrdiff_t>(std::min(window_end, from + slice)));
+      for (auto i : batch) unlink.push_back(keys[i]);
       unlinks.push_back(std::move(unlink));
     }
     auto replies = run(unlinks);
@@ -290,7 +365,22 @@ void QuizStore::remove(const std::vector<std::string>& keys) {
   }
 }
 
+void QuizStore::write(const std::vector<Command>& commands) {
+  // Not through attempt(): a write (RPUSH) is not idempotent, so it is never sent twice.
+  connect();
+  std::vector<CommandView> views;
+  views.reserve(commands.size());
+  for (const auto& command : commands) views.emplace_back(command.begin(), command.end());
+  for (const auto& reply : router_ ? router_->run(views) : connection_->pipeline(views)) {
+    if (reply->type == REDIS_REPLY_ERROR) {
+      throw core::transient_error(core::Stage::kSetup, "redis refused a write: " + std::string(reply->str, reply->len));
+    }
+  }
+}
+
 pipeline::KeySpace::Page QuizStore::scan(const std::string& cursor, std::size_t count) {
+  connect();
+  if (router_) return scan_cluster(cursor, count);
   auto replies = run({{"SCAN", cursor, "COUNT", std::to_string(count)}});
   const redisReply& reply = *replies.front();
   if (reply.type == REDIS_REPLY_ERROR) reply_error(reply, "SCAN");
@@ -300,6 +390,36 @@ pipeline::KeySpace::Page QuizStore::scan(const std::string& cursor, std::size_t 
   Page page;
   page.cursor.assign(reply.element[0]->str, reply.element[0]->len);
   page.keys = as_list(*reply.element[1], "SCAN");
+  return page;
+}
+
+// A cluster's keyspace is its primaries' walked one after another: the cursor is
+// "<primary>:<that primary's cursor>", and "0" when the last is done.
+pipeline::KeySpace::Page QuizStore::scan_cluster(const std::string& cursor, std::size_t count) {
+  std::size_t primary = 0;
+  std::string inner = "0";
+  if (const auto colon = cursor.find(':'); colon != std::string::npos) {
+    primary = std::stoul(cursor.substr(0, colon));
+    inner = cursor.substr(colon + 1);
+  }
+  const std::string count_text = std::to_string(count);
+  const std::vector<CommandView> command = {{"SCAN", inner, "COUNT", count_text}};
+  auto replies = router_->run_on(primary, command);
+  const redisReply& reply = *replies.front();
+  if (reply.type == REDIS_REPLY_ERROR) reply_error(reply, "SCAN");
+  if (reply.type != REDIS_REPLY_ARRAY || reply.elements != 2 || reply.element[0]->type != REDIS_REPLY_STRING) {
+    throw core::transient_error(core::Stage::kRead, "redis SCAN answered with an unexpected reply");
+  }
+  Page page;
+  const std::string next(reply.element[0]->str, reply.element[0]->len);
+  page.keys = as_list(*reply.element[1], "SCAN");
+  if (next != "0") {
+    page.cursor = std::to_string(primary) + ":" + next;
+  } else if (primary + 1 < router_->map().primaries().size()) {
+    page.cursor = std::to_string(primary + 1) + ":0";
+  } else {
+    page.cursor = "0";
+  }
   return page;
 }
 

@@ -5,7 +5,9 @@
 // participant keys in MGETs, as the pipeline asks for them, up to 16,000 per call: two round
 // trips for a quiz of up to 1,000 participants and 16,000 keys. Deleted
 // by UNLINKs in the same slices, in the order and windows the pipeline gives.
-// What a server sends is bounded: a quiz over the answer cap is refused from its sizes, before
+// On a Redis Cluster (redis.cluster; redis/cluster/) every multi-key command names keys of one
+// slot, and the commands of a round trip go to their nodes at once: a quiz costs the same round
+// trips, one per node at the same time. What a server sends is bounded: a quiz over the answer cap is refused from its sizes, before
 // any list is read, and each reply is capped in bytes.
 
 #include <array>
@@ -17,6 +19,7 @@
 #include "config/config.h"
 #include "metrics/recorder.h"
 #include "pipeline/ports.h"
+#include "redis/cluster/router.h"
 #include "redis/connection.h"
 
 namespace qrl::redis {
@@ -35,16 +38,27 @@ class QuizStore final : public pipeline::LiveStore, public pipeline::KeySpace {
   Page scan(const std::string& cursor, std::size_t count) override;
   std::optional<std::int64_t> idle_seconds(const std::vector<std::string>& keys) override;
 
-  // Connects now (at start-up, for a clear error) rather than on first use.
+  // Writes (seed, tests): the commands in one round trip (per node); an error reply throws.
+  void write(const std::vector<Command>& commands);
+  // Connects now (at start-up, for a clear error) rather than on first use; in redis.cluster
+  // "auto", asks the server whether it is a cluster.
   void connect();
   std::uint64_t round_trips() const noexcept;
+  // Decided by connect(): the cluster's router, or none for a single Redis.
+  cluster::Router* cluster() noexcept { return router_ ? &*router_ : nullptr; }
 
  private:
   // Runs one pipeline, dropping the connection if it fails so the next call reconnects.
   std::vector<Reply> run(const std::vector<Command>& commands);
   std::vector<Reply> run(std::span<const CommandView> commands);
-  template <typename Commands>
-  std::vector<Reply> attempt(const Commands& commands);
+  std::vector<Reply> attempt(std::span<const CommandView> commands);
+  bool is_cluster(Connection& probe);
+  Connection open_any() const;
+  Page scan_cluster(const std::string& cursor, std::size_t count);
+  // The indexes of keys [from, to) for multi-key commands of at most `slice` keys each: in
+  // order on a single Redis, by slot on a cluster.
+  std::vector<std::vector<std::size_t>> groups(const std::vector<std::string>& keys, std::size_t from,
+                                               std::size_t to, std::size_t slice) const;
   void refuse_if_too_large(std::int64_t questions, std::int64_t participants, const std::string& leaderboard) const;
   void read_ranges(const std::array<const std::string*, 3>& names, const std::array<std::int64_t, 3>& sizes,
                    std::array<std::vector<std::string>, 3>& lists);
@@ -54,8 +68,10 @@ class QuizStore final : public pipeline::LiveStore, public pipeline::KeySpace {
   std::int64_t max_answers_;
   metrics::Recorder& recorder_;
   std::optional<Connection> connection_;
+  std::optional<cluster::Router> router_;
   std::uint64_t retired_round_trips_ = 0;
   std::uint64_t connections_made_ = 0;
+  std::uint64_t uncounted_ = 0;  // the cluster probes
 };
 
 }  // namespace qrl::redis

@@ -12,7 +12,7 @@
 #include "core/event.h"
 #include "core/transform.h"
 #include "files/question_files.h"
-#include "redis/connection.h"
+#include "redis/quiz_store.h"
 
 namespace qrl::seed {
 
@@ -47,7 +47,7 @@ std::vector<std::string> seed(const config::Config& config, const Options& optio
       options.seed != 0
           ? options.seed
           : static_cast<std::uint64_t>(clock.wall().time_since_epoch().count());
-  redis::Connection redis(config.redis, config.loader.request_timeout);
+  redis::QuizStore redis(config.redis, config.loader.request_timeout);  // a single Redis or a cluster
   files::QuestionFiles files(config.question_set_path);
   std::optional<amqp::Connection> rabbit;
   if (options.publish) {
@@ -61,12 +61,7 @@ std::vector<std::string> seed(const config::Config& config, const Options& optio
   for (int n = 0; n < options.count; ++n) {
     auto quiz = core::make_sample_quiz(seed, static_cast<std::uint64_t>(n), options.shape);
     files.write(core::QuizId(quiz.id), quiz.question_file);
-    for (const auto& reply : redis.pipeline(quiz.redis_commands)) {
-      if (reply->type == REDIS_REPLY_ERROR) {
-        throw core::transient_error(core::Stage::kSetup,
-                                    "redis refused a write: " + std::string(reply->str, reply->len));
-      }
-    }
+    redis.write(quiz.redis_commands);
     if (rabbit) {
       auto now = clock.wall();
       auto event_id = quiz.id + "-" + std::to_string(seed % 1000000) + "-" + std::to_string(n);

@@ -325,6 +325,11 @@ RedisServer::RedisServer(const std::vector<std::string>& args, bool tls, const s
   if (!up || !process_->running()) throw std::runtime_error("redis-server did not start: " + log());
 }
 
+void RedisServer::kill() {
+  process_->signal(SIGKILL);
+  process_->wait(5s);
+}
+
 RedisServer::~RedisServer() {
   process_->signal(SIGKILL);
   process_->wait(5s);

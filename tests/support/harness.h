@@ -135,6 +135,7 @@ class RedisServer {
   ~RedisServer();
   int port() const { return port_; }
   bool tls() const { return tls_; }
+  void kill();  // SIGKILL, as a crash
   std::string log() const;
 
  private:

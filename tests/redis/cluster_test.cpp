@@ -1,0 +1,200 @@
+// The loader on a Redis Cluster (support/redis_cluster.h: three primaries, three replicas, made
+// by redis-cli from Debian), given one node's address: the quiz server's keys (no hash tags)
+// fall in slots of every node. Quizzes of mixed size load exactly with every key deleted; the
+// loader's slots are the server's; a reshard of thousands of slots between reading the map and
+// loading is followed by MOVED; a primary killed is replaced by its replica and the load goes on
+// there; `sweep` and `seed` walk and write every primary.
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <thread>
+
+#include "core/keys.h"
+#include "core/sample.h"
+#include "files/question_files.h"
+#include "redis/cluster/slots.h"
+#include "redis/quiz_store.h"
+#include "support/expected_item.h"
+#include "support/harness.h"
+#include "support/redis_cluster.h"
+
+namespace qrl::testing {
+namespace {
+
+using ::testing::HasSubstr;
+
+class Cluster : public ::testing::Test {
+ protected:
+  void SetUp() override { stack.use_redis(cluster.settings(0)); }
+
+  void write(const Fixture& f) {
+    cluster.write(f.redis);
+    files::QuestionFiles(stack.question_dir()).write(core::QuizId(f.quiz_id), f.question_file);
+  }
+  void write(const core::SampleQuiz& quiz) {
+    cluster.write(quiz.redis_commands);
+    files::QuestionFiles(stack.question_dir()).write(core::QuizId(quiz.id), quiz.question_file);
+  }
+  std::vector<std::string> keys_of(const core::SampleQuiz& quiz) {
+    std::vector<std::string> keys;
+    for (const auto& command : quiz.redis_commands) keys.push_back(command[1]);
+    return keys;
+  }
+
+  RedisCluster cluster;
+  Stack stack;
+};
+
+TEST_F(Cluster, TheLoadersSlotsAreTheServers) {
+  std::vector<std::string> keys = {"foo", "{user1000}.following", "4b927076:quizName", "q:{t}x", "a{}b", "x{{y}}z"};
+  auto quiz = core::make_sample_quiz(7, 1, {20, 10});
+  for (const auto& command : quiz.redis_commands) keys.push_back(command[1]);
+  for (const auto& key : keys) {
+    auto reply = cluster.command(0, {"CLUSTER", "KEYSLOT", key});
+    ASSERT_EQ(reply->type, REDIS_REPLY_INTEGER);
+    EXPECT_EQ(redis::cluster::key_slot(key), reply->integer) << key;
+  }
+}
+
+TEST_F(Cluster, QuizzesOfMixedSizeLoadExactlyGivenOneNode) {
+  auto contract = contract_quiz(random_id());
+  write(contract);
+  std::vector<core::SampleQuiz> quizzes;
+  // Each fits one item (split quizzes are the split tests' own).
+  for (auto shape : {core::SampleShape{1, 1}, core::SampleShape{20, 10}, core::SampleShape{80, 15}}) {
+    quizzes.push_back(core::make_sample_quiz(static_cast<std::uint64_t>(::getpid()),
+                                             static_cast<std::uint64_t>(shape.participants), shape));
+    write(quizzes.back());
+  }
+  // Redis's own MOVED says the keys are spread: the quiz server's keys have no hash tags.
+  std::set<std::uint16_t> slots;
+  for (const auto& key : keys_of(quizzes[1])) slots.insert(redis::cluster::key_slot(key));
+  ASSERT_GT(slots.size(), 100u);
+
+  std::vector<std::string> args = {"load", contract.quiz_id};
+  for (const auto& q : quizzes) args.push_back(q.id);
+  auto result = run(args, stack.env(), 120s);
+  ASSERT_EQ(result.code, 0) << result.out << result.err;
+  EXPECT_THAT(result.err, HasSubstr("redis is a cluster"));
+  EXPECT_EQ(stack.item(contract.quiz_id), contract.expected_item);
+  EXPECT_EQ(cluster.existing(contract.keys), 0u);
+  for (const auto& q : quizzes) {
+    EXPECT_EQ(stack.item(q.id), expected_item(q)) << q.id;
+    EXPECT_EQ(cluster.existing(keys_of(q)), 0u) << q.id;
+    EXPECT_FALSE(stack.file_exists(q.id));
+  }
+}
+
+TEST_F(Cluster, ARoundTripIsOnePerNodeAtOnceAndNoCommandCrossesASlot) {
+  // The same quiz read and deleted from the stack's single Redis and from the cluster, with
+  // commands of at most 50 keys: the cluster's round trips are the single Redis's, once per
+  // node, at the same time.
+  auto settings = cluster.settings(0);
+  settings.max_keys_per_command = 50;
+  auto plain = Stack().config().redis;  // the stack's Redis (this test's own is the cluster)
+  plain.max_keys_per_command = 50;
+  auto quiz = core::make_sample_quiz(static_cast<std::uint64_t>(::getpid()) + 1, 2, {200, 10});
+  auto costs = [&](redis::QuizStore& store) {
+    auto before = store.round_trips();
+    auto live = pipeline::read_whole(store, core::QuizId(quiz.id));
+    const auto read = store.round_trips() - before;
+    EXPECT_EQ(live.participant_values.size(), 200u * 12u);
+    for (const auto& value : live.participant_values) EXPECT_TRUE(value.has_value());
+    before = store.round_trips();
+    store.remove(core::keys::source_keys(quiz.id, live.header));
+    return std::make_pair(read, store.round_trips() - before);
+  };
+  redis::Connection single_redis(plain, 5000ms);
+  single_redis.pipeline(quiz.redis_commands);
+  redis::QuizStore single(plain, 5000ms);
+  const auto [single_read, single_delete] = costs(single);
+
+  write(quiz);
+  redis::QuizStore store(settings, 5000ms);
+  store.connect();
+  ASSERT_NE(store.cluster(), nullptr);
+  const auto primaries = store.cluster()->map().primaries().size();
+  EXPECT_EQ(primaries, 3u);
+  // 2,400 participant keys in MGETs of one slot each: a CROSSSLOT reply would fail the read.
+  const auto [read, deleted] = costs(store);
+  EXPECT_GT(read, single_read);  // more than one node answered
+  EXPECT_LE(read, single_read * primaries);
+  EXPECT_LE(deleted, single_delete * primaries);
+  EXPECT_EQ(cluster.existing(keys_of(quiz)), 0u);
+  EXPECT_EQ(store.cluster()->redirects(), 0u);
+}
+
+TEST_F(Cluster, AReshardAfterTheMapWasLearntIsFollowed) {
+  redis::QuizStore store(cluster.settings(0), 5000ms);
+  store.connect();  // the map, before the reshard
+  auto quiz = core::make_sample_quiz(static_cast<std::uint64_t>(::getpid()) + 2, 3, {50, 10});
+  write(quiz);
+  // 4,000 slots from the first primary to the second, keys and all.
+  const auto& primaries = store.cluster()->map().primaries();
+  auto id_of = [&](int port) {
+    std::string nodes = cluster.nodes_text(0);
+    std::istringstream lines(nodes);
+    for (std::string line; std::getline(lines, line);) {
+      if (line.find(":" + std::to_string(port) + "@") != std::string::npos) return line.substr(0, line.find(' '));
+    }
+    return std::string();
+  };
+  std::string output;
+  ASSERT_EQ(cluster.cli(0, {"reshard", "NODE", "--cluster-from", id_of(primaries[0].port), "--cluster-to",
+                            id_of(primaries[1].port), "--cluster-slots", "4000", "--cluster-yes"},
+                        &output),
+            0)
+      << output;
+  auto live = pipeline::read_whole(store, core::QuizId(quiz.id));
+  for (const auto& value : live.participant_values) ASSERT_TRUE(value.has_value());
+  EXPECT_GT(store.cluster()->redirects(), 0u);
+  store.remove(core::keys::source_keys(quiz.id, live.header));
+  EXPECT_EQ(cluster.existing(keys_of(quiz)), 0u);
+}
+
+TEST_F(Cluster, APrimaryKilledIsReplacedAndTheLoadGoesOnThere) {
+  auto quiz = core::make_sample_quiz(static_cast<std::uint64_t>(::getpid()) + 3, 4, {20, 10});
+  write(quiz);
+  // The loader knows every node; the one it was given dies. Replicas take over within the
+  // node timeout (2 s here) and the load, retried as any transient failure, goes on.
+  auto settings = cluster.settings(0);
+  for (std::size_t i = 1; i < cluster.size(); ++i) settings.nodes.push_back({"127.0.0.1", cluster.port(i)});
+  auto env = stack.env();
+  std::string hosts;
+  for (const auto& node : settings.nodes) hosts += (hosts.empty() ? "" : ",") + node.host + ":" + std::to_string(node.port);
+  env["REDIS_HOST"] = hosts;
+  // The first node is a primary: redis-cli makes the first nodes given primaries.
+  ASSERT_THAT(cluster.nodes_text(0), HasSubstr("myself,master"));
+  cluster.kill(0);
+  auto result = run({"load", quiz.id}, env, 120s);
+  ASSERT_EQ(result.code, 0) << result.out << result.err;
+  EXPECT_EQ(stack.item(quiz.id), expected_item(quiz));
+  EXPECT_EQ(cluster.existing(keys_of(quiz)), 0u);
+}
+
+// seed writes across the cluster; sweep walks every primary and loads the quizzes whose events
+// were lost (their stop times are years old).
+TEST_F(Cluster, SeedWritesAndSweepWalksEveryPrimary) {
+  const auto seed = std::to_string(::getpid());
+  auto seeded = run({"seed", "--count", "6", "--participants", "5", "--questions", "3", "--seed", seed, "--no-publish",
+                     "--print-ids"},
+                    stack.env());
+  ASSERT_EQ(seeded.code, 0) << seeded.err;
+  std::vector<core::SampleQuiz> quizzes;
+  for (std::uint64_t n = 0; n < 6; ++n) {
+    quizzes.push_back(core::make_sample_quiz(std::stoull(seed), n, {5, 3}));
+    EXPECT_THAT(seeded.out, HasSubstr(quizzes.back().id));
+    EXPECT_EQ(cluster.existing(keys_of(quizzes.back())), keys_of(quizzes.back()).size());
+  }
+  auto swept = run({"sweep", "--pace-ms", "0", "--count", "50"}, stack.env(), 120s);
+  ASSERT_EQ(swept.code, 0) << swept.out << swept.err;
+  for (const auto& q : quizzes) {
+    EXPECT_THAT(swept.out, HasSubstr(q.id + "\tloaded"));
+    EXPECT_EQ(stack.item(q.id), expected_item(q)) << q.id;
+    EXPECT_EQ(cluster.existing(keys_of(q)), 0u) << q.id;
+  }
+}
+
+}  // namespace
+}  // namespace qrl::testing
