@@ -13,9 +13,10 @@
 #   2. every other test, unit and integration, once, on a build with AddressSanitizer and
 #      UndefinedBehaviorSanitizer (the Lambda zip's test unpacks the release zip, whose binary
 #      starts in an empty root where the sanitizers' runtime cannot), in QRL_TEST_LANES lanes
-#      (default 3) that each have a stack of their own (ports 100 apart) and take every Nth test:
-#      the tests mostly wait on servers, and a test that cuts every connection of its Redis or
-#      RabbitMQ, or counts their commands, meets no other lane's test;
+#      (default 4) that each have a stack of their own (ports 100 apart): ctest -j N hands each
+#      test a free stack (a resource spec of N stacks; scripts/in-lane.sh); the tests mostly
+#      wait on servers, and a test that cuts every connection of its Redis or RabbitMQ, or
+#      counts their commands, meets no other test;
 #   3. every fuzz target for QRL_FUZZ_SECONDS seconds (default 10; 0 skips it), two at a time,
 #      beside the lanes of stage 2 (niced: the lanes mostly wait on their servers).
 # Each stage prints how long it took. Extra arguments go to ctest (e.g. -L unit, -R Aws); with
@@ -37,7 +38,7 @@ cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DQRL_BUILD_BENCH=OFF >/de
 cmake --build build -j"$(nproc)" --target quiz-result-loader lambda-zip unit_tests capacity_tests
 
 # Lane k's stack: the ports of lane 1 plus 100 (k - 1).
-lanes=${QRL_TEST_LANES:-3}
+lanes=${QRL_TEST_LANES:-4}
 [ $# = 0 ] || lanes=1
 fuzzing=0
 [ "${QRL_FUZZ_SECONDS:-10}" != 0 ] && [ $# = 0 ] && fuzzing=1
@@ -100,13 +101,23 @@ export QRL_LAMBDA_ZIP="$PWD/build/quiz-result-loader-lambda.zip" \
 if [ "$lanes" = 1 ]; then
   ctest --test-dir build-asan --output-on-failure --timeout 900 "${exclude[@]}" "$@"
 else
-  pids=()
+  # One stack a lane; ctest hands each test a free one (scripts/in-lane.sh), so the lanes stay
+  # busy until the end whatever the tests' lengths.
+  lanes_dir="$PWD/build-asan/lanes"
+  mkdir -p "$lanes_dir"
+  spec='{"version": {"major": 1, "minor": 0}, "local": [{"stacks": ['
   for k in $(seq "$lanes"); do
-    (lane_ports "$k"; eval "$(scripts/stack.sh env)"
-     ctest --test-dir build-asan --output-on-failure --timeout 900 "${exclude[@]}" -I "$k,,$lanes" \
-       >"build-asan/lane-$k.log" 2>&1) &
-    pids+=($!)
+    (lane_ports "$k"
+     echo "export QRL_REDIS_PORT=$QRL_REDIS_PORT QRL_AMQP_PORT=$QRL_AMQP_PORT QRL_DYNAMO_PORT=$QRL_DYNAMO_PORT" \
+       "QRL_VERIFIER_PORT=$QRL_VERIFIER_PORT QRL_AMQPS_PORT=$QRL_AMQPS_PORT"
+     scripts/stack.sh env) >"$lanes_dir/stack-$k.env"
+    spec+="{\"id\": \"$k\", \"slots\": 1}"
+    [ "$k" = "$lanes" ] || spec+=", "
   done
+  echo "$spec]}]}" >"$lanes_dir/stacks.json"
+  QRL_LANES_DIR="$lanes_dir" ctest --test-dir build-asan --output-on-failure --timeout 900 "${exclude[@]}" \
+    -j "$lanes" --resource-spec-file "$lanes_dir/stacks.json" >build-asan/lanes.log 2>&1 &
+  suite=$!
   fuzz_status=0
   if [ "$fuzzing" = 1 ]; then
     # Beside the lanes, niced: they mostly wait on their servers, and the fuzzers take the cores
@@ -114,14 +125,10 @@ else
     echo "== fuzzing beside the lanes, ${QRL_FUZZ_SECONDS:-10} s per target"
     nice -n 10 scripts/fuzz.sh "${QRL_FUZZ_SECONDS:-10}" || fuzz_status=$?
   fi
-  failed=0
-  for k in $(seq "$lanes"); do
-    status=0
-    wait "${pids[$((k - 1))]}" || status=$?
-    echo "== lane $k: $(grep -E 'tests passed|Total Test time' "build-asan/lane-$k.log" | tr '\n' ' ')"
-    if [ "$status" != 0 ]; then cat "build-asan/lane-$k.log"; failed=1; fi
-  done
-  [ "$failed" = 0 ] || { echo "== a lane failed"; exit 1; }
+  status=0
+  wait "$suite" || status=$?
+  echo "== $(grep -E 'tests passed|Total Test time' build-asan/lanes.log | tr '\n' ' ')"
+  if [ "$status" != 0 ]; then cat build-asan/lanes.log; echo "== the sanitized suite failed"; exit 1; fi
   [ "$fuzz_status" = 0 ] || { echo "== a fuzz target failed"; exit 1; }
 fi
 
