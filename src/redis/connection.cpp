@@ -120,11 +120,13 @@ std::vector<Reply> Connection::pipeline(std::span<const CommandView> commands) {
   return exchange(encode(commands), commands.size());
 }
 
-void Connection::send(std::span<const CommandView> commands) {
+void Connection::send(std::span<const CommandView> commands) { write(encode(commands)); }
+
+void Connection::write(const std::string& buffer) {
   if (!stream_) fail("connection is closed");
   ++round_trips_;
   try {
-    stream_->write_all(encode(commands));
+    stream_->write_all(buffer);
   } catch (const core::Error&) {
     stream_.reset();
     throw;
@@ -139,19 +141,9 @@ std::vector<Reply> Connection::receive(std::size_t count) {
 }
 
 std::vector<Reply> Connection::exchange(std::string buffer, std::size_t count) {
-  if (!stream_) fail("connection is closed");
-  ++round_trips_;
-  try {
-    stream_->write_all(buffer);
-  } catch (const core::Error&) {
-    stream_.reset();
-    throw;
-  }
-  buffer = std::string();
-  std::vector<Reply> replies;
-  replies.reserve(count);
-  for (std::size_t i = 0; i < count; ++i) replies.emplace_back(read_reply());
-  return replies;
+  write(buffer);
+  buffer = std::string();  // sent: memory holds the replies, not the commands too
+  return receive(count);
 }
 
 // One reply, read in chunks so its size can be bounded while it arrives.

@@ -68,6 +68,7 @@ class Connection {
   redisReply* read_reply();
   // Sends `count` commands encoded in `buffer` and reads their replies.
   std::vector<Reply> exchange(std::string buffer, std::size_t count);
+  void write(const std::string& buffer);
   [[noreturn]] void fail(const std::string& what);
 
   std::string endpoint_;

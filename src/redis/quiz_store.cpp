@@ -72,6 +72,25 @@ std::vector<std::string> as_list(const redisReply& reply, const std::string& key
   return out;
 }
 
+std::vector<CommandView> views_of(const std::vector<Command>& commands) {
+  std::vector<CommandView> views;
+  views.reserve(commands.size());
+  for (const auto& command : commands) views.emplace_back(command.begin(), command.end());
+  return views;
+}
+
+// A SCAN reply: the next cursor and the keys.
+pipeline::KeySpace::Page as_page(const redisReply& reply) {
+  if (reply.type == REDIS_REPLY_ERROR) reply_error(reply, "SCAN");
+  if (reply.type != REDIS_REPLY_ARRAY || reply.elements != 2 || reply.element[0]->type != REDIS_REPLY_STRING) {
+    throw core::transient_error(core::Stage::kRead, "redis SCAN answered with an unexpected reply");
+  }
+  pipeline::KeySpace::Page page;
+  page.cursor.assign(reply.element[0]->str, reply.element[0]->len);
+  page.keys = as_list(*reply.element[1], "SCAN");
+  return page;
+}
+
 }  // namespace
 
 QuizStore::QuizStore(config::Redis settings, std::chrono::milliseconds timeout, std::int64_t max_answers,
@@ -138,12 +157,7 @@ std::uint64_t QuizStore::round_trips() const noexcept {
          (router_ ? router_->round_trips() : 0) - uncounted_;
 }
 
-std::vector<Reply> QuizStore::run(const std::vector<Command>& commands) {
-  std::vector<CommandView> views;
-  views.reserve(commands.size());
-  for (const auto& command : commands) views.emplace_back(command.begin(), command.end());
-  return attempt(views);
-}
+std::vector<Reply> QuizStore::run(const std::vector<Command>& commands) { return attempt(views_of(commands)); }
 
 std::vector<Reply> QuizStore::run(std::span<const CommandView> commands) { return attempt(commands); }
 
@@ -368,9 +382,7 @@ void QuizStore::remove(const std::vector<std::string>& keys) {
 void QuizStore::write(const std::vector<Command>& commands) {
   // Not through attempt(): a write (RPUSH) is not idempotent, so it is never sent twice.
   connect();
-  std::vector<CommandView> views;
-  views.reserve(commands.size());
-  for (const auto& command : commands) views.emplace_back(command.begin(), command.end());
+  const auto views = views_of(commands);
   for (const auto& reply : router_ ? router_->run(views) : connection_->pipeline(views)) {
     if (reply->type == REDIS_REPLY_ERROR) {
       throw core::transient_error(core::Stage::kSetup, "redis refused a write: " + std::string(reply->str, reply->len));
@@ -382,15 +394,7 @@ pipeline::KeySpace::Page QuizStore::scan(const std::string& cursor, std::size_t 
   connect();
   if (router_) return scan_cluster(cursor, count);
   auto replies = run({{"SCAN", cursor, "COUNT", std::to_string(count)}});
-  const redisReply& reply = *replies.front();
-  if (reply.type == REDIS_REPLY_ERROR) reply_error(reply, "SCAN");
-  if (reply.type != REDIS_REPLY_ARRAY || reply.elements != 2 || reply.element[0]->type != REDIS_REPLY_STRING) {
-    throw core::transient_error(core::Stage::kRead, "redis SCAN answered with an unexpected reply");
-  }
-  Page page;
-  page.cursor.assign(reply.element[0]->str, reply.element[0]->len);
-  page.keys = as_list(*reply.element[1], "SCAN");
-  return page;
+  return as_page(*replies.front());
 }
 
 // A cluster's keyspace is its primaries' walked one after another: the cursor is
@@ -404,15 +408,8 @@ pipeline::KeySpace::Page QuizStore::scan_cluster(const std::string& cursor, std:
   }
   const std::string count_text = std::to_string(count);
   const std::vector<CommandView> command = {{"SCAN", inner, "COUNT", count_text}};
-  auto replies = router_->run_on(primary, command);
-  const redisReply& reply = *replies.front();
-  if (reply.type == REDIS_REPLY_ERROR) reply_error(reply, "SCAN");
-  if (reply.type != REDIS_REPLY_ARRAY || reply.elements != 2 || reply.element[0]->type != REDIS_REPLY_STRING) {
-    throw core::transient_error(core::Stage::kRead, "redis SCAN answered with an unexpected reply");
-  }
-  Page page;
-  const std::string next(reply.element[0]->str, reply.element[0]->len);
-  page.keys = as_list(*reply.element[1], "SCAN");
+  auto page = as_page(*router_->run_on(primary, command).front());
+  const std::string next = std::move(page.cursor);
   if (next != "0") {
     page.cursor = std::to_string(primary) + ":" + next;
   } else if (primary + 1 < router_->map().primaries().size()) {
