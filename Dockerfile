@@ -11,7 +11,7 @@
 FROM debian:bookworm AS build
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-      g++ cmake make pkg-config binutils zip unzip ca-certificates \
+      g++ cmake ninja-build pkg-config binutils zip unzip ca-certificates \
       libhiredis-dev librabbitmq-dev libcurl4-openssl-dev libssl-dev zlib1g-dev \
       prometheus-cpp-dev libcivetweb-dev nlohmann-json3-dev libcli11-dev \
  && rm -rf /var/lib/apt/lists/*
@@ -19,7 +19,7 @@ WORKDIR /src
 COPY CMakeLists.txt ./
 COPY cmake/ cmake/
 COPY src/ src/
-RUN cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DQRL_BUILD_TESTS=OFF -DQRL_BUILD_BENCH=OFF \
+RUN cmake -G Ninja -S . -B build -DCMAKE_BUILD_TYPE=Release -DQRL_BUILD_TESTS=OFF -DQRL_BUILD_BENCH=OFF \
  && cmake --build build -j"$(nproc)" --target lambda-zip
 # The root of the final image: the bundle, the CA bundle, a user, and the two writable places.
 RUN mkdir -p /out/var/task /out/etc/ssl/certs /out/tmp /out/data/question-sets \

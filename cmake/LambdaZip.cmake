@@ -16,8 +16,8 @@ else()
   message(FATAL_ERROR "The Lambda bundle is made for x86_64 and arm64 (aarch64) only; this build is for "
                       "'${CMAKE_SYSTEM_PROCESSOR}'. Build the loader alone with -DQRL_BUNDLE=OFF.")
 endif()
-add_executable(bootstrap EXCLUDE_FROM_ALL src/cli/main.cpp)
-target_link_libraries(bootstrap PRIVATE qrl CLI11::CLI11)
+add_executable(bootstrap EXCLUDE_FROM_ALL)
+target_link_libraries(bootstrap PRIVATE qrl_cli)
 target_link_options(bootstrap PRIVATE
   "LINKER:--dynamic-linker=/var/task/lib/${QRL_LOADER_NAME}"
   "LINKER:--disable-new-dtags")

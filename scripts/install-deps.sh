@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 packages=(
-  build-essential cmake pkg-config ca-certificates zip unzip patchelf
+  build-essential cmake ninja-build pkg-config ca-certificates zip unzip patchelf
   libhiredis-dev librabbitmq-dev libcurl4-openssl-dev libssl-dev zlib1g-dev prometheus-cpp-dev libcivetweb-dev nlohmann-json3-dev libcli11-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   redis-server rabbitmq-server procps

@@ -1,15 +1,13 @@
 #!/usr/bin/env bash
-# The test command: installs what is missing, builds, starts a private stack (redis-server,
+# The test command: installs what is missing, builds, starts private stacks (redis-server,
 # rabbitmq-server, dynalite behind a SigV4 verifier, a second rabbitmq-server with TLS only and
 # the test certificates, on loopback, on ports apart from the demo's), and runs, in order:
-#   1. the normal (release) build: the binary, the Lambda zip, the unit tests, which run here,
-#      and the capacity scenarios (tests/capacity/capacity_test.cpp), which start here in the
-#      background: they wait on a stand-in table's pace, not on the CPU, and measure drain times,
-#      so they run on the release binary beside the stages that follow, and are waited for
-#      before the sanitized suite; then the deployments' tests (scripts/deploy-test.sh) and the
-#      container image's tests (scripts/image-test.sh and, from it,
-#      scripts/image-platform-test.sh; QRL_IMAGE_TEST=0 skips them), which use the release binary
-#      as it ships;
+#   1. the release build (Ninja): the binary, the Lambda zip and the capacity scenarios, while
+#      the stacks start beside it; the capacity scenarios (tests/capacity/capacity_test.cpp) then
+#      start in the background: they wait on a stand-in table's pace, not on the CPU, and measure
+#      drain times, so they run on the release binary beside the stages that follow, and are
+#      waited for before the sanitized suite; then the deployments' tests
+#      (scripts/deploy-test.sh);
 #   2. every other test, unit and integration, once, on a build with AddressSanitizer and
 #      UndefinedBehaviorSanitizer (the Lambda zip's test unpacks the release zip, whose binary
 #      starts in an empty root where the sanitizers' runtime cannot), in QRL_TEST_LANES lanes
@@ -17,8 +15,10 @@
 #      test a free stack (a resource spec of N stacks; scripts/in-lane.sh); the tests mostly
 #      wait on servers, and a test that cuts every connection of its Redis or RabbitMQ, or
 #      counts their commands, meets no other test;
-#   3. every fuzz target for QRL_FUZZ_SECONDS seconds (default 10; 0 skips it), two at a time,
-#      beside the lanes of stage 2 (niced: the lanes mostly wait on their servers).
+#   3. beside the lanes of stage 2, niced (the lanes mostly wait on their servers): the container
+#      image's tests (scripts/image-test.sh and, from it, scripts/image-platform-test.sh, on a
+#      stack of their own; QRL_IMAGE_TEST=0 skips them), which use the image as the Dockerfile
+#      builds it, then every fuzz target for QRL_FUZZ_SECONDS seconds (default 10; 0 skips it).
 # Each stage prints how long it took. Extra arguments go to ctest (e.g. -L unit, -R Aws); with
 # them only the sanitized suite runs.
 set -euo pipefail
@@ -33,46 +33,54 @@ stage() { # name: ends the previous stage's clock
 
 echo "== installing what is missing"
 scripts/install-deps.sh
-stage "the release build: binary, Lambda zip, unit tests"
-cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DQRL_BUILD_BENCH=OFF >/dev/null
-cmake --build build -j"$(nproc)" --target quiz-result-loader lambda-zip unit_tests capacity_tests
+# Ninja for the build trees made here: it compiles a target's sources while the libraries it links
+# are still compiling, where make waits. A tree made before keeps its generator.
+export CMAKE_GENERATOR=Ninja
 
-# Lane k's stack: the ports of lane 1 plus 100 (k - 1).
+# Lane k's stack: the ports of lane 1 plus 100 (k - 1). The image's tests have the next one.
 lanes=${QRL_TEST_LANES:-4}
 [ $# = 0 ] || lanes=1
-fuzzing=0
+fuzzing=0 imaging=0
 [ "${QRL_FUZZ_SECONDS:-10}" != 0 ] && [ $# = 0 ] && fuzzing=1
+[ "${QRL_IMAGE_TEST:-1}" != 0 ] && [ $# = 0 ] && imaging=1
 lane_ports() { # k
   local o=$((100 * ($1 - 1)))
   export QRL_REDIS_PORT=$((26379 + o)) QRL_AMQP_PORT=$((25680 + o)) QRL_DYNAMO_PORT=$((28000 + o)) \
     QRL_VERIFIER_PORT=$((28010 + o)) QRL_AMQPS_PORT=$((25671 + o))
 }
-stop_stacks() { for k in $(seq "$lanes"); do (lane_ports "$k"; scripts/stack.sh stop >/dev/null); done; }
+stop_stacks() { for k in $(seq $((lanes + 1))); do (lane_ports "$k"; scripts/stack.sh stop >/dev/null); done; }
 # The trap first: a start that fails half-way must not leave servers running.
 trap stop_stacks EXIT
-stage "the test stacks, one a lane ($lanes)"
-for k in $(seq 2 "$lanes"); do (lane_ports "$k"; scripts/stack.sh start); done
+# Every lane's stack at once (they mostly wait on Erlang's start), beside the release build.
+start_stacks() {
+  local pids=() k status=0
+  for k in $(seq "$lanes"); do (lane_ports "$k"; scripts/stack.sh start) & pids+=($!); done
+  for k in "${pids[@]}"; do wait "$k" || status=1; done
+  return $status
+}
+mkdir -p build
+start_stacks >build/stacks.log 2>&1 &
+stacks_pid=$!
+
+stage "the release build: binary, Lambda zip, capacity scenarios (the test stacks start beside it)"
+cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DQRL_BUILD_BENCH=OFF >/dev/null
+cmake --build build -j"$(nproc)" --target quiz-result-loader lambda-zip capacity_tests
+stage "the test stacks, one a lane ($lanes), waited for"
+wait "$stacks_pid" || { cat build/stacks.log; echo "== a test stack did not start"; exit 1; }
+grep '^stack up' build/stacks.log
 lane_ports 1
-scripts/stack.sh start
 eval "$(scripts/stack.sh env)"
 # No test may reach for the real instance metadata address.
 export AWS_EC2_METADATA_DISABLED=true
 
 capacity_pid=
 if [ $# = 0 ]; then
-  stage "unit tests, release build, and the docs' links"
-  build/tests/unit_tests --gtest_brief=1
-  scripts/check-docs.py
   echo "== the capacity scenarios start in the background: build/capacity-tests.log"
   build/tests/capacity_tests >build/capacity-tests.log 2>&1 &
   capacity_pid=$!
   stage "the deployments: the Kubernetes manifest, and the CDK app's tests, offline synth and cfn-lint"
   # Niced, as the sanitized build below: the capacity scenarios running beside them keep their pace.
   nice -n 10 scripts/deploy-test.sh
-  if [ "${QRL_IMAGE_TEST:-1}" != 0 ]; then
-    stage "the container image, built from the Dockerfile and run with podman"
-    nice -n 10 scripts/image-test.sh
-  fi
 fi
 
 stage "the sanitized build (ASan, UBSan): every test"
@@ -118,20 +126,30 @@ else
   QRL_LANES_DIR="$lanes_dir" ctest --test-dir build-asan --output-on-failure --timeout 900 "${exclude[@]}" \
     -j "$lanes" --resource-spec-file "$lanes_dir/stacks.json" >build-asan/lanes.log 2>&1 &
   suite=$!
-  fuzz_status=0
+  # Beside the lanes, niced: they mostly wait on their servers, and the image's build and the
+  # fuzzers take the cores they leave idle. Each fuzz target still runs its full time.
+  image_status=0 fuzz_status=0
+  if [ "$imaging" = 1 ]; then
+    echo "== beside the lanes: the container image, built from the Dockerfile and run with podman"
+    (lane_ports $((lanes + 1)); nice -n 10 scripts/image-test.sh) >build/image-test.log 2>&1 || image_status=$?
+    grep -vE '^time=' build/image-test.log
+  fi
   if [ "$fuzzing" = 1 ]; then
-    # Beside the lanes, niced: they mostly wait on their servers, and the fuzzers take the cores
-    # they leave idle. Each target still runs its full time.
-    echo "== fuzzing beside the lanes, ${QRL_FUZZ_SECONDS:-10} s per target"
+    echo "== beside the lanes: fuzzing, ${QRL_FUZZ_SECONDS:-10} s per target"
     nice -n 10 scripts/fuzz.sh "${QRL_FUZZ_SECONDS:-10}" || fuzz_status=$?
   fi
   status=0
   wait "$suite" || status=$?
   echo "== $(grep -E 'tests passed|Total Test time' build-asan/lanes.log | tr '\n' ' ')"
   if [ "$status" != 0 ]; then cat build-asan/lanes.log; echo "== the sanitized suite failed"; exit 1; fi
+  [ "$image_status" = 0 ] || { echo "== the container image's tests failed"; exit 1; }
   [ "$fuzz_status" = 0 ] || { echo "== a fuzz target failed"; exit 1; }
 fi
 
+if [ "$imaging" = 1 ] && [ "$lanes" = 1 ]; then
+  stage "the container image, built from the Dockerfile and run with podman"
+  (lane_ports 2; scripts/image-test.sh)
+fi
 if [ "$fuzzing" = 1 ] && [ "$lanes" = 1 ]; then
   stage "fuzzing, ${QRL_FUZZ_SECONDS:-10} s per target"
   scripts/fuzz.sh "${QRL_FUZZ_SECONDS:-10}"
