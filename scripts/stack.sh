@@ -13,6 +13,10 @@
 # $dir/tls (a CA, a server certificate for DNS name localhost only, an expired one, a client
 # certificate, and a second CA nobody trusts), and a second RabbitMQ node listens there with TLS only, no plain
 # listener, holding user 'loader' with rights in vhost 'quiz' only.
+# With QRL_REDIS_CLUSTER_PORT set (the tests set it), a Redis Cluster stands beside the single
+# Redis: six redis-servers in cluster mode on that port and the five after it (cluster bus on
+# each port + 10000), three primaries with a replica each, made by redis-cli --cluster create;
+# QRL_REDIS_CLUSTER names its nodes.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 redis_port="${QRL_REDIS_PORT:-16379}"
@@ -20,6 +24,7 @@ amqp_port="${QRL_AMQP_PORT:-15673}"
 dynamo_port="${QRL_DYNAMO_PORT:-18000}"
 verifier_port="${QRL_VERIFIER_PORT:-}"
 amqps_port="${QRL_AMQPS_PORT:-}"
+cluster_port="${QRL_REDIS_CLUSTER_PORT:-}"
 dist_port="${QRL_AMQP_DIST_PORT:-$((amqp_port + 10000))}"
 amqps_user=loader
 amqps_password=loader-secret-do-not-log
@@ -43,6 +48,9 @@ node_env() { # name dir dist_port [amqp_port]
     RABBITMQ_CONFIG_FILE="$2/rabbitmq" RABBITMQ_ENABLED_PLUGINS_FILE="$2/enabled_plugins" \
     RABBITMQ_PID_FILE="$2/pid" HOME=/var/lib/rabbitmq
 }
+# Erlang's schedulers spin a while before they sleep: ten idle nodes on two cores would take a
+# share of both. They sleep at once instead (RabbitMQ's advice for shared hosts).
+erl_args="+sbwt none +sbwtdcpu none +sbwtdio none"
 rabbit_env() { node_env "$node_name" "$rabbit_dir" "$dist_port" "$amqp_port"; }
 tls_rabbit_env() { node_env "$tls_node_name" "$tls_rabbit_dir" "$((amqps_port + 10000))"; }
 
@@ -118,7 +126,8 @@ print(json.dumps({
 PY
   echo "[]." >"$tls_rabbit_dir/enabled_plugins"
   chown -R rabbitmq:rabbitmq "$tls_rabbit_dir"
-  nohup runuser -u rabbitmq -- env $(tls_rabbit_env) /usr/lib/rabbitmq/bin/rabbitmq-server \
+  nohup runuser -u rabbitmq -- env RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS="$erl_args" $(tls_rabbit_env) \
+    /usr/lib/rabbitmq/bin/rabbitmq-server \
     >"$tls_rabbit_dir/log/stdout" 2>&1 &
 }
 
@@ -139,6 +148,30 @@ wait_for() { # seconds, description, command...
 }
 
 port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+cluster_ports() { seq "$cluster_port" $((cluster_port + 5)); }
+cluster_nodes() { cluster_ports | sed 's/^/127.0.0.1:/' | paste -sd, -; }
+cluster_ok() { redis-cli -p "$cluster_port" cluster info 2>/dev/null | grep -q 'cluster_state:ok'; }
+
+# The Redis Cluster: started empty each time (its nodes.conf too), and made once all six answer.
+start_cluster() {
+  local p
+  for p in $(cluster_ports); do
+    port_open "$p" && continue
+    rm -rf "$dir/cluster/$p"
+    mkdir -p "$dir/cluster/$p"
+    redis-server --port "$p" --bind 127.0.0.1 --dir "$dir/cluster/$p" --save '' --appendonly no \
+      --cluster-enabled yes --cluster-config-file nodes.conf --cluster-node-timeout 2000 \
+      --daemonize yes --pidfile "$dir/cluster/$p/pid" --logfile "$dir/cluster/$p/log"
+  done
+  for p in $(cluster_ports); do wait_for 10 "redis-server (cluster) on $p" port_open "$p"; done
+  if ! cluster_ok; then
+    # shellcheck disable=SC2046
+    redis-cli --cluster create $(cluster_nodes | tr , ' ') --cluster-replicas 1 --cluster-yes >"$dir/cluster/create.log" 2>&1 ||
+      { cat "$dir/cluster/create.log" >&2; return 1; }
+    wait_for 30 "the Redis Cluster on $cluster_port" cluster_ok
+  fi
+}
 
 start() {
   mkdir -p "$dir/redis" "$rabbit_dir/mnesia" "$rabbit_dir/log" "$dir/dynalite" "$dir/verifier"
@@ -168,19 +201,24 @@ start() {
     echo "loopback_users = none" >"$rabbit_dir/rabbitmq.conf"
     echo "[]." >"$rabbit_dir/enabled_plugins"
     chown -R rabbitmq:rabbitmq "$rabbit_dir"
-    nohup runuser -u rabbitmq -- env $(rabbit_env) /usr/lib/rabbitmq/bin/rabbitmq-server \
+    nohup runuser -u rabbitmq -- env RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS="$erl_args" $(rabbit_env) \
+      /usr/lib/rabbitmq/bin/rabbitmq-server \
       >"$rabbit_dir/log/stdout" 2>&1 &
   fi
+  if [ -n "$cluster_port" ]; then start_cluster; fi
   wait_for 10 "redis-server on $redis_port" port_open "$redis_port"
   wait_for 20 "dynalite on $dynamo_port" port_open "$dynamo_port"
   if [ -n "$verifier_port" ]; then wait_for 20 "the SigV4 verifier on $verifier_port" port_open "$verifier_port"; fi
   wait_for 60 "rabbitmq-server on $amqp_port" port_open "$amqp_port"
   if [ -n "$amqps_port" ]; then wait_for 60 "the TLS rabbitmq-server on $amqps_port" port_open "$amqps_port"; fi
-  echo "stack up: redis 127.0.0.1:$redis_port, rabbitmq 127.0.0.1:$amqp_port, dynamodb http://127.0.0.1:$dynamo_port"
+  echo "stack up: redis 127.0.0.1:$redis_port${cluster_port:+ (a cluster on $cluster_port-$((cluster_port + 5)))}, rabbitmq 127.0.0.1:$amqp_port, dynamodb http://127.0.0.1:$dynamo_port"
 }
 
 stop() {
   redis-cli -p "$redis_port" shutdown nosave >/dev/null 2>&1 || true
+  if [ -n "$cluster_port" ]; then
+    for p in $(cluster_ports); do redis-cli -p "$p" shutdown nosave >/dev/null 2>&1 || true; done
+  fi
   for pidfile in "$dir/dynalite/pid" "$dir/verifier/pid"; do
     if [ -f "$pidfile" ]; then kill "$(cat "$pidfile")" 2>/dev/null || true; rm -f "$pidfile"; fi
   done
@@ -201,6 +239,7 @@ export DYNAMODB_ACCESS_KEY_ID=local DYNAMODB_SECRET_ACCESS_KEY=local
 export QRL_DYNALITE_URL=http://127.0.0.1:$dynamo_port${verifier_port:+ QRL_VERIFIER_ADMIN=http://127.0.0.1:$((verifier_port + 1))}
 export QRL_RABBITMQCTL="QRL_AMQP_PORT=$amqp_port $root/scripts/stack.sh rabbitmqctl"
 ENV
+  if [ -n "$cluster_port" ]; then echo "export QRL_REDIS_CLUSTER=$(cluster_nodes)"; fi
   if [ -n "$amqps_port" ]; then
     echo "export QRL_TLS_DIR=$tls_dir QRL_AMQPS_PORT=$amqps_port QRL_AMQPS_USERNAME=$amqps_user QRL_AMQPS_PASSWORD=$amqps_password"
   fi
@@ -211,7 +250,7 @@ case "${1:-}" in
   stop) stop ;;
   status)
     for p in "redis:$redis_port" "rabbitmq:$amqp_port" "dynalite:$dynamo_port" ${verifier_port:+"verifier:$verifier_port"} \
-      ${amqps_port:+"rabbitmq-tls:$amqps_port"}; do
+      ${amqps_port:+"rabbitmq-tls:$amqps_port"} ${cluster_port:+"redis-cluster:$cluster_port"}; do
       if port_open "${p#*:}"; then echo "${p%%:*} up on ${p#*:}"; else echo "${p%%:*} down"; fi
     done ;;
   env) env_ ;;

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# The test command: installs what is missing, builds, starts private stacks (redis-server,
-# rabbitmq-server, dynalite behind a SigV4 verifier, a second rabbitmq-server with TLS only and
-# the test certificates, on loopback, on ports apart from the demo's), and runs, in order:
+# The test command: installs what is missing, builds, starts private stacks (redis-server and a
+# Redis Cluster of six, rabbitmq-server, dynalite behind a SigV4 verifier, a second
+# rabbitmq-server with TLS only and the test certificates, on loopback, on ports apart from the
+# demo's), and runs, in order:
 #   1. the release build (Ninja): the binary, the Lambda zip and the capacity scenarios, while
 #      the stacks start beside it; the capacity scenarios (tests/capacity/capacity_test.cpp) then
 #      start in the background: they wait on a stand-in table's pace, not on the CPU, and measure
@@ -46,7 +47,7 @@ fuzzing=0 imaging=0
 lane_ports() { # k
   local o=$((100 * ($1 - 1)))
   export QRL_REDIS_PORT=$((26379 + o)) QRL_AMQP_PORT=$((25680 + o)) QRL_DYNAMO_PORT=$((28000 + o)) \
-    QRL_VERIFIER_PORT=$((28010 + o)) QRL_AMQPS_PORT=$((25671 + o))
+    QRL_VERIFIER_PORT=$((28010 + o)) QRL_AMQPS_PORT=$((25671 + o)) QRL_REDIS_CLUSTER_PORT=$((27379 + o))
 }
 stop_stacks() { for k in $(seq $((lanes + 1))); do (lane_ports "$k"; scripts/stack.sh stop >/dev/null); done; }
 # The trap first: a start that fails half-way must not leave servers running.
@@ -117,7 +118,7 @@ else
   for k in $(seq "$lanes"); do
     (lane_ports "$k"
      echo "export QRL_REDIS_PORT=$QRL_REDIS_PORT QRL_AMQP_PORT=$QRL_AMQP_PORT QRL_DYNAMO_PORT=$QRL_DYNAMO_PORT" \
-       "QRL_VERIFIER_PORT=$QRL_VERIFIER_PORT QRL_AMQPS_PORT=$QRL_AMQPS_PORT"
+       "QRL_VERIFIER_PORT=$QRL_VERIFIER_PORT QRL_AMQPS_PORT=$QRL_AMQPS_PORT QRL_REDIS_CLUSTER_PORT=$QRL_REDIS_CLUSTER_PORT"
      scripts/stack.sh env) >"$lanes_dir/stack-$k.env"
     spec+="{\"id\": \"$k\", \"slots\": 1}"
     [ "$k" = "$lanes" ] || spec+=", "
@@ -131,7 +132,7 @@ else
   image_status=0 fuzz_status=0
   if [ "$imaging" = 1 ]; then
     echo "== beside the lanes: the container image, built from the Dockerfile and run with podman"
-    (lane_ports $((lanes + 1)); nice -n 10 scripts/image-test.sh) >build/image-test.log 2>&1 || image_status=$?
+    (lane_ports $((lanes + 1)); unset QRL_REDIS_CLUSTER_PORT; nice -n 10 scripts/image-test.sh) >build/image-test.log 2>&1 || image_status=$?
     grep -vE '^time=' build/image-test.log
   fi
   if [ "$fuzzing" = 1 ]; then

@@ -15,7 +15,7 @@
 #include "core/retry.h"
 #include "dynamodb/client.h"
 #include "files/question_files.h"
-#include "redis/connection.h"
+#include "redis/survey.h"
 #include "wiring/aws.h"
 
 namespace qrl::check {
@@ -69,13 +69,18 @@ std::string probe_rabbitmq(const config::Config& config) {
 }
 
 std::string probe_redis(const config::Config& config) {
-  // Opening the connection logs in, selects the database and PINGs, as serve does.
-  redis::Connection connection(config.redis, config.loader.request_timeout);
+  // Opening logs in, selects the database and PINGs, as serve does; on a cluster, the map too.
+  const auto found = redis::survey(config.redis, config.loader.request_timeout);
   const auto& redis = config.redis;
-  return connection.endpoint() + (redis.tls.enabled ? " over TLS" : "") + ", logged in as " +
-         (redis.username.empty() ? (redis.password.empty() ? "the default user (no password)" : "the default user")
-                                 : "'" + redis.username + "'") +
-         ", database " + std::to_string(redis.db) + ", answered PING";
+  std::string text = found.node + " (" + found.describe() + ")" + (redis.tls.enabled ? " over TLS" : "") +
+                     ", logged in as " +
+                     (redis.username.empty() ? (redis.password.empty() ? "the default user (no password)" : "the default user")
+                                             : "'" + redis.username + "'") +
+                     ", database " + std::to_string(redis.db) + ", answered";
+  if (auto problem = found.problem()) {
+    throw core::transient_error(core::Stage::kSetup, text + ", but " + *problem);
+  }
+  return text;
 }
 
 // A provisioned table too slow for one quiz of max_answers within the hour: a warning.

@@ -43,7 +43,7 @@ enum class Code {
   kAwsCredentials,          // AWS refused the keys (signature, unknown, expired) or none were found
   kExpiredToken,            // AWS: ExpiredTokenException (a kind of kAwsCredentials: refresh once)
   kRedisLogin,              // Redis: NOAUTH, WRONGPASS, NOPERM, or AUTH refused
-  kRedisDatabase,           // Redis: SELECT refused
+  kRedisDatabase,           // Redis: SELECT refused, or a database other than 0 on a cluster
   kRabbitLogin,             // RabbitMQ: login refused
   kRabbitVhost,             // RabbitMQ: access to the vhost refused
   kTlsCertificate,          // a certificate failed verification, or a CA, certificate or key file is unusable

@@ -7,6 +7,7 @@
 #include "core/error.h"
 #include "core/keys.h"
 #include "log/log.h"
+#include "redis/mode.h"
 
 namespace qrl::redis {
 
@@ -99,57 +100,24 @@ QuizStore::QuizStore(config::Redis settings, std::chrono::milliseconds timeout, 
 
 void QuizStore::connect() {
   if (connection_ || router_) return;
-  if (settings_.cluster != "on") {
-    Connection first = open_any();
-    if (settings_.cluster == "off" || !is_cluster(first)) {
-      connection_.emplace(std::move(first));
-      if (connections_made_++ > 0) recorder_.reconnect("redis");
-      return;
-    }
+  Opened opened = open_first(settings_, timeout_);
+  uncounted_ += opened.asked;
+  if (connections_made_++ == 0) {
+    log::info("redis found", {{"mode", mode_name(opened.cluster)}, {"node", opened.connection.endpoint()}});
+  } else {
+    recorder_.reconnect("redis");
   }
-  if (settings_.db != 0) {
-    throw core::environment_error(core::Stage::kUnknown,
-                                  "redis is a cluster, which has database 0 only, but redis.db is " +
-                                      std::to_string(settings_.db),
-                                  core::Code::kRedisDatabase);
+  if (!opened.cluster) {
+    connection_.emplace(std::move(opened.connection));
+    return;
   }
+  // The probe's round trips are counted in the router's, so they are uncounted above.
+  retired_round_trips_ += opened.connection.round_trips();
   router_.emplace(settings_, timeout_);
   const auto& map = router_->map();
   log::info("redis is a cluster", {{"primaries", std::to_string(map.primaries().size())},
                                    {"replicas", std::to_string(map.replicas())},
                                    {"slots_covered", std::to_string(map.covered())}});
-}
-
-// The first of redis.host's nodes that answers, in the order given.
-Connection QuizStore::open_any() const {
-  if (settings_.nodes.size() <= 1) return Connection(settings_, timeout_);
-  for (std::size_t i = 0;; ++i) {
-    config::Redis one = settings_;
-    one.host = settings_.nodes[i].host;
-    one.port = settings_.nodes[i].port;
-    try {
-      return Connection(one, timeout_);
-    } catch (const core::Error& e) {
-      if (e.environment() || i + 1 == settings_.nodes.size()) throw;
-      log::warn("redis node does not answer; trying the next", {{"node", one.host + ":" + std::to_string(one.port)},
-                                                                 {"reason", e.what()}});
-    }
-  }
-}
-
-// redis.cluster "auto": a server without cluster support says so; one whose ACL hides the
-// question is taken as a single Redis (a cluster would answer MOVED, which names the setting).
-bool QuizStore::is_cluster(Connection& probe) {
-  const auto before = probe.round_trips();
-  auto reply = probe.command({"CLUSTER", "INFO"});
-  uncounted_ += probe.round_trips() - before;  // part of opening, as the login is
-  if (reply->type != REDIS_REPLY_ERROR) return true;
-  const std::string_view message(reply->str, reply->len);
-  if (message.find("cluster support disabled") == std::string_view::npos) {
-    log::warn("cannot ask redis whether it is a cluster; taken as a single Redis (set redis.cluster)",
-              {{"reply", message}});
-  }
-  return false;
 }
 
 std::uint64_t QuizStore::round_trips() const noexcept {

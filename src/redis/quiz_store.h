@@ -52,8 +52,6 @@ class QuizStore final : public pipeline::LiveStore, public pipeline::KeySpace {
   std::vector<Reply> run(const std::vector<Command>& commands);
   std::vector<Reply> run(std::span<const CommandView> commands);
   std::vector<Reply> attempt(std::span<const CommandView> commands);
-  bool is_cluster(Connection& probe);
-  Connection open_any() const;
   Page scan_cluster(const std::string& cursor, std::size_t count);
   // The indexes of keys [from, to) for multi-key commands of at most `slice` keys each: in
   // order on a single Redis, by slot on a cluster.

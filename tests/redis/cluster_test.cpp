@@ -1,9 +1,12 @@
 // The loader on a Redis Cluster (support/redis_cluster.h: three primaries, three replicas, made
-// by redis-cli from Debian), given one node's address: the quiz server's keys (no hash tags)
-// fall in slots of every node. Quizzes of mixed size load exactly with every key deleted; the
-// loader's slots are the server's; a reshard of thousands of slots between reading the map and
-// loading is followed by MOVED; a primary killed is replaced by its replica and the load goes on
-// there; `sweep` and `seed` walk and write every primary.
+// by redis-cli from Debian; the lane's own, scripts/stack.sh, where a test neither kills a node
+// nor moves slots), given one node's address: the quiz server's keys (no hash tags) fall in
+// slots of every node. Quizzes of mixed size load exactly with every key deleted; the loader's
+// slots are the server's; a reshard of thousands of slots between reading the map and loading is
+// followed by MOVED; a primary killed is replaced by its replica and the load goes on there;
+// `sweep` and `seed` walk and write every primary; `check` and readiness say what the cluster
+// is and fail while slots have no primary; and ElastiCache Serverless's shape, one node serving
+// every slot over TLS to an ACL user, refusing CROSSSLOT.
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -15,6 +18,7 @@
 #include "files/question_files.h"
 #include "redis/cluster/slots.h"
 #include "redis/quiz_store.h"
+#include "redis/survey.h"
 #include "support/expected_item.h"
 #include "support/harness.h"
 #include "support/redis_cluster.h"
@@ -23,9 +27,12 @@ namespace qrl::testing {
 namespace {
 
 using ::testing::HasSubstr;
+using ::testing::Not;
 
 class Cluster : public ::testing::Test {
  protected:
+  explicit Cluster(std::unique_ptr<RedisCluster> made = RedisCluster::shared())
+      : owned(std::move(made)), cluster(*owned) {}
   void SetUp() override { stack.use_redis(cluster.settings(0)); }
 
   void write(const Fixture& f) {
@@ -42,8 +49,21 @@ class Cluster : public ::testing::Test {
     return keys;
   }
 
-  RedisCluster cluster;
+  std::unique_ptr<RedisCluster> owned;
+  RedisCluster& cluster;
   Stack stack;
+};
+
+// A cluster of the test's own, for a test that moves slots or kills a node.
+class OwnCluster : public Cluster {
+ protected:
+  explicit OwnCluster(int primaries = 3, int replicas = 1)
+      : Cluster(std::make_unique<RedisCluster>(primaries, replicas)) {}
+};
+
+class OnePrimary : public OwnCluster {
+ protected:
+  OnePrimary() : OwnCluster(1, 0) {}
 };
 
 TEST_F(Cluster, TheLoadersSlotsAreTheServers) {
@@ -125,7 +145,7 @@ TEST_F(Cluster, ARoundTripIsOnePerNodeAtOnceAndNoCommandCrossesASlot) {
   EXPECT_EQ(store.cluster()->redirects(), 0u);
 }
 
-TEST_F(Cluster, AReshardAfterTheMapWasLearntIsFollowed) {
+TEST_F(OwnCluster, AReshardAfterTheMapWasLearntIsFollowed) {
   redis::QuizStore store(cluster.settings(0), 5000ms);
   store.connect();  // the map, before the reshard
   auto quiz = core::make_sample_quiz(static_cast<std::uint64_t>(::getpid()) + 2, 3, {50, 10});
@@ -153,7 +173,7 @@ TEST_F(Cluster, AReshardAfterTheMapWasLearntIsFollowed) {
   EXPECT_EQ(cluster.existing(keys_of(quiz)), 0u);
 }
 
-TEST_F(Cluster, APrimaryKilledIsReplacedAndTheLoadGoesOnThere) {
+TEST_F(OwnCluster, APrimaryKilledIsReplacedAndTheLoadGoesOnThere) {
   auto quiz = core::make_sample_quiz(static_cast<std::uint64_t>(::getpid()) + 3, 4, {20, 10});
   write(quiz);
   // The loader knows every node; the one it was given dies. Replicas take over within the
@@ -194,6 +214,112 @@ TEST_F(Cluster, SeedWritesAndSweepWalksEveryPrimary) {
     EXPECT_EQ(stack.item(q.id), expected_item(q)) << q.id;
     EXPECT_EQ(cluster.existing(keys_of(q)), 0u) << q.id;
   }
+}
+
+TEST_F(Cluster, CheckSaysWhichModeItFound) {
+  auto on_cluster = run({"check"}, stack.env(), 60s);
+  EXPECT_EQ(on_cluster.code, 0) << on_cluster.out << on_cluster.err;
+  EXPECT_THAT(on_cluster.out, HasSubstr("(cluster: 3 primaries, 3 replicas, every slot served, state ok)"));
+  auto single = run({"check"}, Stack().env(), 60s);
+  EXPECT_EQ(single.code, 0) << single.out << single.err;
+  EXPECT_THAT(single.out, HasSubstr("(single Redis)"));
+}
+
+// Slots that no primary serves: `check` fails naming how many, readiness says the cluster's
+// state; both come back once the slots are served again.
+TEST_F(OnePrimary, CheckAndReadinessFailWhileSlotsHaveNoPrimary) {
+  redis::Pulse pulse(cluster.settings(0), 5000ms);
+  EXPECT_NO_THROW(pulse.ready());
+  auto unserved = cluster.command(0, {"CLUSTER", "DELSLOTSRANGE", "16000", "16383"});
+  ASSERT_NE(unserved->type, REDIS_REPLY_ERROR) << unserved->str;
+  ASSERT_TRUE(eventually([&] { return !cluster.healthy(0); }, 10s));
+
+  auto checked = run({"check"}, stack.env(), 60s);
+  EXPECT_EQ(checked.code, 1) << checked.out;
+  EXPECT_THAT(checked.out, HasSubstr("redis         FAILED"));
+  EXPECT_THAT(checked.out, HasSubstr("16000 of 16384 slots served"));
+  EXPECT_THAT(checked.out, HasSubstr("384 slots have no primary"));
+  try {
+    pulse.ready();
+    ADD_FAILURE() << "ready with 384 slots unserved";
+  } catch (const core::Error& e) {
+    EXPECT_TRUE(e.transient());
+    EXPECT_THAT(e.what(), HasSubstr("cluster state is 'fail'"));
+  }
+
+  auto served = cluster.command(0, {"CLUSTER", "ADDSLOTSRANGE", "16000", "16383"});
+  ASSERT_NE(served->type, REDIS_REPLY_ERROR) << served->str;
+  ASSERT_TRUE(eventually([&] { return cluster.healthy(0); }, 10s));
+  EXPECT_NO_THROW(pulse.ready());
+  EXPECT_EQ(run({"check"}, stack.env(), 60s).code, 0);
+}
+
+// ElastiCache Serverless's shape: one endpoint that serves every slot, TLS only, an ACL user
+// (the one docs/operations.md documents), and multi-key commands refused with CROSSSLOT unless
+// their keys share a slot. The loader finds the cluster itself and never crosses a slot.
+TEST(ServerlessShape, OneTlsNodeServingEverySlotToTheDocumentedUser) {
+  constexpr const char* kAdmin = "admin-secret-do-not-log";
+  constexpr const char* kLoader = "loader-secret-do-not-log";
+  std::vector<std::string> args = {"--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf",
+                                   "--cluster-port", std::to_string(free_port()), "--tls-cluster", "yes",
+                                   "--requirepass", kAdmin};
+  auto acl = documented_acl(kLoader);
+  args.insert(args.end(), acl.begin(), acl.end());
+  RedisServer node(args, /*tls=*/true);
+  config::Redis admin;
+  admin.host = "localhost";
+  admin.port = node.port();
+  admin.nodes = {{admin.host, admin.port}};
+  admin.password = kAdmin;
+  admin.tls = {true, tls_file("ca.pem"), "", ""};
+  admin.cluster = "off";  // the tests' own connection, before there is a cluster to route
+  redis::Connection setup(admin, 5000ms);
+  ASSERT_NE(setup.command({"CLUSTER", "ADDSLOTSRANGE", "0", "16383"})->type, REDIS_REPLY_ERROR);
+  ASSERT_TRUE(eventually(
+      [&] {
+        auto info = setup.command({"CLUSTER", "INFO"});
+        return std::string(info->str, info->len).find("cluster_state:ok") != std::string::npos;
+      },
+      10s));
+
+  Stack stack;
+  auto contract = contract_quiz(random_id());
+  auto big = core::make_sample_quiz(static_cast<std::uint64_t>(::getpid()) + 9, 9, {80, 15});
+  // The node refuses what the loader must never send: one MGET across two slots.
+  auto crossing = setup.command({"MGET", big.redis_commands[0][1], big.redis_commands[1][1]});
+  ASSERT_EQ(crossing->type, REDIS_REPLY_ERROR);
+  ASSERT_THAT(std::string(crossing->str), HasSubstr("CROSSSLOT"));
+  setup.command({"CONFIG", "RESETSTAT"});  // from here, every error counted is the loader's
+  for (const auto& command : contract.redis) setup.command(command);
+  for (const auto& command : big.redis_commands) setup.command(command);
+  files::QuestionFiles(stack.question_dir()).write(core::QuizId(contract.quiz_id), contract.question_file);
+  files::QuestionFiles(stack.question_dir()).write(core::QuizId(big.id), big.question_file);
+
+  auto env = stack.env();
+  env["REDIS_HOST"] = "localhost";
+  env["REDIS_PORT"] = std::to_string(node.port());
+  env["REDIS_TLS"] = "true";
+  env["REDIS_CA_FILE"] = tls_file("ca.pem");
+  env["REDIS_USERNAME"] = "loader";
+  env["REDIS_PASSWORD"] = kLoader;
+  auto checked = run({"check"}, env, 60s);
+  EXPECT_EQ(checked.code, 0) << checked.out << checked.err;
+  EXPECT_THAT(checked.out, HasSubstr("(cluster: 1 primary, 0 replicas, every slot served, state ok) over TLS, "
+                                     "logged in as 'loader'"));
+  auto loaded = run({"load", contract.quiz_id, big.id}, env, 120s);
+  ASSERT_EQ(loaded.code, 0) << loaded.out << loaded.err;
+  EXPECT_THAT(loaded.err, HasSubstr("redis is a cluster"));
+  EXPECT_THAT(loaded.err, Not(HasSubstr(kLoader)));
+  EXPECT_EQ(stack.item(contract.quiz_id), contract.expected_item);
+  EXPECT_EQ(stack.item(big.id), expected_item(big));
+  for (const auto& command : big.redis_commands) {
+    EXPECT_EQ(setup.command({"EXISTS", command[1]})->integer, 0) << command[1];
+  }
+  for (const auto& key : contract.keys) EXPECT_EQ(setup.command({"EXISTS", key})->integer, 0) << key;
+  // No command of the loader's crossed a slot or was redirected: the node counted none.
+  auto errors = setup.command({"INFO", "errorstats"});
+  EXPECT_THAT(std::string(errors->str, errors->len), Not(HasSubstr("CROSSSLOT")));
+  EXPECT_THAT(std::string(errors->str, errors->len), Not(HasSubstr("MOVED")));
 }
 
 }  // namespace

@@ -277,6 +277,24 @@ std::string tls_file(const std::string& name) {
   return required_env("QRL_TLS_DIR") + "/" + name;
 }
 
+std::vector<std::string> documented_acl(const std::string& password) {
+  std::ifstream in(std::string(QRL_SOURCE_DIR) + "/docs/operations.md");
+  std::string line;
+  while (std::getline(in, line)) {
+    auto at = line.find("user loader on ");
+    if (at == std::string::npos) continue;
+    std::istringstream words(line.substr(at + 5));
+    std::vector<std::string> out = {"--user"};
+    for (std::string word; words >> word;) {
+      if (word.front() == '>') word = ">" + password;
+      if (word.front() == '`') break;
+      out.push_back(word);
+    }
+    return out;
+  }
+  throw std::runtime_error("docs/operations.md documents no 'user loader on ...' ACL line");
+}
+
 int free_port() {
   int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   sockaddr_in address{};

@@ -153,6 +153,11 @@ std::string tls_file(const std::string& name);
 // A free TCP port on loopback, as the kernel hands them out.
 int free_port();
 
+// The ACL line docs/operations.md documents for the loader, as redis-server arguments
+// ("--user", "loader", "on", ...), with `password`: the tests run exactly what operators are
+// told to set.
+std::vector<std::string> documented_acl(const std::string& password);
+
 // A credentials provider for the keys in `settings` (the tests' own clients).
 std::shared_ptr<credentials::Provider> keys_of(const config::Dynamo& settings);
 

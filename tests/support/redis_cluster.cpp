@@ -2,6 +2,7 @@
 
 #include <signal.h>
 
+#include <cstdlib>
 #include <sstream>
 #include <stdexcept>
 
@@ -30,12 +31,19 @@ RedisCluster::RedisCluster(int primaries, int replicas, std::chrono::millisecond
         "--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf", "--cluster-node-timeout",
         std::to_string(node_timeout.count()), "--cluster-port", std::to_string(free_port())}));
     alive_.push_back(true);
+    ports_.push_back(servers_.back()->port());
   }
-  std::vector<std::string> create = {"--cluster", "create"};
-  for (const auto& server : servers_) create.push_back("127.0.0.1:" + std::to_string(server->port()));
-  create.insert(create.end(), {"--cluster-replicas", std::to_string(replicas), "--cluster-yes"});
-  Process process(create, {}, "/usr/bin/redis-cli");
-  if (process.wait(60s) != 0) throw std::runtime_error("redis-cli --cluster create failed: " + process.stdout_text());
+  if (primaries == 1 && replicas == 0) {
+    // redis-cli makes clusters of three primaries or more; one node takes every slot itself.
+    auto served = command(0, {"CLUSTER", "ADDSLOTSRANGE", "0", "16383"});
+    if (served->type == REDIS_REPLY_ERROR) throw std::runtime_error("CLUSTER ADDSLOTSRANGE: " + std::string(served->str));
+  } else {
+    std::vector<std::string> create = {"--cluster", "create"};
+    for (const auto& server : servers_) create.push_back("127.0.0.1:" + std::to_string(server->port()));
+    create.insert(create.end(), {"--cluster-replicas", std::to_string(replicas), "--cluster-yes"});
+    Process process(create, {}, "/usr/bin/redis-cli");
+    if (process.wait(60s) != 0) throw std::runtime_error("redis-cli --cluster create failed: " + process.stdout_text());
+  }
   // Ok everywhere, and every replica in sync with its primary (a replica that never synced
   // cannot take over).
   auto synced = [&](std::size_t i) {
@@ -51,13 +59,33 @@ RedisCluster::RedisCluster(int primaries, int replicas, std::chrono::millisecond
     if (!eventually([&] { return healthy(i) && synced(i); }, 60s))
       throw std::runtime_error("the cluster did not become ok");
   }
-  router_ = std::make_unique<redis::cluster::Router>(settings(), 5000ms);
+  attach();
 }
 
-config::Redis RedisCluster::settings(std::size_t node) const { return node_settings(servers_[node]->port()); }
+RedisCluster::RedisCluster(std::vector<int> ports) : ports_(std::move(ports)), alive_(ports_.size(), true) {
+  attach();
+  for (std::size_t primary = 0; primary < router_->map().primaries().size(); ++primary) {
+    const std::vector<redis::CommandView> flush = {{"FLUSHALL", "SYNC"}};
+    auto reply = router_->run_on(primary, flush);
+    if (reply.front()->type == REDIS_REPLY_ERROR) throw std::runtime_error("cannot empty the lane's cluster");
+  }
+}
+
+std::unique_ptr<RedisCluster> RedisCluster::shared() {
+  const char* nodes = std::getenv("QRL_REDIS_CLUSTER");
+  if (nodes == nullptr || *nodes == '\0') return std::make_unique<RedisCluster>();
+  std::vector<int> ports;
+  std::istringstream list(nodes);
+  for (std::string node; std::getline(list, node, ',');) ports.push_back(std::stoi(node.substr(node.rfind(':') + 1)));
+  return std::unique_ptr<RedisCluster>(new RedisCluster(std::move(ports)));
+}
+
+void RedisCluster::attach() { router_ = std::make_unique<redis::cluster::Router>(settings(), 5000ms); }
+
+config::Redis RedisCluster::settings(std::size_t node) const { return node_settings(ports_[node]); }
 
 redis::Reply RedisCluster::command(std::size_t node, const redis::Command& args) {
-  redis::Connection connection(node_settings(servers_[node]->port()), 5000ms);
+  redis::Connection connection(node_settings(ports_[node]), 5000ms);
   return connection.command(args);
 }
 
@@ -105,13 +133,14 @@ std::size_t RedisCluster::existing(const std::vector<std::string>& keys) {
 }
 
 void RedisCluster::kill(std::size_t node, std::chrono::milliseconds timeout) {
+  if (servers_.empty()) throw std::logic_error("the lane's cluster is shared: kill a node of the test's own");
   servers_[node]->kill();
   alive_[node] = false;
   std::size_t other = 0;
   while (!alive_[other]) ++other;
   // Healed: the others have marked it failed (not only suspected, "fail?") and, its replica
   // promoted, say ok again.
-  const std::string address = "127.0.0.1:" + std::to_string(servers_[node]->port()) + "@";
+  const std::string address = "127.0.0.1:" + std::to_string(ports_[node]) + "@";
   auto failed = [&] {
     try {
       std::istringstream lines(nodes_text(other));
@@ -135,7 +164,7 @@ int RedisCluster::cli(std::size_t node, const std::vector<std::string>& args, st
   std::vector<std::string> line = {"--cluster"};
   line.insert(line.end(), args.begin(), args.end());
   for (auto& arg : line) {
-    if (arg == "NODE") arg = "127.0.0.1:" + std::to_string(servers_[node]->port());
+    if (arg == "NODE") arg = "127.0.0.1:" + std::to_string(ports_[node]);
   }
   Process process(line, {}, "/usr/bin/redis-cli");
   auto code = process.wait(120s);

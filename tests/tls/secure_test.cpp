@@ -46,26 +46,6 @@ config::Rabbit amqps(const std::string& host = "localhost") {
 constexpr const char* kAdminPassword = "admin-secret-do-not-log";
 constexpr const char* kLoaderPassword = "loader-secret-do-not-log";
 
-// The ACL line docs/operations.md documents for the loader, as redis-server arguments, with our
-// password: the tests run exactly what operators are told to set.
-std::vector<std::string> documented_acl(const std::string& password) {
-  std::ifstream in(std::string(QRL_SOURCE_DIR) + "/docs/operations.md");
-  std::string line;
-  while (std::getline(in, line)) {
-    auto at = line.find("user loader on ");
-    if (at == std::string::npos) continue;
-    std::istringstream words(line.substr(at + 5));
-    std::vector<std::string> out = {"--user"};
-    for (std::string word; words >> word;) {
-      if (word.front() == '>') word = ">" + password;
-      if (word.front() == '`') break;
-      out.push_back(word);
-    }
-    return out;
-  }
-  throw std::runtime_error("docs/operations.md documents no 'user loader on ...' ACL line");
-}
-
 // An SQS batch of one record announcing `quiz_id`.
 std::string sqs_batch(const std::string& quiz_id) {
   nlohmann::json record = {{"messageId", "m-" + quiz_id},
