@@ -8,9 +8,13 @@
 // is and fail while slots have no primary; and ElastiCache Serverless's shape, one node serving
 // every slot over TLS to an ACL user, refusing CROSSSLOT.
 
+#include <signal.h>
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <map>
+#include <sstream>
 #include <thread>
 
 #include "core/keys.h"
@@ -59,6 +63,11 @@ class OwnCluster : public Cluster {
  protected:
   explicit OwnCluster(int primaries = 3, int replicas = 1)
       : Cluster(std::make_unique<RedisCluster>(primaries, replicas)) {}
+};
+
+class ThreePrimaries : public OwnCluster {
+ protected:
+  ThreePrimaries() : OwnCluster(3, 0) {}
 };
 
 class OnePrimary : public OwnCluster {
@@ -213,6 +222,132 @@ TEST_F(Cluster, SeedWritesAndSweepWalksEveryPrimary) {
     EXPECT_THAT(swept.out, HasSubstr(q.id + "\tloaded"));
     EXPECT_EQ(stack.item(q.id), expected_item(q)) << q.id;
     EXPECT_EQ(cluster.existing(keys_of(q)), 0u) << q.id;
+  }
+}
+
+// serve loading while the cluster changes under it: 150 quizzes announced one every 100 ms; a
+// primary killed after a second and replaced by its replica, then a reshard of 4,000 slots
+// (their keys migrating) between the other two. Every quiz loaded exactly, none
+// dead-lettered; keys a failover brought back (an UNLINK its replica never got) are the
+// sweep's to remove.
+TEST_F(OwnCluster, AReshardAndAFailoverUnderServeLoseNothing) {
+  std::vector<core::SampleQuiz> quizzes;
+  for (std::uint64_t n = 0; n < 150; ++n) {
+    quizzes.push_back(core::make_sample_quiz(static_cast<std::uint64_t>(::getpid()) + 100, n, {10, 5}));
+    write(quizzes.back());
+  }
+  auto env = stack.env();
+  std::string hosts;
+  for (std::size_t i = 0; i < cluster.size(); ++i) hosts += (i ? "," : "") + std::string("127.0.0.1:") + std::to_string(cluster.port(i));
+  env["REDIS_HOST"] = hosts;
+  const std::string nodes = cluster.nodes_text(0);
+  auto id_of = [&](int port) {
+    std::istringstream lines(nodes);
+    for (std::string line; std::getline(lines, line);) {
+      if (line.find(":" + std::to_string(port) + "@") != std::string::npos) return line.substr(0, line.find(' '));
+    }
+    return std::string();
+  };
+  ASSERT_THAT(cluster.nodes_text(2), HasSubstr("myself,master"));
+  auto loaded = [&] {
+    std::size_t n = 0;
+    for (const auto& q : quizzes) n += stack.item(q.id).has_value() ? 1 : 0;
+    return n;
+  };
+  Process serve({"serve"}, env);
+  ASSERT_TRUE(eventually([&] { return serve.stderr_text().find("consuming") != std::string::npos; }, 30s))
+      << serve.stderr_text();
+  using Clock = std::chrono::steady_clock;
+  const auto started = Clock::now();
+  std::thread announce([&] {
+    for (const auto& q : quizzes) {
+      stack.publish_event(q.id);
+      std::this_thread::sleep_for(100ms);
+    }
+  });
+  // redis-cli's reshard tells every primary of each slot it moves: a primary lost in the middle
+  // of one stops it. The failover comes first, the reshard once the cluster is ok again.
+  std::this_thread::sleep_for(1s);
+  const auto at_failover = loaded();
+  const auto killed = Clock::now();
+  cluster.kill(2);
+  const auto healed = Clock::now();
+  const auto at_reshard = loaded();
+  std::string output;
+  const int reshard = cluster.cli(0, {"reshard", "NODE", "--cluster-from", id_of(cluster.port(0)), "--cluster-to",
+                                      id_of(cluster.port(1)), "--cluster-slots", "4000", "--cluster-yes"},
+                                  &output);
+  const auto reshard_done = Clock::now();
+  announce.join();
+  const auto announced = Clock::now();
+  ASSERT_EQ(reshard, 0) << output;
+  EXPECT_TRUE(eventually([&] { return loaded() == quizzes.size(); }, 120s))
+      << loaded() << " of " << quizzes.size() << "\n" << serve.stderr_text();
+  const auto all_loaded = Clock::now();
+  serve.signal(SIGTERM);
+  EXPECT_EQ(serve.wait(60s), std::optional<int>(0));
+  const auto log = serve.stderr_text();
+  EXPECT_EQ(stack.dlq_depth(), 0u) << log;
+  for (const auto& q : quizzes) EXPECT_EQ(stack.item(q.id), expected_item(q)) << q.id;
+  std::size_t left = 0;
+  for (const auto& q : quizzes) left += cluster.existing(keys_of(q));
+  if (left > 0) {
+    auto swept = run({"sweep", "--pace-ms", "0", "--count", "500"}, env, 120s);
+    EXPECT_EQ(swept.code, 0) << swept.out << swept.err;
+  }
+  for (const auto& q : quizzes) EXPECT_EQ(cluster.existing(keys_of(q)), 0u) << q.id;
+  auto s = [&](Clock::time_point t) { return std::chrono::duration<double>(t - started).count(); };
+  std::printf("cluster under serve: %zu quizzes announced over %.1f s; a primary killed at %.1f s (%zu loaded), "
+              "cluster ok again at %.1f s; a reshard of 4000 slots from then to %.1f s (%zu loaded at its start); "
+              "all loaded at %.1f s; %zu transient retries, %zu back to the queue, %zu dead letters; %zu keys "
+              "brought back by the failover, swept\n",
+              quizzes.size(), s(announced), s(killed), at_failover, s(healed), s(reshard_done), at_reshard,
+              s(all_loaded), count(log, "transient failure, retrying"), count(log, "returned to the queue"),
+              static_cast<std::size_t>(stack.dlq_depth()), left);
+}
+
+// A node lost between sending a batch and reading its replies: the replies the other nodes
+// sent are never read, so their connections go too. Kept, they would answer the next batch
+// with the last one's replies (an integer for a GET, and the quiz rejected as bad data).
+TEST_F(ThreePrimaries, ANodeLostMidBatchLeavesNoReplyUnread) {
+  redis::cluster::Router router(cluster.settings(0), 5000ms);
+  const auto& primaries = router.map().primaries();
+  ASSERT_EQ(primaries.size(), 3u);
+  // One key per primary, each holding its own name; the router reads nodes in address order.
+  std::map<std::string, std::string> key_of_node;
+  for (int n = 0; key_of_node.size() < 3; ++n) {
+    const std::string key = "lost-mid-batch-" + std::to_string(n);
+    const auto& node = primaries[*router.map().owner(redis::cluster::key_slot(key))];
+    key_of_node.emplace(node.host + ":" + std::to_string(node.port), key);
+  }
+  std::vector<redis::Command> sets, exists, gets;
+  for (const auto& [name, key] : key_of_node) {
+    sets.push_back({"SET", key, key});
+    exists.push_back({"EXISTS", key});
+  }
+  cluster.write(sets);
+  auto views = [](const std::vector<redis::Command>& commands) {
+    std::vector<redis::CommandView> out;
+    for (const auto& c : commands) out.emplace_back(c.begin(), c.end());
+    return out;
+  };
+  auto exists_views = views(exists);
+  ASSERT_EQ(router.run(exists_views).size(), 3u);  // a connection to every node
+  // A node dies whose replies are read before others' (the router reads nodes in address
+  // order), and not the node the router asks for the map first (its primaries' order), which
+  // would throw a stale reply away while learning: the first in address order, or the second.
+  const auto& first_asked = primaries.front();
+  auto victim = key_of_node.begin();
+  if (victim->first == first_asked.host + ":" + std::to_string(first_asked.port)) ++victim;
+  std::size_t index = 0;
+  while ("127.0.0.1:" + std::to_string(cluster.port(index)) != victim->first) ++index;
+  cluster.crash(index);
+  EXPECT_THROW(router.run(exists_views), core::Error);
+  for (auto it = std::next(victim); it != key_of_node.end(); ++it) {
+    std::vector<redis::CommandView> get = {{"GET", it->second}};
+    auto replies = router.run(get);
+    ASSERT_EQ(replies.front()->type, REDIS_REPLY_STRING) << it->first << ": a reply left from the failed batch";
+    EXPECT_EQ(std::string(replies.front()->str, replies.front()->len), it->second);
   }
 }
 

@@ -160,6 +160,12 @@ void RedisCluster::kill(std::size_t node, std::chrono::milliseconds timeout) {
   }
 }
 
+void RedisCluster::crash(std::size_t node) {
+  if (servers_.empty()) throw std::logic_error("the lane's cluster is shared: kill a node of the test's own");
+  servers_[node]->kill();
+  alive_[node] = false;
+}
+
 int RedisCluster::cli(std::size_t node, const std::vector<std::string>& args, std::string* output) {
   std::vector<std::string> line = {"--cluster"};
   line.insert(line.end(), args.begin(), args.end());

@@ -38,6 +38,8 @@ class RedisCluster {
   std::string nodes_text(std::size_t node);
   // Kills a node of the test's own cluster (SIGKILL) and, when it was a primary, waits until the cluster says ok again.
   void kill(std::size_t node, std::chrono::milliseconds timeout = 30s);
+  // Kills a node of the test's own cluster and waits for nothing.
+  void crash(std::size_t node);
   bool healthy(std::size_t from);
   // redis-cli --cluster with `args`, against node `node`: its exit code.
   int cli(std::size_t node, const std::vector<std::string>& args, std::string* output = nullptr);

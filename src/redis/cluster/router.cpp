@@ -130,8 +130,10 @@ std::vector<Router::Pending> Router::round(std::span<const CommandView> commands
   }
   std::vector<std::pair<Connection*, std::size_t>> sent;  // replies to read from each
   sent.reserve(by_node.size());
+  // A node failing mid-round leaves the others' replies unread on their connections: read
+  // later, they would answer the next batch's commands. Every node of the round is dropped.
   auto fail = [&](const Node& node, const core::Error& e) {
-    drop(node);
+    for (const auto& [name, entry] : by_node) drop(entry.first);
     known_ = false;  // learn again, from the nodes still answering
     throw core::transient_error(e.stage(), "redis cluster node " + name_of(node) + ": " + e.what(), e.code());
   };
