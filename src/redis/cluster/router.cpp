@@ -121,6 +121,7 @@ std::vector<Reply> Router::run(std::span<const CommandView> commands) {
 
 std::vector<Router::Pending> Router::round(std::span<const CommandView> commands, const std::vector<Pending>& pending,
                                            std::vector<Reply>& replies) {
+  ++rounds_;
   // Per node, in the batch's order: the commands (with ASKING before an asked one).
   std::map<std::string, std::pair<Node, std::vector<const Pending*>>> by_node;
   for (const auto& p : pending) {

@@ -39,7 +39,10 @@ class Router {
   // Commands for one primary (SCAN walks each in turn).
   std::vector<Reply> run_on(std::size_t primary, std::span<const CommandView> commands);
 
+  // Exchanges with nodes (a batch to three nodes is three).
   std::uint64_t round_trips() const noexcept;
+  // Round trips in time: a batch's every node at once is one (and a redirect's second round).
+  std::uint64_t rounds() const noexcept { return rounds_; }
   std::uint64_t redirects() const noexcept { return redirects_; }
 
  private:
@@ -64,6 +67,7 @@ class Router {
   std::map<std::string, Connection> connections_;  // "host:port"
   std::uint64_t retired_round_trips_ = 0;
   std::uint64_t redirects_ = 0;
+  std::uint64_t rounds_ = 0;
 };
 
 // The first key of a command the loader sends (OBJECT IDLETIME names it second).
