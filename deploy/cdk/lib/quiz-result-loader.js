@@ -72,6 +72,8 @@ class QuizResultLoader extends Construct {
    * @param {efs.IAccessPoint} props.questionSetAccessPoint the access point of the question-set volume
    * @param {string} props.redisHost
    * @param {string|number} [props.redisPort] default 6379
+   * @param {boolean} [props.redisTls] TLS to Redis (ElastiCache Serverless and any cache with in-transit encryption)
+   * @param {'auto'|'on'|'off'} [props.redisCluster] cluster mode: default auto, the loader asks the server
    * @param {dynamodb.ITable} [props.table] an existing table; otherwise `tableName` is created on demand
    * @param {number} [props.tableWriteCapacity] the table is provisioned with this many WCU (the platform's: 1): the
    *   small-table settings (300 s timeout, 100 receives) become the defaults, and a table made here is provisioned so
@@ -180,6 +182,8 @@ class QuizResultLoader extends Construct {
       environment: {
         REDIS_HOST: settings.redisHost,
         REDIS_PORT: String(settings.redisPort ?? 6379),
+        ...(settings.redisTls ? { REDIS_TLS: 'true' } : {}),
+        ...(settings.redisCluster ? { REDIS_CLUSTER: settings.redisCluster } : {}),
         QUESTION_SET_PATH: mountPath,
         DYNAMODB_TABLE: this.table.tableName,
         // Each function starts its pace at its share of the table's capacity (docs/design.md: The

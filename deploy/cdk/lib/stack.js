@@ -8,6 +8,7 @@ const { Duration, RemovalPolicy, Stack } = require('aws-cdk-lib');
 const dynamodb = require('aws-cdk-lib/aws-dynamodb');
 const ec2 = require('aws-cdk-lib/aws-ec2');
 const efs = require('aws-cdk-lib/aws-efs');
+const elasticache = require('aws-cdk-lib/aws-elasticache');
 const { QuizResultLoader } = require('./quiz-result-loader');
 
 const list = (value) => (value ? String(value).split(',').map((s) => s.trim()).filter(Boolean) : []);
@@ -23,8 +24,14 @@ class QuizResultLoaderStack extends Stack {
     super(scope, id, props);
     const get = (name) => this.node.tryGetContext(name);
 
-    const redisHost = get('redisHost');
-    if (!redisHost) throw new Error("context 'redisHost' is required: the Redis (ElastiCache) endpoint the quiz server writes");
+    // Redis: the endpoint the quiz server writes (redisHost), or, with redis=serverless, an
+    // ElastiCache Serverless cache made here (cluster mode, TLS only) for the quiz server to use.
+    const serverless = get('redis') === 'serverless';
+    if (get('redis') !== undefined && !serverless) throw new Error(`context 'redis' is '${get('redis')}': the only value is 'serverless'`);
+    if (!get('redisHost') && !serverless) {
+      throw new Error("context 'redisHost' is required (the Redis endpoint the quiz server writes), or redis=serverless");
+    }
+    if (get('redisHost') && serverless) throw new Error("give 'redisHost' or redis=serverless, not both");
 
     // The VPC of Redis: given (its id, availability zones and the subnets to run in), or made
     // with isolated subnets and a gateway endpoint to DynamoDB, as the platform's network stack.
@@ -79,6 +86,28 @@ class QuizResultLoaderStack extends Stack {
       });
     }
 
+    let redisHost = get('redisHost');
+    let redisPort = get('redisPort') ?? '6379';
+    let redisTls = String(get('redisTls') ?? 'false') === 'true';
+    let cache;
+    if (serverless) {
+      const cacheSecurityGroup = new ec2.SecurityGroup(this, 'RedisSecurityGroup', {
+        vpc,
+        description: 'ElastiCache Serverless: Redis for the quiz server and the loader, on 6379',
+        allowAllOutbound: false,
+      });
+      cache = new elasticache.CfnServerlessCache(this, 'Redis', {
+        serverlessCacheName: get('redisCacheName') ?? 'quiz-live',
+        engine: 'redis',
+        majorEngineVersion: '7',
+        subnetIds: vpc.selectSubnets(vpcSubnets).subnetIds,
+        securityGroupIds: [cacheSecurityGroup.securityGroupId],
+      });
+      redisHost = cache.attrEndpointAddress;
+      redisPort = cache.attrEndpointPort;
+      redisTls = true;  // ElastiCache Serverless takes TLS only
+      this.redisSecurityGroup = cacheSecurityGroup;
+    }
     const createTable = String(get('createTable') ?? 'true') !== 'false';
     const tableName = get('tableName') ?? 'quiz';
     const table = createTable ? undefined : dynamodb.Table.fromTableName(this, 'ExistingTable', tableName);
@@ -94,7 +123,8 @@ class QuizResultLoaderStack extends Stack {
       securityGroups: securityGroups.length ? securityGroups : undefined,
       questionSetAccessPoint: accessPoint,
       redisHost,
-      redisPort: get('redisPort') ?? '6379',
+      redisPort,
+      redisTls,
       table,
       tableName,
       memorySize: number(get('memorySize'), 'memorySize'),
@@ -106,6 +136,10 @@ class QuizResultLoaderStack extends Stack {
       tableReadCapacity: number(get('tableReadCapacity'), 'tableReadCapacity'),
       sweepEvery: sweepMinutes === 0 ? null : sweepMinutes !== undefined ? Duration.minutes(sweepMinutes) : undefined,
     });
+    if (cache) {
+      // The function reaches the cache's endpoint; the cache's own nodes are behind it.
+      this.redisSecurityGroup.connections.allowFrom(this.loader.function, ec2.Port.tcp(6379), 'the loader');
+    }
   }
 }
 

@@ -229,6 +229,36 @@ test('a made VPC has a route to DynamoDB; a made volume is the platform\'s acces
   });
 });
 
+test('redis=serverless: an ElastiCache Serverless cache in the VPC, reached over TLS on 6379 by the function alone', () => {
+  const { json } = synth({ redisHost: undefined, redis: 'serverless' });
+  const cache = one(json, 'AWS::ElastiCache::ServerlessCache');
+  assert.equal(cache.Engine, 'redis');
+  assert.equal(cache.ServerlessCacheName, 'quiz-live');
+  assert.ok(cache.SubnetIds.length >= 1);
+  const cacheId = logicalId(json, 'AWS::ElastiCache::ServerlessCache');
+  const env = one(json, 'AWS::Lambda::Function').Environment.Variables;
+  assert.deepEqual(env.REDIS_HOST, { 'Fn::GetAtt': [cacheId, 'Endpoint.Address'] });
+  assert.deepEqual(env.REDIS_PORT, { 'Fn::GetAtt': [cacheId, 'Endpoint.Port'] });
+  assert.equal(env.REDIS_TLS, 'true');
+  assert.equal(env.REDIS_CLUSTER, undefined, 'auto: the loader finds the cluster itself');
+  // The cache's security group lets the function in on 6379, and nothing else.
+  const [groupId] = cache.SecurityGroupIds.map((g) => g['Fn::GetAtt'][0]);
+  const ingress = only(json, 'AWS::EC2::SecurityGroupIngress').map(([, r]) => r.Properties)
+    .filter((rule) => rule.GroupId['Fn::GetAtt'][0] === groupId);
+  assert.equal(ingress.length, 1);
+  assert.equal(ingress[0].FromPort, 6379);
+  assert.equal(ingress[0].ToPort, 6379);
+  const functionGroups = one(json, 'AWS::Lambda::Function').VpcConfig.SecurityGroupIds.map((g) => g['Fn::GetAtt'][0]);
+  assert.deepEqual([ingress[0].SourceSecurityGroupId['Fn::GetAtt'][0]], functionGroups);
+  // A given endpoint with TLS: the same setting, no cache made.
+  const given = synth({ redisHost: 'clustercfg.quiz-live.abc123.use1.cache.amazonaws.com', redisTls: 'true' }).json;
+  assert.equal(only(given, 'AWS::ElastiCache::ServerlessCache').length, 0);
+  assert.equal(one(given, 'AWS::Lambda::Function').Environment.Variables.REDIS_TLS, 'true');
+  assert.equal(one(synth().json, 'AWS::Lambda::Function').Environment.Variables.REDIS_TLS, undefined);
+  assert.throws(() => synth({ redis: 'serverless' }), /not both/);
+  assert.throws(() => synth({ redisHost: undefined, redis: 'cluster' }), /only value is 'serverless'/);
+});
+
 test('what is missing or wrong is named', () => {
   assert.throws(() => synth({ redisHost: '' }), /'redisHost' is required/);
   assert.throws(() => synth({ zip: '/nonexistent/loader.zip' }), /no zip at '\/nonexistent\/loader.zip'/);
