@@ -18,8 +18,11 @@
 #      counts their commands, meets no other test;
 #   3. beside the lanes of stage 2, niced (the lanes mostly wait on their servers): the container
 #      image's tests (scripts/image-test.sh and, from it, scripts/image-platform-test.sh, on a
-#      stack of their own; QRL_IMAGE_TEST=0 skips them), which use the image as the Dockerfile
-#      builds it, then every fuzz target for QRL_FUZZ_SECONDS seconds (default 10; 0 skips it).
+#      stack of their own; QRL_IMAGE_TEST=0 skips them), which build the image from the
+#      Dockerfile with its root made from the release build's Lambda zip (--from-build: the
+#      bundle the Dockerfile's build stage makes, not compiled a third time; scripts/image-test.sh
+#      alone compiles it there), then every fuzz target for QRL_FUZZ_SECONDS seconds (default 10;
+#      0 skips it).
 # Each stage prints how long it took. Extra arguments go to ctest (e.g. -L unit, -R Aws); with
 # them only the sanitized suite runs.
 set -euo pipefail
@@ -132,7 +135,7 @@ else
   image_status=0 fuzz_status=0
   if [ "$imaging" = 1 ]; then
     echo "== beside the lanes: the container image, built from the Dockerfile and run with podman"
-    (lane_ports $((lanes + 1)); unset QRL_REDIS_CLUSTER_PORT; nice -n 10 scripts/image-test.sh) >build/image-test.log 2>&1 || image_status=$?
+    (lane_ports $((lanes + 1)); unset QRL_REDIS_CLUSTER_PORT; nice -n 10 scripts/image-test.sh --from-build) >build/image-test.log 2>&1 || image_status=$?
     grep -vE '^time=' build/image-test.log
   fi
   if [ "$fuzzing" = 1 ]; then
@@ -149,7 +152,7 @@ fi
 
 if [ "$imaging" = 1 ] && [ "$lanes" = 1 ]; then
   stage "the container image, built from the Dockerfile and run with podman"
-  (lane_ports 2; scripts/image-test.sh)
+  (lane_ports 2; unset QRL_REDIS_CLUSTER_PORT; scripts/image-test.sh --from-build)
 fi
 if [ "$fuzzing" = 1 ] && [ "$lanes" = 1 ]; then
   stage "fuzzing, ${QRL_FUZZ_SECONDS:-10} s per target"

@@ -76,7 +76,7 @@ std::string probe_redis(const config::Config& config) {
                      ", logged in as " +
                      (redis.username.empty() ? (redis.password.empty() ? "the default user (no password)" : "the default user")
                                              : "'" + redis.username + "'") +
-                     ", database " + std::to_string(redis.db) + ", answered";
+                     ", database " + std::to_string(redis.db) + ", answered PING";
   if (auto problem = found.problem()) {
     throw core::transient_error(core::Stage::kSetup, text + ", but " + *problem);
   }
