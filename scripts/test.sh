@@ -89,7 +89,8 @@ fi
 
 stage "the sanitized build (ASan, UBSan): every test"
 # -O1 and line tables only (-g1), as the sanitizers' own documentation suggests: half the compile
-# time of -O2 -g, and every report still names the file and line.
+# time of -O2 -g, and every report still names the file and line. The loader's code is
+# instrumented; the tests' own code is compiled plainly at -O0 (tests/CMakeLists.txt).
 cmake -S . -B build-asan -DQRL_SANITIZE=ON -DQRL_BUILD_BENCH=OFF -DQRL_BUNDLE=OFF -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g1 -DNDEBUG" >/dev/null
 # Niced: the capacity scenarios running beside it keep their pace.
