@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The main job on a local stack: installs what is missing, builds, starts Redis, RabbitMQ and
 # dynalite on loopback, seeds sample quizzes and publishes their events, runs the daemon until
-# every quiz is loaded, stops it, and shows what was loaded.
+# every quiz is loaded, stops it, and shows what was loaded: the report of one quiz (show) and
+# the table of all it loaded (list).
 #   scripts/demo.sh [COUNT [PARTICIPANTS [QUESTIONS]]]     (default 20 quizzes of 20 x 10)
 # The stack keeps running afterwards (scripts/stack.sh stop ends it).
 set -euo pipefail
@@ -36,15 +37,13 @@ wait $daemon
 trap - EXIT
 
 echo
-echo "== loaded quizzes (DynamoDB table 'quiz' on $DYNAMODB_ENDPOINT_URL) =="
-$bin list $ids
-first=$(echo "$ids" | head -n 1)
-item=".local/demo-item.json"
-$bin show "$first" > "$item"
-echo
-echo "== the item of quiz $first (DynamoDB JSON, first 30 of $(wc -l < "$item") lines; all in $item) =="
-head -n 30 "$item"
-echo "..."
-echo
 echo "Redis keys left of these quizzes: $remaining; question files left: $(ls "$QUESTION_SET_PATH" | wc -l)"
+first=$(echo "$ids" | head -n 1)
+$bin show "$first" --output dynamodb > .local/demo-item.json
+echo
+echo "== quiz $first, as loaded (the stored item: .local/demo-item.json; or show $first --output json) =="
+$bin show "$first"
+echo "== every quiz loaded (DynamoDB table 'quiz' on $DYNAMODB_ENDPOINT_URL) =="
+# shellcheck disable=SC2086
+$bin list $ids
 [ "$remaining" -eq 0 ]

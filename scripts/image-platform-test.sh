@@ -85,7 +85,7 @@ grep -q "directory '/question-sets' is owned by uid 0 gid 0 with mode 755; the l
   { echo "$log" | tail -5; fail "the pause does not name the directory's owner and the loader's uid"; }
 grep -q 'compose: user:, Kubernetes: fsGroup' <<<"$log" || fail "the pause gives no remedy"
 in_image "$image" dlq list 2>&1 | grep -q '^0 dead letters' || fail "a dead letter"
-pod run --rm "${common[@]}" "$image" list 2>/dev/null | grep -c . | grep -qv '^0$' || fail "nothing was loaded before the pause"
+pod run --rm "${common[@]}" "$image" list --output tsv 2>/dev/null | grep -c . | grep -qv '^0$' || fail "nothing was loaded before the pause"
 [ "$(ls "$volume" | wc -l)" = "$count" ] || fail "files went missing"
 
 echo "== the same, run as the volume's owner (compose: user: \"0\")"
@@ -93,7 +93,7 @@ all_gone() { [ -z "$(ls -A "$volume")" ]; }
 serve_until "not every quiz finished as the volume's owner" all_gone --user 0:0
 served=$(logs)
 stop_serve
-listed=$(in_image "$image" list --limit 100 2>/dev/null)
+listed=$(in_image "$image" list --limit 100 --output tsv 2>/dev/null)
 while read -r id; do
   grep -q "^$id" <<<"$listed" || fail "quiz $id was not loaded"
   [ "$(inside redis-cli -p 6379 exists "$id:quizName")" = 0 ] || fail "quiz $id's keys are left"

@@ -48,6 +48,23 @@ for host in (env["RABBITMQ_HOST"], env["REDIS_HOST"], env["DYNAMODB_ENDPOINT_URL
 if not any(v.startswith("question-sets:" + env["QUESTION_SET_PATH"]) for v in loader["volumes"]):
     problems.append("the question-set volume is not mounted at QUESTION_SET_PATH")
 if "question-sets" not in compose.get("volumes", {}): problems.append("no question-sets volume")
+# The monitoring profile: Prometheus scrapes the loader's metrics port under the dashboard's job;
+# Grafana provisions that Prometheus and the dashboard file.
+import json, os
+prometheus, grafana = services.get("prometheus", {}), services.get("grafana", {})
+for name, s in (("prometheus", prometheus), ("grafana", grafana)):
+    if s.get("profiles") != ["monitoring"]: problems.append(f"{name} is not in the monitoring profile")
+    for v in s.get("volumes", []):
+        if not os.path.exists(v.split(":")[0]): problems.append(f"{name} mounts {v.split(':')[0]}, which does not exist")
+scrape = yaml.safe_load(open("deploy/prometheus/prometheus.yml"))["scrape_configs"][0]
+if scrape["static_configs"][0]["targets"] != [f"loader:{env['LOADER_METRICS_PORT']}"]:
+    problems.append("prometheus does not scrape the loader's metrics port")
+dashboard = json.load(open("deploy/grafana/quiz-result-loader.json"))
+job = dashboard["templating"]["list"][1]
+if scrape["job_name"] != "quiz-result-loader" or "label_values(qrl_quizzes_total, job)" not in job["definition"]:
+    problems.append("the dashboard's job variable does not find the scrape's job")
+sources = yaml.safe_load(open("deploy/grafana/provisioning/datasources.yaml"))["datasources"]
+if sources[0]["url"] != "http://prometheus:9090": problems.append("grafana's data source is not the profile's Prometheus")
 print("\n".join(problems), file=sys.stderr)
 sys.exit(1 if problems else 0)
 PY
@@ -135,12 +152,12 @@ pod rm "$container" >/dev/null
 
 pod run -d --name "$container" "${common[@]}" "$image" >/dev/null 2>&1
 deadline=$((SECONDS + 120))
-while [ "$(in_image list --limit 1000 2>/dev/null | grep -c .)" -lt "$count" ]; do
+while [ "$(in_image list --limit 1000 --output tsv 2>/dev/null | grep -c .)" -lt "$count" ]; do
   [ $SECONDS -lt $deadline ] || fail "not every quiz loaded after the restart"
   sleep 1
 done
 pod stop -t 60 "$container" >/dev/null 2>&1
-listed=$(in_image list --limit 1000 2>/dev/null)
+listed=$(in_image list --limit 1000 --output tsv 2>/dev/null)
 while read -r id; do
   grep -q "^$id" <<<"$listed" || fail "quiz $id was lost"
   [ "$(redis-cli -p "$QRL_REDIS_PORT" exists "$id:quizName")" = 0 ] || fail "quiz $id's sources are still in Redis"

@@ -5,6 +5,8 @@
 #include <csignal>
 #include <cstdio>
 #include <functional>
+#include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -115,20 +117,40 @@ Command seed_command(CLI::App& app, ConfigOption& config) {
           }};
 }
 
+// --output, for show and list.
+void add_output(CLI::App& command, commands::Output& output, bool tsv) {
+  std::map<std::string, commands::Output> choices = {
+      {"text", commands::Output::kText}, {"json", commands::Output::kJson}, {"dynamodb", commands::Output::kDynamodb}};
+  if (tsv) choices["tsv"] = commands::Output::kTsv;
+  command
+      .add_option("-o,--output", output,
+                  tsv ? "text (an aligned table), tsv (a line a quiz, for scripts), json, or dynamodb (the items)"
+                      : "text (a report), json (plain JSON of the whole quiz), or dynamodb (the stored item)")
+      ->transform(CLI::CheckedTransformer(choices, CLI::ignore_case))
+      ->default_str("text");
+}
+
 Command show_command(CLI::App& app, ConfigOption& config) {
-  auto id = std::make_shared<std::string>();
-  auto* command = app.add_subcommand("show", "Print a loaded quiz's item (DynamoDB JSON)");
+  struct Options {
+    std::string id;
+    commands::Output output = commands::Output::kText;
+  };
+  auto o = std::make_shared<Options>();
+  auto* command = app.add_subcommand("show", "Show a loaded quiz: the quiz, its leaderboard and its questions");
   config.add_to(*command);
-  command->add_option("QUIZ_ID", *id, "Quiz id, or <quiz id>@<start> for a quiz that reused an id (see list)")
+  command->add_option("QUIZ_ID", o->id, "Quiz id, or <quiz id>@<start> for a quiz that reused an id (see list)")
       ->required();
-  return {command, [&config, id] { return commands::show(config.load(config::kNeedDynamo), *id); }};
+  add_output(*command, o->output, false);
+  return {command, [&config, o] { return commands::show(config.load(config::kNeedDynamo), o->id, o->output); }};
 }
 
 Command list_command(CLI::App& app, ConfigOption& config) {
   auto o = std::make_shared<commands::ListOptions>();
-  auto* command = app.add_subcommand("list", "List loaded quizzes: id, name, participants, questions, items used");
+  auto* command =
+      app.add_subcommand("list", "List loaded quizzes, newest first: id, name, start, participants, questions, items");
   config.add_to(*command);
   command->add_option("--limit", o->limit, "At most this many (without QUIZ_IDs)")->capture_default_str();
+  add_output(*command, o->output, true);
   command->add_option("QUIZ_ID", o->ids,
                       "Only these quizzes, and those stored beside them under a reused id (default: any, "
                       "from a table scan)");

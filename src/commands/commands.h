@@ -18,15 +18,21 @@ constexpr int kExitFailure = 1;
 int load(config::Config config, const std::vector<std::string>& ids);
 
 // `sweep`: a line per quiz found, then the summary table.
-int sweep(config::Config config, const sweep::Options& options);
+int sweep(config::Config config, sweep::Options options);
 
-// `show`: a loaded quiz's item (a split quiz as the one item it stands for).
-int show(config::Config config, const std::string& id);
+// How `show` and `list` print: `text` for a person (the default), `tsv` (list: a tab-separated
+// line a quiz, for scripts), `json` (plain JSON), `dynamodb` (the stored items as they are).
+enum class Output { kText, kTsv, kJson, kDynamodb };
 
-// `list`: a line per loaded quiz; with ids, those and the quizzes stored beside them.
+// `show`: a loaded quiz (a split quiz as the one item it stands for): by default the report of
+// report/quiz_report.h, sized to the terminal.
+int show(config::Config config, const std::string& id, Output output = Output::kText);
+
+// `list`: the loaded quizzes, newest first; with ids, those and the quizzes stored beside them.
 struct ListOptions {
   std::size_t limit = 50;
   std::vector<std::string> ids;
+  Output output = Output::kText;
 };
 int list(config::Config config, const ListOptions& options);
 

@@ -6,6 +6,7 @@
 #include "amqp/topology.h"
 #include "dlq/letter.h"
 #include "log/log.h"
+#include "progress/progress.h"
 
 namespace qrl::dlq {
 
@@ -39,15 +40,18 @@ std::size_t replay(const config::Config& config, std::size_t limit) {
   amqp::topology::declare_main(target, config.rabbit);
   target.enable_confirms();
   std::size_t moved = 0;
+  auto progress = progress::Progress::on_stderr("replaying", "dead letters", limit);
   while (moved < limit) {
     auto message = source.get(config.rabbit.dead_letter_queue);
     if (!message) break;
     target.publish(config.rabbit.queue_name, message->body);  // waits for the confirm
     source.ack(message->delivery_tag);
     ++moved;
+    progress.advance();
     log::info("replayed",
               {{"quiz", value_or_dash(message->headers, header::kQuizId)}, {"queue", config.rabbit.queue_name}});
   }
+  progress.finish();
   source.close();
   target.close();
   return moved;

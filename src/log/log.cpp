@@ -16,6 +16,7 @@ namespace {
 std::atomic<Level> g_level{Level::kInfo};
 std::atomic<Format> g_format{Format::kText};
 std::mutex g_mutex;
+std::function<void()> g_before_line;  // under g_mutex
 thread_local std::vector<std::pair<std::string, std::string>> t_context;
 
 std::string_view level_name(Level level) {
@@ -109,8 +110,14 @@ void write(Level level, std::string_view message, std::span<const Field> fields)
   if (format == Format::kJson) line += '}';
   line += '\n';
   std::lock_guard lock(g_mutex);
+  if (g_before_line) g_before_line();
   std::fwrite(line.data(), 1, line.size(), stderr);
   std::fflush(stderr);
+}
+
+void before_each_line(std::function<void()> hook) {
+  std::lock_guard lock(g_mutex);
+  g_before_line = std::move(hook);
 }
 
 Context::Context(std::initializer_list<std::pair<std::string_view, std::string_view>> fields)

@@ -4,6 +4,7 @@
 // carry context fields (the quiz id and event id of its job, the Lambda request id) that are
 // added to each of its lines. Callers never pass secrets or whole payloads.
 
+#include <functional>
 #include <initializer_list>
 #include <span>
 #include <string>
@@ -23,6 +24,8 @@ void configure(std::string_view level, std::string_view format);
 bool enabled(Level level);
 
 void write(Level level, std::string_view message, std::span<const Field> fields);
+// Called before each line is written (a progress line on the terminal erases itself); empty: none.
+void before_each_line(std::function<void()> hook);
 inline void write(Level level, std::string_view message, std::initializer_list<Field> fields = {}) {
   write(level, message, std::span<const Field>(fields.begin(), fields.size()));
 }

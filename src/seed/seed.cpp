@@ -1,7 +1,5 @@
 #include "seed/seed.h"
 
-#include <unistd.h>
-
 #include <chrono>
 #include <cstdio>
 #include <optional>
@@ -12,35 +10,11 @@
 #include "core/event.h"
 #include "core/transform.h"
 #include "files/question_files.h"
+#include "progress/progress.h"
 #include "redis/quiz_store.h"
 
 namespace qrl::seed {
 
-namespace {
-
-class Progress {
- public:
-  Progress(int total, bool enabled) : total_(total), enabled_(enabled), tty_(::isatty(STDERR_FILENO) != 0) {}
-  void update(int done) {
-    if (!enabled_) return;
-    if (tty_) {
-      int width = 30, filled = total_ == 0 ? width : done * width / total_;
-      std::fprintf(stderr, "\rseeding [%.*s%*s] %d/%d", filled, "##############################",
-                   width - filled, "", done, total_);
-      if (done == total_) std::fprintf(stderr, "\n");
-    } else if (done == total_ || (total_ >= 10 && done % (total_ / 10) == 0)) {
-      std::fprintf(stderr, "seeded %d/%d quizzes\n", done, total_);
-    }
-    std::fflush(stderr);
-  }
-
- private:
-  int total_;
-  bool enabled_;
-  bool tty_;
-};
-
-}  // namespace
 
 std::vector<std::string> seed(const config::Config& config, const Options& options, const core::Clock& clock) {
   std::uint64_t seed =
@@ -55,7 +29,8 @@ std::vector<std::string> seed(const config::Config& config, const Options& optio
     amqp::topology::declare_main(*rabbit, config.rabbit);
     rabbit->enable_confirms();
   }
-  Progress progress(options.count, options.progress);
+  auto progress = progress::Progress::on_stderr("seeding", "quizzes", static_cast<std::size_t>(options.count), clock);
+  if (!options.progress) progress.finish();
   std::vector<std::string> ids;
   ids.reserve(static_cast<std::size_t>(options.count));
   for (int n = 0; n < options.count; ++n) {
@@ -74,8 +49,9 @@ std::vector<std::string> seed(const config::Config& config, const Options& optio
               quiz.id));
     }
     ids.push_back(quiz.id);
-    progress.update(n + 1);
+    progress.advance();
   }
+  progress.finish();
   if (rabbit) rabbit->close();
   return ids;
 }

@@ -119,6 +119,7 @@ Report sweep(const Options& options, Ports ports) {
     auto page = ports.keys.scan(cursor, options.count);
     ++report.scans;
     report.keys_scanned += page.keys.size();
+    if (options.on_page) options.on_page(page.keys.size());
     for (auto& key : page.keys) {
       if (auto id = core::keys::quiz_of_key(key)) quizzes[*id].push_back(std::move(key));
     }

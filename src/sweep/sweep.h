@@ -37,6 +37,7 @@ struct Options {
   std::chrono::seconds abandoned_after{7 * 86400};  // a quiz without a stop time is abandoned after this idle
   bool delete_abandoned = false;
   bool dry_run = false;                         // decide and report, change nothing
+  std::function<void(std::size_t keys)> on_page;  // after each SCAN page, the keys it gave (progress)
 };
 
 enum class Verdict { kStored, kLoaded, kWaiting, kInPlay, kAbandoned, kFailed };

@@ -254,7 +254,7 @@ class Capacity : public StackTest {
     EXPECT_EQ(out.loaded, 1u) << out.log;
     EXPECT_EQ(out.dead_letters, 0u);
     EXPECT_LE(put.throttled * 10, put.requests);
-    auto shown = run({"show", quizzes[0].id}, stack.env());
+    auto shown = run({"show", quizzes[0].id, "--output", "dynamodb"}, stack.env());
     ASSERT_EQ(shown.code, 0) << shown.err;
     EXPECT_TRUE(nlohmann::json::parse(shown.out) == expected_item(quizzes[0]));
   }

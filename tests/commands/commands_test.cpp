@@ -7,8 +7,13 @@
 
 #include <fstream>
 #include <random>
+#include <sstream>
 #include <thread>
 
+#include "core/sample.h"
+#include "files/question_files.h"
+#include "report/quiz_report.h"
+#include "report/text_width.h"
 #include "support/harness.h"
 
 namespace qrl::testing {
@@ -90,7 +95,7 @@ TEST(Commands, SeedWritesQuizzesAndPublishesToADurableQueue) {
     EXPECT_TRUE(stack.file_exists(id)) << id;
   }
   EXPECT_EQ(n, 5);
-  EXPECT_THAT(result.err, HasSubstr("seeded 5/5"));
+  EXPECT_THAT(result.err, HasSubstr("seeded 5 quizzes"));
   // Declaring it as the daemon does succeeds only if seed declared it the same way.
   EXPECT_EQ(stack.queue_depth(), 5u);
 
@@ -102,15 +107,102 @@ TEST(Commands, SeedWritesQuizzesAndPublishesToADurableQueue) {
   ASSERT_TRUE(item);
   EXPECT_EQ((*item)["Participants"]["L"].size(), 3u);
   EXPECT_EQ((*item)["Questions"]["L"].size(), 2u);
-  auto shown = run({"show", id}, stack.env());
+  auto shown = run({"show", id, "--output", "dynamodb"}, stack.env());
   EXPECT_EQ(shown.code, 0);
   EXPECT_EQ(nlohmann::json::parse(shown.out), *item);
-  auto listed = run({"list"}, stack.env());
+  auto listed = run({"list", "--output", "tsv"}, stack.env());
   EXPECT_THAT(listed.out, HasSubstr(id + "\t"));
-  auto named = run({"list", id, "nope"}, stack.env());
+  auto named = run({"list", id, "nope", "--output", "tsv"}, stack.env());
   EXPECT_THAT(named.out, HasSubstr(id + "\tSample quiz 0\t3 participants\t2 questions"));
   EXPECT_THAT(named.out, HasSubstr("nope\tnot loaded"));
   EXPECT_EQ(run({"show", "nope"}, stack.env()).code, 1);
+}
+
+// `show` as a person reads it, as plain JSON and as the stored item; `list` as an aligned table,
+// newest first. The contract's quiz, loaded by `load`.
+TEST(Commands, ShowGivesAReportPlainJsonOrTheItemAndListATable) {
+  Stack stack;
+  auto f = contract_quiz(random_id());
+  stack.write(f);
+  ASSERT_EQ(run({"load", f.quiz_id}, stack.env()).code, 0);
+  auto env = stack.env();
+  env["COLUMNS"] = "72";
+  auto text = run({"show", f.quiz_id}, env);
+  ASSERT_EQ(text.code, 0) << text.err;
+  const auto plain = report::plain(f.expected_item);
+  EXPECT_THAT(text.out, HasSubstr(plain["Name"].get<std::string>() + "  (quiz " + f.quiz_id + ")"));
+  EXPECT_THAT(text.out, HasSubstr("Leaderboard"));
+  EXPECT_THAT(text.out, HasSubstr("     1  " + plain["Participants"][0]["Name"].get<std::string>()));
+  EXPECT_THAT(text.out, HasSubstr(plain["Questions"][0]["Question"].get<std::string>().substr(0, 20)));
+  std::istringstream lines(text.out);
+  for (std::string line; std::getline(lines, line);) EXPECT_LE(report::display_width(line), 72u) << line;
+
+  auto json = run({"show", f.quiz_id, "--output", "json"}, stack.env());
+  ASSERT_EQ(json.code, 0) << json.err;
+  EXPECT_EQ(nlohmann::json::parse(json.out), plain);
+  EXPECT_TRUE(nlohmann::json::parse(json.out)["QuestionDuration"].is_number_integer());
+  auto item = run({"show", f.quiz_id, "-o", "dynamodb"}, stack.env());
+  EXPECT_EQ(nlohmann::json::parse(item.out), f.expected_item);
+  EXPECT_EQ(run({"show", f.quiz_id, "--output", "yaml"}, stack.env()).code, 2);
+
+  // Two quizzes, the newer listed first, the columns aligned under their header.
+  auto newer = core::make_sample_quiz(static_cast<std::uint64_t>(::getpid()), 77, {3, 2});
+  stack.redis().pipeline(newer.redis_commands);
+  files::QuestionFiles(stack.question_dir()).write(core::QuizId(newer.id), newer.question_file);
+  ASSERT_EQ(run({"load", newer.id}, stack.env()).code, 0);
+  auto table = run({"list", f.quiz_id, newer.id}, env);
+  ASSERT_EQ(table.code, 0) << table.err;
+  std::istringstream rows(table.out);
+  std::vector<std::string> lines_of_table;
+  for (std::string line; std::getline(rows, line);) lines_of_table.push_back(line);
+  ASSERT_EQ(lines_of_table.size(), 3u) << table.out;
+  EXPECT_EQ(lines_of_table[0].rfind("ID", 0), 0u);
+  const bool newer_first = (*stack.item(newer.id))["StartTime"]["S"] > f.expected_item["StartTime"]["S"];
+  EXPECT_EQ(lines_of_table[1].rfind(newer_first ? newer.id : f.quiz_id, 0), 0u) << table.out;
+  const auto start_column = lines_of_table[0].find("START");
+  for (std::size_t i = 1; i < 3; ++i) EXPECT_EQ(lines_of_table[i].substr(start_column, 2), "20") << table.out;
+  auto as_json = run({"list", f.quiz_id, "--output", "json"}, stack.env());
+  EXPECT_EQ(nlohmann::json::parse(as_json.out)[0]["name"], plain["Name"]);
+}
+
+// Progress on a terminal only: `seed` and `load` of many quizzes under a pseudo-terminal
+// (util-linux's script) draw the line in place; in a pipe, nothing but the summary.
+TEST(Commands, ProgressIsDrawnOnATerminalOnly) {
+  Stack stack;
+  auto env = stack.env();
+  const std::string seed = std::string(QRL_BINARY) + " seed -n 30 -p 2 -q 2 --no-publish --print-ids";
+  Process on_terminal({"-qefc", seed, "/dev/null"}, env, "/usr/bin/script");
+  ASSERT_EQ(on_terminal.wait(60s), std::optional<int>(0)) << on_terminal.stderr_text();
+  const auto drawn = on_terminal.stdout_text();  // the terminal's every byte, stdout and stderr
+  EXPECT_THAT(drawn, HasSubstr("\rseeding: "));
+  EXPECT_THAT(drawn, HasSubstr("30/30 quizzes"));
+  EXPECT_THAT(drawn, HasSubstr("\x1b[K"));
+  std::vector<std::string> ids;
+  std::istringstream lines(drawn);
+  for (std::string line; std::getline(lines, line);) {
+    if (!line.empty() && line.back() == '\r') line.pop_back();  // the terminal's line ends
+    if (auto erased = line.rfind("\x1b[K"); erased != std::string::npos) line.erase(0, erased + 3);
+    if (line.size() == 8 && line.find_first_not_of("0123456789abcdef") == std::string::npos) ids.push_back(line);
+  }
+  ASSERT_EQ(ids.size(), 30u) << drawn;
+
+  std::vector<std::string> load = {"load"};
+  load.insert(load.end(), ids.begin(), ids.begin() + 15);
+  auto in_a_pipe = run(load, env, 120s);
+  EXPECT_EQ(in_a_pipe.code, 0) << in_a_pipe.err;
+  EXPECT_THAT(in_a_pipe.err, Not(HasSubstr("loading: ")));
+  EXPECT_THAT(in_a_pipe.err, Not(HasSubstr("\x1b[K")));
+  std::string loaded_on_terminal = std::string(QRL_BINARY) + " load";
+  for (std::size_t i = 15; i < 30; ++i) loaded_on_terminal += " " + ids[i];
+  Process loading({"-qefc", loaded_on_terminal, "/dev/null"}, env, "/usr/bin/script");
+  ASSERT_EQ(loading.wait(120s), std::optional<int>(0)) << loading.stdout_text();
+  EXPECT_THAT(loading.stdout_text(), HasSubstr("\rloading: "));
+  for (std::size_t i = 15; i < 30; ++i) EXPECT_THAT(loading.stdout_text(), HasSubstr(ids[i] + "\tloaded"));
+
+  auto quiet = run({"seed", "-n", "3", "-p", "2", "-q", "2", "--no-publish"}, env);
+  EXPECT_EQ(quiet.code, 0);
+  EXPECT_THAT(quiet.err, Not(HasSubstr("seeding: ")));
+  EXPECT_THAT(quiet.err, HasSubstr("seeded 3 quizzes"));
 }
 
 TEST(Commands, EveryCommandHasHelp) {

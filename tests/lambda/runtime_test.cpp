@@ -156,7 +156,7 @@ TEST_F(Lambda, ASplitQuizLoadsWholeAndItsDuplicateFindsItLoaded) {
   auto head = stack.item(sample.id);
   ASSERT_TRUE(head);
   EXPECT_TRUE(split::is_head(*head));
-  auto shown = run({"show", sample.id}, stack.env());
+  auto shown = run({"show", sample.id, "--output", "dynamodb"}, stack.env());
   ASSERT_EQ(shown.code, 0) << shown.err;
   EXPECT_TRUE(nlohmann::json::parse(shown.out) == expected_item(sample));
   EXPECT_FALSE(stack.file_exists(sample.id));

@@ -245,11 +245,11 @@ TEST_F(Beside, AReusedIdKeepsBothQuizzes) {
   expect_final(second[0], beside);
   EXPECT_EQ((*stack.item("0ddba11"))["StartTime"]["S"], core::rfc3339_utc(std::stoll(first[0].start_epoch)));
   EXPECT_THAT(log, HasSubstr("quiz id reused"));
-  auto listed = run({"list", "0ddba11"}, stack.env());
+  auto listed = run({"list", "0ddba11", "--output", "tsv"}, stack.env());
   EXPECT_EQ(listed.code, 0);
   EXPECT_THAT(listed.out, HasSubstr("0ddba11\t"));
   EXPECT_THAT(listed.out, HasSubstr(beside + "\t"));
-  auto shown = run({"show", beside}, stack.env());
+  auto shown = run({"show", beside, "--output", "dynamodb"}, stack.env());
   EXPECT_EQ(shown.code, 0) << shown.err;
   EXPECT_THAT(shown.out, HasSubstr(second[0].participants.front()));
   sweep_and_expect_nothing_left(second);

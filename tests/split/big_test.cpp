@@ -53,7 +53,7 @@ class Big : public StackTest {
   // Loaded whole: `show` prints the independently computed item, every item of the quiz is
   // within 400 KB and named by the head (no stray part), and no source is left.
   void expect_loaded_whole(const core::SampleQuiz& sample, bool split) {
-    auto shown = run({"show", sample.id}, stack.env());
+    auto shown = run({"show", sample.id, "--output", "dynamodb"}, stack.env());
     ASSERT_EQ(shown.code, 0) << shown.err;
     EXPECT_TRUE(nlohmann::json::parse(shown.out) == expected_item(sample)) << sample.id;
     auto head = stack.item(sample.id);
@@ -84,7 +84,7 @@ TEST_F(Big, EachSizeLoadsWholeAndShowAndListSeeOneQuiz) {
   expect_loaded_whole(big, true);
   EXPECT_EQ(stack.dlq_depth(), 0u);
 
-  auto listed = run({"list", "--limit", "1000"}, stack.env());
+  auto listed = run({"list", "--limit", "1000", "--output", "tsv"}, stack.env());
   ASSERT_EQ(listed.code, 0) << listed.err;
   EXPECT_THAT(listed.out, HasSubstr(fits.id + "\tSample quiz 1\t296 participants\t20 questions\t1 item\n"));
   EXPECT_THAT(listed.out,

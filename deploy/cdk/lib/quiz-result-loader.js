@@ -215,6 +215,80 @@ class QuizResultLoader extends Construct {
     }
 
     this.alarms = this.makeAlarms();
+    this.dashboard = this.makeDashboard();
+  }
+
+  // The loader's EMF metric `name` (docs/operations.md: Metrics and health), for this function.
+  loaderMetric(name, statistic = 'Sum', period = Duration.minutes(1)) {
+    return new cloudwatch.Metric({
+      namespace: 'QuizResultLoader',
+      metricName: name,
+      dimensionsMap: { function: this.function.functionName },
+      statistic,
+      period,
+    });
+  }
+
+  // One dashboard: what is loaded and what fails, how long a quiz takes, the backlog, the table's
+  // pace and throttles, dead letters, and the function itself.
+  makeDashboard() {
+    const m = (name, label, statistic) => this.loaderMetric(name, statistic).with({ label });
+    const period = Duration.minutes(1);
+    const dashboard = new cloudwatch.Dashboard(this, 'Dashboard', {
+      dashboardName: `quiz-result-loader-${Stack.of(this).stackName}`.slice(0, 255),
+      defaultInterval: Duration.hours(3),
+    });
+    dashboard.addWidgets(
+      new cloudwatch.GraphWidget({
+        title: 'Quizzes finished, by outcome',
+        width: 12,
+        left: ['loaded', 'already_loaded', 'requeued', 'dead_lettered', 'paused'].map((o) =>
+          m(`qrl_quizzes_total.${o}`, o)),
+      }),
+      new cloudwatch.GraphWidget({
+        title: 'Load time (delivery to decision), mean',
+        width: 12,
+        left: [new cloudwatch.MathExpression({
+          expression: 'sum / FILL(n, 1)',
+          usingMetrics: { sum: m('qrl_quiz_duration_seconds.sum', 'seconds'), n: m('qrl_quiz_duration_seconds.count', 'quizzes') },
+          label: 'seconds a quiz',
+          period,
+        })],
+      }),
+    );
+    dashboard.addWidgets(
+      new cloudwatch.GraphWidget({
+        title: 'Backlog: messages waiting, and the oldest',
+        width: 12,
+        left: [this.queue.metricApproximateNumberOfMessagesVisible({ period, statistic: 'Maximum', label: 'waiting' })],
+        right: [this.queue.metricApproximateAgeOfOldestMessage({ period, statistic: 'Maximum', label: 'oldest (s)' })],
+      }),
+      new cloudwatch.GraphWidget({
+        title: "The table's pace: write units consumed, requests throttled",
+        width: 12,
+        left: [m('qrl_dynamodb_capacity_units_total.consumed.PutItem', 'PutItem units consumed')],
+        right: [m('qrl_dynamodb_requests_total.PutItem.throttled', 'PutItem throttled')],
+      }),
+    );
+    dashboard.addWidgets(
+      new cloudwatch.GraphWidget({
+        title: 'Dead letters',
+        width: 8,
+        left: [this.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ period, statistic: 'Maximum', label: 'dead letters' })],
+      }),
+      new cloudwatch.GraphWidget({
+        title: 'The function: invocations, errors, throttles',
+        width: 8,
+        left: [this.function.metricInvocations({ period }), this.function.metricErrors({ period }),
+          this.function.metricThrottles({ period })],
+      }),
+      new cloudwatch.AlarmStatusWidget({
+        title: 'Alarms',
+        width: 8,
+        alarms: Object.values(this.alarms),
+      }),
+    );
+    return dashboard;
   }
 
   makeAlarms() {
@@ -239,14 +313,7 @@ class QuizResultLoader extends Construct {
     });
     // The loader's EMF lines (docs/operations.md: Metrics and health): a failed record is counted as
     // requeued (SQS has it again), an environment failure as paused.
-    const loaderMetric = (outcome) =>
-      new cloudwatch.Metric({
-        namespace: 'QuizResultLoader',
-        metricName: `qrl_quizzes_total.${outcome}`,
-        dimensionsMap: { function: this.function.functionName },
-        statistic: 'Sum',
-        period,
-      });
+    const loaderMetric = (outcome) => this.loaderMetric(`qrl_quizzes_total.${outcome}`, 'Sum', period);
     const failures = new cloudwatch.Alarm(this, 'FailuresAlarm', {
       alarmDescription: 'quiz-result-loader: records failed (requeued) or the environment is wrong (paused)',
       metric: new cloudwatch.MathExpression({

@@ -259,6 +259,24 @@ test('redis=serverless: an ElastiCache Serverless cache in the VPC, reached over
   assert.throws(() => synth({ redisHost: undefined, redis: 'cluster' }), /only value is 'serverless'/);
 });
 
+test('a CloudWatch dashboard over the loader\'s EMF metrics, the queues, the function and the alarms', () => {
+  const { json } = synth();
+  const body = JSON.stringify(one(json, 'AWS::CloudWatch::Dashboard').DashboardBody);
+  // The EMF names the loader writes (src/metrics/registry.cpp: family, then label values in
+  // label-name order), in its namespace, for this function.
+  for (const name of ['qrl_quizzes_total.loaded', 'qrl_quizzes_total.dead_lettered', 'qrl_quizzes_total.requeued',
+    'qrl_quiz_duration_seconds.sum', 'qrl_quiz_duration_seconds.count',
+    'qrl_dynamodb_capacity_units_total.consumed.PutItem', 'qrl_dynamodb_requests_total.PutItem.throttled']) {
+    assert.ok(body.includes(`\\"QuizResultLoader\\",\\"${name}\\"`), `the dashboard graphs ${name}`);
+  }
+  assert.ok(body.includes('ApproximateAgeOfOldestMessage'));
+  assert.ok(body.includes('ApproximateNumberOfMessagesVisible'));
+  assert.ok(body.includes('\\"AWS/Lambda\\",\\"Throttles\\"'));
+  const alarmIds = only(json, 'AWS::CloudWatch::Alarm').map(([id]) => id);
+  assert.equal(alarmIds.length, 3);
+  for (const id of alarmIds) assert.ok(body.includes(id), `the alarm widget shows ${id}`);
+});
+
 test('what is missing or wrong is named', () => {
   assert.throws(() => synth({ redisHost: '' }), /'redisHost' is required/);
   assert.throws(() => synth({ zip: '/nonexistent/loader.zip' }), /no zip at '\/nonexistent\/loader.zip'/);
