@@ -117,15 +117,16 @@ Command seed_command(CLI::App& app, ConfigOption& config) {
           }};
 }
 
-// --output, for show and list.
-void add_output(CLI::App& command, commands::Output& output, bool tsv) {
-  std::map<std::string, commands::Output> choices = {
-      {"text", commands::Output::kText}, {"json", commands::Output::kJson}, {"dynamodb", commands::Output::kDynamodb}};
-  if (tsv) choices["tsv"] = commands::Output::kTsv;
-  command
-      .add_option("-o,--output", output,
-                  tsv ? "text (an aligned table), tsv (a line a quiz, for scripts), json, or dynamodb (the items)"
-                      : "text (a report), json (plain JSON of the whole quiz), or dynamodb (the stored item)")
+// --output, for show, list and dlq list: the forms `names` of report::Output.
+void add_output(CLI::App& command, report::Output& output, const std::vector<std::string>& names,
+                const std::string& help) {
+  const std::map<std::string, report::Output> all = {{"text", report::Output::kText},
+                                                     {"tsv", report::Output::kTsv},
+                                                     {"json", report::Output::kJson},
+                                                     {"dynamodb", report::Output::kDynamodb}};
+  std::map<std::string, report::Output> choices;
+  for (const auto& name : names) choices[name] = all.at(name);
+  command.add_option("-o,--output", output, help)
       ->transform(CLI::CheckedTransformer(choices, CLI::ignore_case))
       ->default_str("text");
 }
@@ -140,7 +141,8 @@ Command show_command(CLI::App& app, ConfigOption& config) {
   config.add_to(*command);
   command->add_option("QUIZ_ID", o->id, "Quiz id, or <quiz id>@<start> for a quiz that reused an id (see list)")
       ->required();
-  add_output(*command, o->output, false);
+  add_output(*command, o->output, {"text", "json", "dynamodb"},
+             "text (a report), json (plain JSON of the whole quiz), or dynamodb (the stored item)");
   return {command, [&config, o] { return commands::show(config.load(config::kNeedDynamo), o->id, o->output); }};
 }
 
@@ -150,7 +152,8 @@ Command list_command(CLI::App& app, ConfigOption& config) {
       app.add_subcommand("list", "List loaded quizzes, newest first: id, name, start, participants, questions, items");
   config.add_to(*command);
   command->add_option("--limit", o->limit, "At most this many (without QUIZ_IDs)")->capture_default_str();
-  add_output(*command, o->output, true);
+  add_output(*command, o->output, {"text", "tsv", "json", "dynamodb"},
+             "text (an aligned table), tsv (a line a quiz, for scripts), json, or dynamodb (the items)");
   command->add_option("QUIZ_ID", o->ids,
                       "Only these quizzes, and those stored beside them under a reused id (default: any, "
                       "from a table scan)");
@@ -240,14 +243,17 @@ std::vector<Command> dlq_commands(CLI::App& app, ConfigOption& config) {
   dlq->require_subcommand(1);
   auto* list = dlq->add_subcommand("list", "Show the dead letters with their reasons (they stay in the queue)");
   config.add_to(*list);
+  auto output = std::make_shared<report::Output>(report::Output::kText);
+  add_output(*list, *output, {"text", "tsv", "json"},
+             "text (an aligned table), tsv (a line each of key=value fields, for scripts), or json");
   auto limit = std::make_shared<std::size_t>(0);
   auto* replay =
       dlq->add_subcommand("replay", "Move the dead letters back to the main queue, after the data has been repaired");
   config.add_to(*replay);
   replay->add_option("--limit", *limit, "At most this many (default: all)");
   return {{list,
-           [&config] {
-             auto n = dlq::list(config.load(config::kNeedRabbit), stdout);
+           [&config, output] {
+             auto n = dlq::list(config.load(config::kNeedRabbit), stdout, *output);
              std::fprintf(stderr, "%zu dead letters\n", n);
              return 0;
            }},

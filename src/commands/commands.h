@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "config/config.h"
+#include "report/output.h"
 #include "sweep/sweep.h"
 
 namespace qrl::commands {
@@ -20,9 +21,7 @@ int load(config::Config config, const std::vector<std::string>& ids);
 // `sweep`: a line per quiz found, then the summary table.
 int sweep(config::Config config, sweep::Options options);
 
-// How `show` and `list` print: `text` for a person (the default), `tsv` (list: a tab-separated
-// line a quiz, for scripts), `json` (plain JSON), `dynamodb` (the stored items as they are).
-enum class Output { kText, kTsv, kJson, kDynamodb };
+using Output = report::Output;
 
 // `show`: a loaded quiz (a split quiz as the one item it stands for): by default the report of
 // report/quiz_report.h, sized to the terminal.

@@ -1,33 +1,61 @@
 #include "dlq/dlq.h"
 
 #include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
 
 #include "amqp/connection.h"
 #include "amqp/topology.h"
 #include "dlq/letter.h"
 #include "log/log.h"
 #include "progress/progress.h"
+#include "report/table.h"
 
 namespace qrl::dlq {
 
-std::size_t list(const config::Config& config, std::FILE* out) {
+std::size_t list(const config::Config& config, std::FILE* out, report::Output output) {
   amqp::Connection connection(config.rabbit);
   const auto& queue = config.rabbit.dead_letter_queue;
   const auto count = amqp::topology::declare_dead_letters(connection, config.rabbit);
   // basic.get without ack: every message stays unacked until the connection closes, so each
   // is seen once, and closing puts them all back.
-  std::size_t n = 0;
-  for (; n < count; ++n) {
+  static constexpr const char* kFields[] = {header::kQuizId, header::kEventId, header::kStage, header::kFailedAt,
+                                            header::kAttempts, header::kReason};
+  std::vector<report::Row> rows;
+  for (std::size_t n = 0; n < count; ++n) {
     auto message = connection.get(queue);
     if (!message) break;
-    const auto& h = message->headers;
-    std::fprintf(out, "%zu\tquiz=%s\tevent=%s\tstage=%s\tfailed_at=%s\tattempts=%s\treason=%s\n", n + 1,
-                 value_or_dash(h, header::kQuizId).c_str(), value_or_dash(h, header::kEventId).c_str(),
-                 value_or_dash(h, header::kStage).c_str(), value_or_dash(h, header::kFailedAt).c_str(),
-                 value_or_dash(h, header::kAttempts).c_str(), value_or_dash(h, header::kReason).c_str());
+    report::Row row = {std::to_string(n + 1)};
+    for (const char* field : kFields) row.push_back(value_or_dash(message->headers, field));
+    rows.push_back(std::move(row));
   }
   connection.close();
-  return n;
+  switch (output) {
+    case report::Output::kJson: {
+      auto letters = nlohmann::json::array();
+      for (const auto& row : rows) {
+        letters.push_back({{"position", std::stoul(row[0])}, {"quiz", row[1]}, {"event", row[2]}, {"stage", row[3]},
+                           {"failed_at", row[4]}, {"attempts", row[5]}, {"reason", row[6]}});
+      }
+      std::fprintf(out, "%s\n", letters.dump(2).c_str());
+      break;
+    }
+    case report::Output::kText:
+      if (!rows.empty()) {
+        std::fputs(report::table({"#", "QUIZ", "EVENT", "STAGE", "FAILED AT", "ATTEMPTS", "REASON"}, rows,
+                                 {true, false, false, false, false, true, false}, 1000)
+                       .c_str(),
+                   out);
+      }
+      break;
+    default:
+      for (const auto& row : rows) {
+        std::fprintf(out, "%s\tquiz=%s\tevent=%s\tstage=%s\tfailed_at=%s\tattempts=%s\treason=%s\n", row[0].c_str(),
+                     row[1].c_str(), row[2].c_str(), row[3].c_str(), row[4].c_str(), row[5].c_str(), row[6].c_str());
+      }
+  }
+  return rows.size();
 }
 
 std::size_t replay(const config::Config& config, std::size_t limit) {

@@ -6,12 +6,14 @@
 #include <cstdio>
 
 #include "config/config.h"
+#include "report/output.h"
 
 namespace qrl::dlq {
 
-// Prints one line per dead letter (position, quiz, event, stage, failed at, attempts, reason)
-// and leaves them all in the queue. Returns how many there are.
-std::size_t list(const config::Config& config, std::FILE* out);
+// Prints the dead letters (position, quiz, event, stage, failed at, attempts, reason) and leaves
+// them all in the queue: an aligned table (text), a line each of key=value fields (tsv), or a
+// JSON array (json). Returns how many there are.
+std::size_t list(const config::Config& config, std::FILE* out, report::Output output = report::Output::kText);
 
 // Moves up to `limit` of the dead letters there now (0: all of them) back to the main queue, body byte for
 // byte: each is confirmed by the broker in the main queue before it is acked in the dead-letter queue, so an

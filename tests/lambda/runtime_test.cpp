@@ -13,6 +13,7 @@
 
 #include "core/event.h"
 #include "files/question_files.h"
+#include "report/quiz_report.h"
 #include "split/reassemble.h"
 #include "support/expected_item.h"
 #include "support/runtime_api.h"
@@ -159,6 +160,13 @@ TEST_F(Lambda, ASplitQuizLoadsWholeAndItsDuplicateFindsItLoaded) {
   auto shown = run({"show", sample.id, "--output", "dynamodb"}, stack.env());
   ASSERT_EQ(shown.code, 0) << shown.err;
   EXPECT_TRUE(nlohmann::json::parse(shown.out) == expected_item(sample));
+  // Reassembled for a person and for jq too: the quiz (3 lines), a blank, the leaderboard's title,
+  // header and rows, a blank, the questions' title, and three lines a question.
+  auto report = run({"show", sample.id}, stack.env());
+  EXPECT_THAT(report.out, HasSubstr("1000 participants, 40 questions"));
+  EXPECT_EQ(count(report.out, "\n"), 3u + 1 + 2 + 1000 + 2 + 40 * 3) << report.out.substr(0, 2000);
+  EXPECT_EQ(nlohmann::json::parse(run({"show", sample.id, "-o", "json"}, stack.env()).out),
+            report::plain(expected_item(sample)));
   EXPECT_FALSE(stack.file_exists(sample.id));
   EXPECT_FALSE(stack.redis_has(sample.id + ":leaderboard"));
 }

@@ -340,12 +340,23 @@ TEST_F(Faults, PoisonGoesToTheDeadLetterQueueWithItsReasonAndComesBackWithReplay
     EXPECT_FALSE(stack.item(f->quiz_id));
   }
 
-  auto listed = run({"dlq", "list"}, stack.env());
+  auto listed = run({"dlq", "list", "--output", "tsv"}, stack.env());
   EXPECT_EQ(listed.code, 0);
   EXPECT_EQ(count(listed.out, "\n"), bodies.size());
   EXPECT_THAT(listed.out, HasSubstr("quiz=" + missing_key.quiz_id));
   EXPECT_THAT(listed.out, HasSubstr("reason=quiz data incomplete: missing key '" + missing_key_name + "'"));
   EXPECT_EQ(stack.dlq_depth(), bodies.size()) << "list must leave the dead letters in place";
+  // For a person, a table; for jq, JSON: the same letters, still in place.
+  auto table = run({"dlq", "list"}, stack.env());
+  EXPECT_EQ(table.out.substr(0, table.out.find('\n')).find("#  QUIZ"), 0u) << table.out;
+  EXPECT_EQ(count(table.out, "\n"), bodies.size() + 1);
+  EXPECT_THAT(table.out, HasSubstr("quiz data incomplete: missing key '" + missing_key_name + "'"));
+  auto as_json = nlohmann::json::parse(run({"dlq", "list", "-o", "json"}, stack.env()).out);
+  EXPECT_EQ(as_json.size(), bodies.size());
+  bool found = false;
+  for (const auto& letter : as_json) found = found || letter["quiz"] == missing_key.quiz_id;
+  EXPECT_TRUE(found) << as_json.dump();
+  EXPECT_EQ(stack.dlq_depth(), bodies.size());
 
   // Repair the data, then replay everything: the repaired quizzes load, true poison comes back.
   stack.redis().pipeline({{"SET", missing_key_name, "user1"},

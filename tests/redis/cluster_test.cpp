@@ -17,6 +17,7 @@
 #include <sstream>
 #include <thread>
 
+#include "core/event.h"
 #include "core/keys.h"
 #include "core/sample.h"
 #include "files/question_files.h"
@@ -26,6 +27,7 @@
 #include "support/expected_item.h"
 #include "support/harness.h"
 #include "support/redis_cluster.h"
+#include "support/runtime_api.h"
 
 namespace qrl::testing {
 namespace {
@@ -348,6 +350,38 @@ TEST_F(ThreePrimaries, ANodeLostMidBatchLeavesNoReplyUnread) {
     auto replies = router.run(get);
     ASSERT_EQ(replies.front()->type, REDIS_REPLY_STRING) << it->first << ": a reply left from the failed batch";
     EXPECT_EQ(std::string(replies.front()->str, replies.front()->len), it->second);
+  }
+}
+
+// Lambda mode on the cluster: one SQS batch of three quizzes, answered with no failure, each
+// loaded exactly and every key deleted.
+TEST_F(Cluster, LambdaLoadsABatchFromTheCluster) {
+  std::vector<core::SampleQuiz> quizzes;
+  nlohmann::json batch = {{"Records", nlohmann::json::array()}};
+  for (std::uint64_t n = 0; n < 3; ++n) {
+    quizzes.push_back(core::make_sample_quiz(static_cast<std::uint64_t>(::getpid()) + 300, n, {20, 10}));
+    write(quizzes.back());
+    batch["Records"].push_back({{"messageId", "m-" + std::to_string(n)},
+                                {"receiptHandle", "h-" + std::to_string(n)},
+                                {"body", core::make_event(random_id(), "2022-03-12T07:49:21Z", quizzes.back().id)},
+                                {"attributes", {{"ApproximateReceiveCount", "1"}, {"MessageGroupId", quizzes.back().id}}},
+                                {"messageAttributes", nlohmann::json::object()},
+                                {"eventSource", "aws:sqs"},
+                                {"eventSourceARN", "arn:aws:sqs:us-east-1:123456789012:quiz-complete.fifo"},
+                                {"awsRegion", "us-east-1"}});
+  }
+  RuntimeApi api;
+  Process lambda({"lambda"}, stack.lambda_env(api.address()));
+  ASSERT_TRUE(eventually([&] { return api.next_calls() > 0 || !lambda.running(); })) << lambda.stderr_text();
+  auto answer = api.answer(api.invoke(batch.dump()), 120s);
+  ASSERT_TRUE(answer) << lambda.stderr_text();
+  EXPECT_TRUE(nlohmann::json::parse(answer->body)["batchItemFailures"].empty()) << answer->body;
+  lambda.signal(SIGTERM);
+  lambda.wait(10s);
+  EXPECT_THAT(lambda.stderr_text(), HasSubstr("redis is a cluster"));
+  for (const auto& q : quizzes) {
+    EXPECT_EQ(stack.item(q.id), expected_item(q)) << q.id;
+    EXPECT_EQ(cluster.existing(keys_of(q)), 0u) << q.id;
   }
 }
 
