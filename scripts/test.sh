@@ -22,7 +22,7 @@
 #      Dockerfile with its root made from the release build's Lambda zip (--from-build: the
 #      bundle the Dockerfile's build stage makes, not compiled a third time; scripts/image-test.sh
 #      alone compiles it there), then every fuzz target for QRL_FUZZ_SECONDS seconds (default 10;
-#      0 skips it).
+#      0 skips it), built before the lanes start.
 # Each stage prints how long it took. Extra arguments go to ctest (e.g. -L unit, -R Aws); with
 # them only the sanitized suite runs.
 set -euo pipefail
@@ -95,6 +95,11 @@ cmake -S . -B build-asan -DQRL_SANITIZE=ON -DQRL_BUILD_BENCH=OFF -DQRL_BUNDLE=OF
   -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g1 -DNDEBUG" >/dev/null
 # Niced: the capacity scenarios running beside it keep their pace.
 nice -n 10 cmake --build build-asan -j"$(nproc)"
+if [ "$fuzzing" = 1 ]; then
+  # Built before the lanes: beside them, starved by them, it took six minutes and ended last.
+  stage "the fuzz targets' build (clang, ASan, UBSan)"
+  nice -n 10 scripts/fuzz.sh --build  # niced: the capacity scenarios keep their pace
+fi
 if [ -n "$capacity_pid" ]; then
   stage "the capacity scenarios (release build), waited for"
   capacity_status=0
@@ -133,7 +138,7 @@ else
   suite=$!
   # Beside the lanes, niced: they mostly wait on their servers, and the image's build and the
   # fuzzers take the cores they leave idle. Each fuzz target still runs its full time.
-  # The image's tests mostly wait on podman and their stack, the fuzzers' build on the CPU: both
+  # The image's tests mostly wait on podman and their stack, the fuzzers on the CPU: both
   # at once.
   image_status=0 fuzz_status=0 image_pid=
   if [ "$imaging" = 1 ]; then
