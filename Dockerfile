@@ -7,13 +7,6 @@
 #
 # Every setting comes from the environment (docs/configuration.md). `serve` is the default
 # command; the others run as `docker run ... quiz-result-loader seed|load|list|show|check|dlq ...`.
-#
-# ROOT chooses where the final image's root comes from: `build` (the default) compiles it in the
-# stage below; `host` takes it from .image-root/, which scripts/image-test.sh --from-build makes
-# out of a release build's Lambda zip on a Debian bookworm host, the same bundle (the test
-# command builds the image so, rather than compile everything a third time). BuildKit and buildah
-# build only the stages the image needs.
-ARG ROOT=build
 
 FROM debian:bookworm AS build
 RUN apt-get update \
@@ -37,11 +30,11 @@ RUN mkdir -p /out/var/task /out/etc/ssl/certs /out/tmp /out/data/question-sets \
  && chown 10001:10001 /out/data/question-sets \
  && chmod 1777 /out/tmp
 
-FROM scratch AS host
-COPY .image-root/ /out/
-COPY --chown=10001:10001 .image-root/data/ /out/data/
-
-FROM ${ROOT} AS root
+# The image's root: the build stage's /out. scripts/image-test.sh --from-build (the test
+# command's way) gives it instead as --build-context root=DIR, the same bundle laid out from a
+# release build's Lambda zip, rather than compile everything a third time; podman (buildah) then
+# builds neither this stage nor the one above.
+FROM build AS root
 
 FROM scratch
 COPY --from=root /out/ /

@@ -5,8 +5,8 @@
 #      and imported under that name (once; kept in /var/tmp/quiz-result-loader/podman);
 #   3. the image is built from the Dockerfile, unchanged: compiled in its build stage, or, with
 #      --from-build (the test command's way), its root made from the release build's Lambda zip
-#      (build/quiz-result-loader-lambda.zip, the same bundle the build stage makes) with
-#      --build-arg ROOT=host, and no base image needed;
+#      (build/quiz-result-loader-lambda.zip, the same bundle the build stage makes) given as the
+#      stage `root` (--build-context root=build/image-root), and no base image needed;
 #   4. against the test stack (started here unless it runs), from the image: `seed`, then `serve`
 #      detached until it is consuming and healthy, `podman stop` while it works (exit 0, a clean
 #      drain), nothing lost (every quiz loaded once serve runs again, no source left, no dead
@@ -73,18 +73,20 @@ PY
 pod() { podman --log-level=error "$@"; }
 build_args=()
 if [ "${1:-}" = --from-build ]; then
-  # The root the build stage assembles, from the release build's bundle: the binary and its
-  # libraries under /var/task, the CA bundle, the user, /tmp and the question-set directory.
+  # The root the build stage assembles in /out, from the release build's bundle: the binary and
+  # its libraries under /var/task, the CA bundle, the user, /tmp and the question-set directory.
   zip=build/quiz-result-loader-lambda.zip
   [ -f "$zip" ] || fail "no $zip: build the release first (cmake --build build --target lambda-zip)"
-  rm -rf .image-root
-  mkdir -p .image-root/var/task .image-root/etc/ssl/certs .image-root/tmp .image-root/data/question-sets
-  unzip -q "$zip" -d .image-root/var/task
-  cp /etc/ssl/certs/ca-certificates.crt .image-root/etc/ssl/certs/
-  echo 'loader:x:10001:10001:quiz-result-loader:/nonexistent:/nonexistent' >.image-root/etc/passwd
-  echo 'loader:x:10001:' >.image-root/etc/group
-  chmod 1777 .image-root/tmp
-  build_args=(--build-arg ROOT=host)
+  root_dir="$PWD/build/image-root"
+  rm -rf "$root_dir"
+  mkdir -p "$root_dir"/out/var/task "$root_dir"/out/etc/ssl/certs "$root_dir"/out/tmp "$root_dir"/out/data/question-sets
+  unzip -q "$zip" -d "$root_dir"/out/var/task
+  cp /etc/ssl/certs/ca-certificates.crt "$root_dir"/out/etc/ssl/certs/
+  echo 'loader:x:10001:10001:quiz-result-loader:/nonexistent:/nonexistent' >"$root_dir"/out/etc/passwd
+  echo 'loader:x:10001:' >"$root_dir"/out/etc/group
+  chown 10001:10001 "$root_dir"/out/data/question-sets
+  chmod 1777 "$root_dir"/out/tmp
+  build_args=(--build-context "root=$root_dir")
   echo "== building the image from the Dockerfile, its root from the release build"
 else
   podman_base_image || fail "debootstrap"
@@ -94,7 +96,6 @@ image=quiz-result-loader:test
 started=$(now)
 pod build --network host --pull=never --format docker "${build_args[@]}" -t "$image" . >"$podman_state/build.log" 2>&1 ||
   { tail -30 "$podman_state/build.log"; fail "podman build"; }
-rm -rf .image-root
 build_s=$(since "$started")
 size=$(pod image inspect --format '{{.Size}}' "$image")
 
