@@ -293,9 +293,21 @@ TEST_F(OwnCluster, AReshardAndAFailoverUnderServeLoseNothing) {
   for (const auto& q : quizzes) EXPECT_EQ(stack.item(q.id), expected_item(q)) << q.id;
   std::size_t left = 0;
   for (const auto& q : quizzes) left += cluster.existing(keys_of(q));
-  if (left > 0) {
-    auto swept = run({"sweep", "--pace-ms", "0", "--count", "500"}, env, 120s);
+  // What a failover can bring back, made here when this one did not: a stored quiz's participant
+  // keys without its quiz-level keys (an UNLINK the dead primary never passed on).
+  std::vector<std::vector<std::string>> brought_back;
+  for (const auto& command : quizzes.front().redis_commands) {
+    if (std::count(command[1].begin(), command[1].end(), ':') == 2) brought_back.push_back(command);
+  }
+  ASSERT_FALSE(brought_back.empty());
+  if (left == 0) cluster.write(brought_back);
+  {
+    // The keys came back without the quiz-level ones, and were just now replicated: a sweep on
+    // its schedule leaves such keys min_age (10 min) before it takes them for leftovers.
+    auto swept = run({"sweep", "--pace-ms", "0", "--count", "500", "--min-age-s", "0"}, env, 120s);
     EXPECT_EQ(swept.code, 0) << swept.out << swept.err;
+    EXPECT_THAT(swept.out, HasSubstr("\tstored\t")) << swept.out;
+    for (const auto& q : quizzes) EXPECT_EQ(cluster.existing(keys_of(q)), 0u) << q.id << "\n" << swept.out;
   }
   for (const auto& q : quizzes) EXPECT_EQ(cluster.existing(keys_of(q)), 0u) << q.id;
   auto s = [&](Clock::time_point t) { return std::chrono::duration<double>(t - started).count(); };
