@@ -62,6 +62,13 @@ start_stacks() {
   for k in "${pids[@]}"; do wait "$k" || status=1; done
   return $status
 }
+# The stacks' fixed ports above 32768 (RabbitMQ's distribution ports, the clusters' bus ports)
+# lie in the kernel's ephemeral range: an outgoing connection can hold one just as a node wants
+# it ("dist_port_already_used ... not_erlang"). Reserved, the kernel hands them to no client.
+if [ -w /proc/sys/net/ipv4/ip_local_reserved_ports ]; then
+  reserved=$(cat /proc/sys/net/ipv4/ip_local_reserved_ports)
+  echo "${reserved:+$reserved,}35600-36099,37300-37899" >/proc/sys/net/ipv4/ip_local_reserved_ports || true
+fi
 mkdir -p build
 start_stacks >build/stacks.log 2>&1 &
 stacks_pid=$!
