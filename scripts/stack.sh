@@ -17,6 +17,11 @@
 # Redis: six redis-servers in cluster mode on that port and the five after it (cluster bus on
 # each port + 10000), three primaries with a replica each, made by redis-cli --cluster create;
 # QRL_REDIS_CLUSTER names its nodes.
+# With QRL_AMQP_CLUSTER_PORT set (the tests set it for one stack), a RabbitMQ cluster stands
+# beside the single node: three rabbitmq-servers of their own names, data directories and AMQP
+# ports (that port and the two after it; distribution ports + 10000), started together, the
+# second and third joined to the first with rabbitmqctl join_cluster. QRL_RABBIT_CLUSTER names
+# their AMQP ports; `stack.sh cluster-rabbitmqctl N ARGS` runs rabbitmqctl on node N (1-3).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 redis_port="${QRL_REDIS_PORT:-16379}"
@@ -25,6 +30,7 @@ dynamo_port="${QRL_DYNAMO_PORT:-18000}"
 verifier_port="${QRL_VERIFIER_PORT:-}"
 amqps_port="${QRL_AMQPS_PORT:-}"
 cluster_port="${QRL_REDIS_CLUSTER_PORT:-}"
+amqp_cluster_port="${QRL_AMQP_CLUSTER_PORT:-}"
 dist_port="${QRL_AMQP_DIST_PORT:-$((amqp_port + 10000))}"
 amqps_user=loader
 amqps_password=loader-secret-do-not-log
@@ -52,6 +58,15 @@ node_env() { # name dir dist_port [amqp_port]
 # share of both. They sleep at once instead (RabbitMQ's advice for shared hosts).
 erl_args="+sbwt none +sbwtdcpu none +sbwtdio none"
 rabbit_env() { node_env "$node_name" "$rabbit_dir" "$dist_port" "$amqp_port"; }
+# Node n (1-3) of the RabbitMQ cluster.
+member_port() { echo $((amqp_cluster_port + $1 - 1)); }
+member_name() { echo "qrl-$(member_port "$1")@localhost"; }
+member_dir() { echo "$(dirname "$rabbit_dir")/rabbitmq-cluster-$amqp_cluster_port/$1"; }
+member_env() { node_env "$(member_name "$1")" "$(member_dir "$1")" $(($(member_port "$1") + 10000)) "$(member_port "$1")"; }
+member_ctl() { # n args...
+  local n=$1; shift
+  runuser -u rabbitmq -- env $(member_env "$n") /usr/lib/rabbitmq/bin/rabbitmqctl -n "$(member_name "$n")" "$@"
+}
 tls_rabbit_env() { node_env "$tls_node_name" "$tls_rabbit_dir" "$((amqps_port + 10000))"; }
 
 # Like redis-server (--save '') and dynalite (in memory), a node starts empty. Its data directory
@@ -173,6 +188,38 @@ start_cluster() {
   fi
 }
 
+# The RabbitMQ cluster: three nodes started at once (each alone takes most of its start waiting
+# on Erlang), then the second and third joined to the first. Started empty each time.
+start_amqp_cluster() {
+  local n
+  chmod 755 "$(dirname "$rabbit_dir")"
+  for n in 1 2 3; do
+    port_open "$(member_port "$n")" && continue
+    local d; d=$(member_dir "$n")
+    rm -rf "$d"
+    mkdir -p "$d/mnesia" "$d/log"
+    chmod 755 "$(dirname "$d")"
+    echo "loopback_users = none" >"$d/rabbitmq.conf"
+    echo "[]." >"$d/enabled_plugins"
+    chown -R rabbitmq:rabbitmq "$d"
+    nohup runuser -u rabbitmq -- env RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS="$erl_args" $(member_env "$n") \
+      /usr/lib/rabbitmq/bin/rabbitmq-server >"$d/log/stdout" 2>&1 &
+  done
+  for n in 1 2 3; do wait_for 90 "rabbitmq-server (cluster) on $(member_port "$n")" port_open "$(member_port "$n")"; done
+  for n in 2 3; do
+    if member_ctl "$n" cluster_status 2>/dev/null | grep -q "$(member_name 1)"; then continue; fi
+    member_ctl "$n" stop_app >/dev/null
+    member_ctl "$n" join_cluster "$(member_name 1)" >/dev/null
+    member_ctl "$n" start_app >/dev/null
+  done
+  wait_for 60 "the RabbitMQ cluster on $amqp_cluster_port" amqp_cluster_ok
+}
+amqp_cluster_ok() {
+  local n; for n in 1 2 3; do port_open "$(member_port "$n")" || return 1; done
+  [ "$(member_ctl 1 cluster_status --formatter json 2>/dev/null | grep -o '"running_nodes":\[[^]]*\]' | grep -o '@localhost' | wc -l)" = 3 ]
+}
+amqp_cluster_nodes() { for n in 1 2 3; do echo "127.0.0.1:$(member_port "$n")"; done | paste -sd, -; }
+
 start() {
   mkdir -p "$dir/redis" "$rabbit_dir/mnesia" "$rabbit_dir/log" "$dir/dynalite" "$dir/verifier"
   chmod 755 "$(dirname "$rabbit_dir")"
@@ -206,6 +253,7 @@ start() {
       >"$rabbit_dir/log/stdout" 2>&1 &
   fi
   if [ -n "$cluster_port" ]; then start_cluster; fi
+  if [ -n "$amqp_cluster_port" ]; then start_amqp_cluster; fi
   wait_for 10 "redis-server on $redis_port" port_open "$redis_port"
   wait_for 20 "dynalite on $dynamo_port" port_open "$dynamo_port"
   if [ -n "$verifier_port" ]; then wait_for 20 "the SigV4 verifier on $verifier_port" port_open "$verifier_port"; fi
@@ -223,6 +271,11 @@ stop() {
     if [ -f "$pidfile" ]; then kill "$(cat "$pidfile")" 2>/dev/null || true; rm -f "$pidfile"; fi
   done
   if port_open "$amqp_port"; then rabbitmqctl_ stop >/dev/null 2>&1 || true; fi
+  if [ -n "$amqp_cluster_port" ]; then
+    for n in 3 2 1; do
+      if [ -f "$(member_dir "$n")/pid" ]; then member_ctl "$n" stop >/dev/null 2>&1 || true; fi
+    done
+  fi
   if [ -n "$amqps_port" ] && port_open "$amqps_port"; then
     runuser -u rabbitmq -- env $(tls_rabbit_env) /usr/lib/rabbitmq/bin/rabbitmqctl -n "$tls_node_name" stop \
       >/dev/null 2>&1 || true
@@ -240,6 +293,10 @@ export QRL_DYNALITE_URL=http://127.0.0.1:$dynamo_port${verifier_port:+ QRL_VERIF
 export QRL_RABBITMQCTL="QRL_AMQP_PORT=$amqp_port $root/scripts/stack.sh rabbitmqctl"
 ENV
   if [ -n "$cluster_port" ]; then echo "export QRL_REDIS_CLUSTER=$(cluster_nodes)"; fi
+  if [ -n "$amqp_cluster_port" ]; then
+    echo "export QRL_RABBIT_CLUSTER=$(amqp_cluster_nodes)"
+    echo "export QRL_RABBIT_CLUSTER_CTL=\"QRL_AMQP_PORT=$amqp_port QRL_AMQP_CLUSTER_PORT=$amqp_cluster_port $root/scripts/stack.sh cluster-rabbitmqctl\""
+  fi
   if [ -n "$amqps_port" ]; then
     echo "export QRL_TLS_DIR=$tls_dir QRL_AMQPS_PORT=$amqps_port QRL_AMQPS_USERNAME=$amqps_user QRL_AMQPS_PASSWORD=$amqps_password"
   fi
@@ -250,11 +307,13 @@ case "${1:-}" in
   stop) stop ;;
   status)
     for p in "redis:$redis_port" "rabbitmq:$amqp_port" "dynalite:$dynamo_port" ${verifier_port:+"verifier:$verifier_port"} \
-      ${amqps_port:+"rabbitmq-tls:$amqps_port"} ${cluster_port:+"redis-cluster:$cluster_port"}; do
+      ${amqps_port:+"rabbitmq-tls:$amqps_port"} ${cluster_port:+"redis-cluster:$cluster_port"} \
+      ${amqp_cluster_port:+"rabbitmq-cluster:$amqp_cluster_port"}; do
       if port_open "${p#*:}"; then echo "${p%%:*} up on ${p#*:}"; else echo "${p%%:*} down"; fi
     done ;;
   env) env_ ;;
   rabbitmqctl) shift; rabbitmqctl_ "$@" ;;
+  cluster-rabbitmqctl) shift; member_ctl "$@" ;;
   node) node_bin ;;  # the Node.js, 20 or newer, that runs dynalite (and the CDK app's tests)
-  *) echo "usage: scripts/stack.sh start|stop|status|env|node|rabbitmqctl ARGS..." >&2; exit 2 ;;
+  *) echo "usage: scripts/stack.sh start|stop|status|env|node|rabbitmqctl ARGS...|cluster-rabbitmqctl N ARGS..." >&2; exit 2 ;;
 esac

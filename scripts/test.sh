@@ -2,7 +2,7 @@
 # The test command: installs what is missing, builds, starts private stacks (redis-server and a
 # Redis Cluster of six, rabbitmq-server, dynalite behind a SigV4 verifier, a second
 # rabbitmq-server with TLS only and the test certificates, on loopback, on ports apart from the
-# demo's), and runs, in order:
+# demo's; with the first stack, a RabbitMQ cluster of three nodes), and runs, in order:
 #   1. the release build (Ninja): the binary, the Lambda zip and the capacity scenarios, while
 #      the stacks start beside it; the capacity scenarios (tests/capacity/capacity_test.cpp) then
 #      start in the background: they wait on a stand-in table's pace, not on the CPU, and measure
@@ -51,6 +51,8 @@ lane_ports() { # k
   local o=$((100 * ($1 - 1)))
   export QRL_REDIS_PORT=$((26379 + o)) QRL_AMQP_PORT=$((25680 + o)) QRL_DYNAMO_PORT=$((28000 + o)) \
     QRL_VERIFIER_PORT=$((28010 + o)) QRL_AMQPS_PORT=$((25671 + o)) QRL_REDIS_CLUSTER_PORT=$((27379 + o))
+  # One RabbitMQ cluster of three nodes, with lane 1's stack; every lane's tests reach it, in turn.
+  if [ "$1" = 1 ]; then export QRL_AMQP_CLUSTER_PORT=25690; else unset QRL_AMQP_CLUSTER_PORT; fi
 }
 stop_stacks() { for k in $(seq $((lanes + 1))); do (lane_ports "$k"; scripts/stack.sh stop >/dev/null); done; }
 # The trap first: a start that fails half-way must not leave servers running.
@@ -135,7 +137,8 @@ else
     (lane_ports "$k"
      echo "export QRL_REDIS_PORT=$QRL_REDIS_PORT QRL_AMQP_PORT=$QRL_AMQP_PORT QRL_DYNAMO_PORT=$QRL_DYNAMO_PORT" \
        "QRL_VERIFIER_PORT=$QRL_VERIFIER_PORT QRL_AMQPS_PORT=$QRL_AMQPS_PORT QRL_REDIS_CLUSTER_PORT=$QRL_REDIS_CLUSTER_PORT"
-     scripts/stack.sh env) >"$lanes_dir/stack-$k.env"
+     scripts/stack.sh env
+     [ "$k" = 1 ] || (lane_ports 1; scripts/stack.sh env | grep QRL_RABBIT_CLUSTER)) >"$lanes_dir/stack-$k.env"
     spec+="{\"id\": \"$k\", \"slots\": 1}"
     [ "$k" = "$lanes" ] || spec+=", "
   done

@@ -72,18 +72,45 @@ bool tls_failure(int status) {
 
 Connection::Connection(const config::Rabbit& settings) : Connection(settings, settings.heartbeat) {}
 
-Connection::Connection(const config::Rabbit& settings, std::chrono::seconds heartbeat)
-    : state_(amqp_new_connection()), endpoint_(settings.host + ":" + std::to_string(settings.port)) {
+Connection::Connection(const config::Rabbit& settings, std::chrono::seconds heartbeat, std::size_t first_node) {
+  const auto nodes = nodes_of(settings);
+  std::optional<core::Error> refused;  // the first environment failure: the deployment's to fix
+  std::string tried;
+  for (std::size_t i = 0; i < nodes.size(); ++i) {
+    const auto index = (first_node + i) % nodes.size();
+    try {
+      open(settings, nodes[index], heartbeat);
+      node_ = index;
+      return;
+    } catch (const core::Error& e) {
+      if (nodes.size() == 1) throw;
+      if (!e.transient() && !refused) refused = e;
+      tried += (tried.empty() ? "" : "; ") + std::string(e.what());
+    }
+  }
+  if (refused) throw *refused;
+  throw core::transient_error(core::Stage::kUnknown, "rabbitmq: no node answered: " + tried);
+}
+
+std::vector<config::Node> nodes_of(const config::Rabbit& settings) {
+  if (!settings.nodes.empty()) return settings.nodes;
+  return {{settings.host, settings.port}};
+}
+
+void Connection::open(const config::Rabbit& settings, const config::Node& node, std::chrono::seconds heartbeat) {
+  state_.reset(amqp_new_connection());
+  endpoint_ = node.host + ":" + std::to_string(node.port);
+  consumer_tag_.clear();
   if (!state_) fail("out of memory");
   amqp_socket_t* socket = settings.tls.enabled ? open_tls_socket(settings.tls)
                                                : amqp_tcp_socket_new(state_.get());  // owned by the state
   if (socket == nullptr) fail("cannot create socket");
   auto tv = to_timeval(kConnectTimeout);
-  int status = amqp_socket_open_noblock(socket, settings.host.c_str(), settings.port, &tv);
+  int status = amqp_socket_open_noblock(socket, node.host.c_str(), node.port, &tv);
   if (status != AMQP_STATUS_OK && settings.tls.enabled && tls_failure(status)) {
     // rabbitmq-c says only that the handshake failed; a handshake of our own says why.
     state_.reset();
-    auto why = tls::diagnose(settings.host, settings.port, settings.tls, kConnectTimeout);
+    auto why = tls::diagnose(node.host, node.port, settings.tls, kConnectTimeout);
     if (!why) {
       throw core::environment_error(core::Stage::kUnknown,
                                     "rabbitmq " + endpoint_ + ": TLS handshake failed: " +
@@ -137,7 +164,7 @@ Connection::Connection(const config::Rabbit& settings, std::chrono::seconds hear
     std::string hint;
     if (!settings.tls.enabled && login.library_error == AMQP_STATUS_SOCKET_ERROR) {
       hint =
-          " (if port " + std::to_string(settings.port) + " is a TLS port, set rabbit-mq.tls / RABBITMQ_TLS)";
+          " (if port " + std::to_string(node.port) + " is a TLS port, set rabbit-mq.tls / RABBITMQ_TLS)";
     }
     fail(std::string("login failed: ") + amqp_error_string2(login.library_error) + hint);
   }
@@ -194,46 +221,119 @@ void Connection::check_reply(const char* what) {
   }
 }
 
-std::uint32_t Connection::declare_queue(const std::string& queue) {
+namespace {
+
+// The entry points into `key` and `value`: they must outlive it.
+amqp_table_entry_t utf8_entry(std::string_view key, std::string_view value) {
+  amqp_table_entry_t entry{};
+  entry.key = bytes(key);
+  entry.value.kind = AMQP_FIELD_KIND_UTF8;
+  entry.value.value.bytes = bytes(value);
+  return entry;
+}
+
+// Arguments whose value is a number go as one (x-message-ttl, x-delivery-limit); the broker
+// refuses a number given as text.
+amqp_table_entry_t argument_entry(std::string_view key, const std::string& value) {
+  if (!value.empty() && value.find_first_not_of("0123456789") == std::string::npos) {
+    amqp_table_entry_t entry{};
+    entry.key = bytes(key);
+    entry.value.kind = AMQP_FIELD_KIND_I64;
+    entry.value.value.i64 = std::stoll(value);
+    return entry;
+  }
+  return utf8_entry(key, value);
+}
+
+}  // namespace
+
+std::pair<int, std::string> Connection::recover_channel() {
+  auto reply = amqp_get_rpc_reply(state_.get());
+  if (reply.reply_type != AMQP_RESPONSE_SERVER_EXCEPTION || reply.reply.id != AMQP_CHANNEL_CLOSE_METHOD) {
+    return {0, ""};
+  }
+  auto* close = static_cast<amqp_channel_close_t*>(reply.reply.decoded);
+  std::pair<int, std::string> out{close->reply_code, text(close->reply_text)};
+  amqp_channel_close_ok_t ok{};
+  if (amqp_send_method(state_.get(), kChannel, AMQP_CHANNEL_CLOSE_OK_METHOD, &ok) != AMQP_STATUS_OK) {
+    fail("lost connection after a channel error: " + out.second);
+  }
+  amqp_channel_open(state_.get(), kChannel);
+  check_reply("cannot open channel");
+  if (confirms_) enable_confirms();
+  return out;
+}
+
+std::uint32_t Connection::declare_queue(const std::string& queue, const std::string& type, const Headers& arguments) {
+  if (!state_) fail("connection is closed");
+  std::vector<amqp_table_entry_t> entries;
+  if (type != "classic") entries.push_back(utf8_entry("x-queue-type", type));
+  for (const auto& [key, value] : arguments) entries.push_back(argument_entry(key, value));
+  amqp_table_t table{static_cast<int>(entries.size()), entries.data()};
   auto* ok = amqp_queue_declare(state_.get(), kChannel, bytes(queue), /*passive=*/0, /*durable=*/1,
-                                /*exclusive=*/0, /*auto_delete=*/0, amqp_empty_table);
-  check_reply(("cannot declare queue '" + queue + "'").c_str());
+                                /*exclusive=*/0, /*auto_delete=*/0, table);
+  if (ok == nullptr) {
+    auto [code, why] = recover_channel();
+    if (code == AMQP_PRECONDITION_FAILED) {
+      throw core::environment_error(core::Stage::kSetup,
+                                    "rabbitmq " + endpoint_ + ": the broker refused to declare queue '" + queue +
+                                        "' as a " + type + " queue (rabbit-mq.queue_type = " + type + "): " +
+                                        std::to_string(code) + " " + why,
+                                    core::Code::kRabbitQueue);
+    }
+    if (code != 0) fail("cannot declare queue '" + queue + "': " + std::to_string(code) + " " + why);
+    check_reply(("cannot declare queue '" + queue + "'").c_str());
+  }
   return ok == nullptr ? 0 : ok->message_count;
+}
+
+std::optional<std::uint32_t> Connection::find_queue(const std::string& queue) {
+  if (!state_) fail("connection is closed");
+  auto* ok = amqp_queue_declare(state_.get(), kChannel, bytes(queue), /*passive=*/1, /*durable=*/0,
+                                /*exclusive=*/0, /*auto_delete=*/0, amqp_empty_table);
+  if (ok != nullptr) return ok->message_count;
+  auto [code, why] = recover_channel();
+  if (code == AMQP_NOT_FOUND) return std::nullopt;
+  if (code != 0) fail("queue '" + queue + "': " + std::to_string(code) + " " + why);
+  check_reply(("queue '" + queue + "'").c_str());
+  return std::nullopt;
 }
 
 std::uint32_t Connection::inspect_queue(const std::string& queue) {
-  auto* ok = amqp_queue_declare(state_.get(), kChannel, bytes(queue), /*passive=*/1, /*durable=*/0,
-                                /*exclusive=*/0, /*auto_delete=*/0, amqp_empty_table);
-  check_reply(("queue '" + queue + "'").c_str());
-  return ok == nullptr ? 0 : ok->message_count;
-}
-
-void Connection::declare_delay_queue(const std::string& queue, const std::string& target) {
-  amqp_table_entry_t entries[2] = {};
-  entries[0].key = amqp_cstring_bytes("x-dead-letter-exchange");
-  entries[0].value.kind = AMQP_FIELD_KIND_UTF8;
-  entries[0].value.value.bytes = amqp_cstring_bytes("");
-  entries[1].key = amqp_cstring_bytes("x-dead-letter-routing-key");
-  entries[1].value.kind = AMQP_FIELD_KIND_UTF8;
-  entries[1].value.value.bytes = bytes(target);
-  amqp_table_t arguments{2, entries};
-  amqp_queue_declare(state_.get(), kChannel, bytes(queue), /*passive=*/0, /*durable=*/1, /*exclusive=*/0,
-                     /*auto_delete=*/0, arguments);
-  check_reply(("cannot declare queue '" + queue + "'").c_str());
+  auto found = find_queue(queue);
+  if (!found) fail("queue '" + queue + "': 404 NOT_FOUND - no queue '" + queue + "' in vhost");
+  return *found;
 }
 
 void Connection::set_prefetch(std::uint16_t prefetch) {
-  // global = true: RabbitMQ applies a channel-wide limit to the running consumer at once, where a
-  // per-consumer one (global = false) would wait for the next basic.consume.
-  amqp_basic_qos(state_.get(), kChannel, 0, prefetch, /*global=*/1);
+  if (global_prefetch_) {
+    // global = true: RabbitMQ applies a channel-wide limit to the running consumer at once, where
+    // a per-consumer one (global = false) would wait for the next basic.consume.
+    amqp_basic_qos(state_.get(), kChannel, 0, prefetch, /*global=*/1);
+    check_reply("cannot set prefetch");
+    return;
+  }
+  amqp_basic_qos(state_.get(), kChannel, 0, prefetch, /*global=*/0);
   check_reply("cannot set prefetch");
+  // A per-consumer limit holds for consumers started after it: the running one is replaced. Its
+  // unacked deliveries stay ours, on top of the new consumer's limit until they are settled.
+  if (!consumer_tag_.empty()) {
+    cancel();
+    start_consumer();
+  }
 }
 
 void Connection::consume(const std::string& queue, std::uint16_t prefetch) {
+  consumer_queue_ = queue;
+  consumer_tag_.clear();
   set_prefetch(prefetch);
-  auto* ok = amqp_basic_consume(state_.get(), kChannel, bytes(queue), amqp_empty_bytes, /*no_local=*/0,
+  start_consumer();
+}
+
+void Connection::start_consumer() {
+  auto* ok = amqp_basic_consume(state_.get(), kChannel, bytes(consumer_queue_), amqp_empty_bytes, /*no_local=*/0,
                                 /*no_ack=*/0, /*exclusive=*/0, amqp_empty_table);
-  check_reply(("cannot consume from queue '" + queue + "'").c_str());
+  check_reply(("cannot consume from queue '" + consumer_queue_ + "'").c_str());
   consumer_tag_ = text(ok->consumer_tag);
   cancelled_by_broker_ = false;
 }
@@ -276,8 +376,14 @@ std::optional<Message> Connection::next(std::chrono::milliseconds timeout, int w
     if (amqp_simple_wait_frame(state_.get(), &frame) != AMQP_STATUS_OK) fail("lost connection");
     if (frame.frame_type == AMQP_FRAME_METHOD) {
       switch (frame.payload.method.id) {
-        case AMQP_CHANNEL_CLOSE_METHOD: fail("broker closed the channel");
-        case AMQP_CONNECTION_CLOSE_METHOD: fail("broker closed the connection");
+        case AMQP_CHANNEL_CLOSE_METHOD: {
+          auto* close = static_cast<amqp_channel_close_t*>(frame.payload.method.decoded);
+          fail("broker closed the channel: " + std::to_string(close->reply_code) + " " + text(close->reply_text));
+        }
+        case AMQP_CONNECTION_CLOSE_METHOD: {
+          auto* close = static_cast<amqp_connection_close_t*>(frame.payload.method.decoded);
+          fail("broker closed the connection: " + std::to_string(close->reply_code) + " " + text(close->reply_text));
+        }
         case AMQP_BASIC_CANCEL_METHOD:
           // The consumer is gone; the connection and the unacked deliveries are not.
           consumer_tag_.clear();

@@ -11,6 +11,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <amqp.h>
 
@@ -32,22 +33,31 @@ class Connection {
   // Connects (over TLS if the settings say so), logs in to the settings' vhost and opens
   // channel 1, with the settings' heartbeat or `heartbeat` (0 disables heartbeats). A refused
   // login, vhost or certificate is an environment core::Error; a lost connection a transient one.
+  // With several nodes (rabbit-mq.host as a list), the first that answers, from `first_node`
+  // on, in the list's order; node() says which.
   explicit Connection(const config::Rabbit& settings);
-  Connection(const config::Rabbit& settings, std::chrono::seconds heartbeat);
+  Connection(const config::Rabbit& settings, std::chrono::seconds heartbeat, std::size_t first_node = 0);
   Connection(Connection&&) noexcept = default;
   Connection& operator=(Connection&&) noexcept = default;
 
-  // Declares the queue exactly as the producer does: durable, not exclusive, not auto-delete,
-  // no arguments. Returns its ready message count.
-  std::uint32_t declare_queue(const std::string& queue);
-  // Ready messages of an existing queue, declaring nothing (a passive declare). A queue that does
-  // not exist throws, and the broker closes the channel: use it last.
+  // Declares a durable queue (not exclusive, not auto-delete) of `type` ("classic": no
+  // arguments, as the producer declares it; "quorum": x-queue-type) with `arguments` on top.
+  // Returns its ready message count. A queue that exists with other arguments is refused (406):
+  // an environment core::Error, code kRabbitQueue, naming rabbit-mq.queue_type; the connection
+  // stays usable.
+  std::uint32_t declare_queue(const std::string& queue, const std::string& type = "classic",
+                              const Headers& arguments = {});
+  // Ready messages of an existing queue, declaring nothing (a passive declare), or empty when it
+  // does not exist (the connection stays usable).
+  std::optional<std::uint32_t> find_queue(const std::string& queue);
+  // Ready messages of an existing queue; one that does not exist throws.
   std::uint32_t inspect_queue(const std::string& queue);
-  // Declares the loader's own holding queue: a message expiring there goes back to `target`
-  // (dead-lettered through the default exchange). A delayed requeue without a plugin.
-  void declare_delay_queue(const std::string& queue, const std::string& target);
 
-  // Starts consuming with manual acknowledgement and `prefetch` unacked messages at most.
+  // Starts consuming with manual acknowledgement and `prefetch` unacked messages at most: for
+  // the channel (global QoS, changed under the running consumer), or, after
+  // prefetch_per_consumer(), for each consumer (quorum queues know no global QoS; a change then
+  // starts a new consumer).
+  void prefetch_per_consumer() { global_prefetch_ = false; }
   void set_prefetch(std::uint16_t prefetch);
   void consume(const std::string& queue, std::uint16_t prefetch);
   void cancel();  // stops deliveries; unacked ones stay ours until acked or the channel closes
@@ -74,9 +84,14 @@ class Connection {
   // Closes politely (channel, then connection); errors are ignored.
   void close() noexcept;
 
-  const std::string& endpoint() const noexcept { return endpoint_; }
+  const std::string& endpoint() const noexcept { return endpoint_; }  // "host:port" of the node in use
+  std::size_t node() const noexcept { return node_; }                  // its index in the node list
 
  private:
+  void open(const config::Rabbit& settings, const config::Node& node, std::chrono::seconds heartbeat);
+  // After the broker closed the channel (a refused declaration): acknowledges the close and
+  // opens the channel again. Returns the broker's reply code and text, e.g. "404 NOT_FOUND - …".
+  std::pair<int, std::string> recover_channel();
   struct StateDeleter {
     void operator()(amqp_connection_state_t state) const noexcept { amqp_destroy_connection(state); }
   };
@@ -84,6 +99,7 @@ class Connection {
   void check_reply(const char* what);
   [[noreturn]] void fail(const std::string& what);
   void wait_confirm();
+  void start_consumer();
 
   std::unique_ptr<amqp_connection_state_t_, StateDeleter> state_;
   std::string endpoint_;
@@ -91,6 +107,12 @@ class Connection {
   bool confirms_ = false;
   bool cancelled_by_broker_ = false;
   std::uint64_t published_ = 0;
+  std::size_t node_ = 0;
+  bool global_prefetch_ = true;
+  std::string consumer_queue_;
 };
+
+// The nodes of the settings: rabbit-mq.host's list, or its one host and port.
+std::vector<config::Node> nodes_of(const config::Rabbit& settings);
 
 }  // namespace qrl::amqp

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "amqp/connection.h"
+#include "amqp/topology.h"
 #include "capacity/paced_items.h"
 #include "core/error.h"
 #include "core/retry.h"
@@ -54,17 +55,26 @@ namespace {
 
 // What each probe found, in one line; a probe throws what it could not do.
 std::string probe_rabbitmq(const config::Config& config) {
-  amqp::Connection connection(config.rabbit);
-  const auto& queue = config.rabbit.queue_name;
-  std::string found = "logged in to " + connection.endpoint() + (config.rabbit.tls.enabled ? " over TLS" : "") +
-                      " as '" + config.rabbit.username + "' in vhost '" + config.rabbit.vhost + "'";
-  try {
-    found += ", queue '" + queue + "' has " + std::to_string(connection.inspect_queue(queue)) + " ready";
-  } catch (const core::Error&) {
-    // The producer declares it, and `serve` would: its absence is news, not a failure.
-    found += ", queue '" + queue + "' is absent, serve creates it";
+  const auto& rabbit = config.rabbit;
+  amqp::Connection connection(rabbit);
+  std::string found = "logged in to " + connection.endpoint() +
+                      (rabbit.nodes.size() > 1 ? " (node " + std::to_string(connection.node() + 1) + " of " +
+                                                     std::to_string(rabbit.nodes.size()) + ")"
+                                               : "") +
+                      (rabbit.tls.enabled ? " over TLS" : "") + " as '" + rabbit.username + "' in vhost '" +
+                      rabbit.vhost + "'";
+  std::string refused;
+  for (const auto& queue : amqp::topology::survey(connection, rabbit)) {
+    found += ", " + queue.role + " queue '" + queue.name + "' ";
+    // What serve declares on a first start is news, not a failure.
+    found += queue.ready ? "has " + std::to_string(*queue.ready) + " ready"
+                         : "is absent, serve creates it (" + rabbit.queue_type + ")";
+    if (!queue.refused.empty()) refused += (refused.empty() ? "" : "; ") + queue.refused;
   }
   connection.close();
+  if (!refused.empty()) {
+    throw core::environment_error(core::Stage::kSetup, found + "; but " + refused, core::Code::kRabbitQueue);
+  }
   return found;
 }
 

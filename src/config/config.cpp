@@ -43,6 +43,7 @@ constexpr Key kKeys[] = {
     {"rabbit-mq.cert_file", "RABBITMQ_CERT_FILE", 0},
     {"rabbit-mq.key_file", "RABBITMQ_KEY_FILE", 0},
     {"rabbit-mq.heartbeat_s", "RABBITMQ_HEARTBEAT_S", 0},
+    {"rabbit-mq.queue_type", "RABBITMQ_QUEUE_TYPE", 0},
     {"redis.host", "REDIS_HOST", kNeedRedis},
     {"redis.port", "REDIS_PORT", 0},  // 6379
     {"redis.username", "REDIS_USERNAME", 0},
@@ -168,8 +169,8 @@ std::string one_of(const Named& k, const std::string& value, std::initializer_li
 }
 
 // "host[:port]" items, comma-separated; a bracketed IPv6 address keeps its colons ("[::1]:7000").
-std::vector<RedisNode> redis_nodes(const Named& k, const std::string& value, int default_port) {
-  std::vector<RedisNode> nodes;
+std::vector<Node> host_list(const Named& k, const std::string& value, int default_port) {
+  std::vector<Node> nodes;
   for (std::size_t from = 0; from <= value.size();) {
     auto comma = value.find(',', from);
     if (comma == std::string::npos) comma = value.size();
@@ -177,7 +178,7 @@ std::vector<RedisNode> redis_nodes(const Named& k, const std::string& value, int
     from = comma + 1;
     while (!item.empty() && item.front() == ' ') item.erase(0, 1);
     while (!item.empty() && item.back() == ' ') item.pop_back();
-    RedisNode node{item, default_port};
+    Node node{item, default_port};
     const auto close = item.rfind(']');
     const auto colon = item.rfind(':');
     if (colon != std::string::npos && (close == std::string::npos ? item.find(':') == colon : colon > close)) {
@@ -243,9 +244,15 @@ void resolve_rabbit(const Lookup& lookup, Config& config) {
   in.with("rabbit-mq.heartbeat_s", [&](K k, S v) {
     config.rabbit.heartbeat = std::chrono::seconds(integer(k, v, 0, 3600, "seconds (0: none)"));
   });
+  in.with("rabbit-mq.queue_type", [&](K k, S v) { config.rabbit.queue_type = one_of(k, v, {"classic", "quorum"}); });
   tls(lookup, "rabbit-mq", config.rabbit.tls);
   // The IANA ports: AMQP 5672, AMQPS 5671 (the replaced loader's image assumed 5672).
   if (!in.get("rabbit-mq.port")) config.rabbit.port = config.rabbit.tls.enabled ? 5671 : 5672;
+  in.with("rabbit-mq.host", [&](K k, S v) { config.rabbit.nodes = host_list(k, v, config.rabbit.port); });
+  if (!config.rabbit.nodes.empty()) {
+    config.rabbit.host = config.rabbit.nodes.front().host;
+    config.rabbit.port = config.rabbit.nodes.front().port;
+  }
 }
 
 // Redis: the server, the login, the database, TLS.
@@ -259,7 +266,7 @@ void resolve_redis(const Lookup& lookup, Config& config) {
   in.with("redis.max_keys_per_command",
        [&](K k, S v) { config.redis.max_keys_per_command = integer(k, v, 1, 100'000, "a key count"); });
   in.with("redis.cluster", [&](K k, S v) { config.redis.cluster = one_of(k, v, {"auto", "on", "off"}); });
-  in.with("redis.host", [&](K k, S v) { config.redis.nodes = redis_nodes(k, v, config.redis.port); });
+  in.with("redis.host", [&](K k, S v) { config.redis.nodes = host_list(k, v, config.redis.port); });
   if (!config.redis.nodes.empty()) {
     config.redis.host = config.redis.nodes.front().host;
     config.redis.port = config.redis.nodes.front().port;
@@ -431,7 +438,8 @@ std::string describe(const Config& config) {
   std::ostringstream out;
   out << "rabbitmq=" << config.rabbit.host << ":" << config.rabbit.port
       << " queue=" << config.rabbit.queue_name << " dlq=" << config.rabbit.dead_letter_queue
-      << " vhost=" << config.rabbit.vhost << " rabbitmq_tls=" << (config.rabbit.tls.enabled ? "yes" : "no")
+      << " vhost=" << config.rabbit.vhost << " queue_type=" << config.rabbit.queue_type
+      << " rabbitmq_nodes=" << config.rabbit.nodes.size() << " rabbitmq_tls=" << (config.rabbit.tls.enabled ? "yes" : "no")
       << " redis=" << config.redis.host << ":" << config.redis.port << " redis_db=" << config.redis.db
       << " redis_user=" << (config.redis.username.empty() ? "default" : config.redis.username)
       << " redis_tls=" << (config.redis.tls.enabled ? "yes" : "no")

@@ -35,24 +35,34 @@ struct Tls {
   std::string key_file;
 };
 
-struct Rabbit {
+// A server named "host[:port]".
+struct Node {
   std::string host;
+  int port = 0;
+  friend bool operator==(const Node&, const Node&) = default;
+};
+
+struct Rabbit {
+  std::string host;  // the first of `nodes`
   int port = 5672;  // unset: 5672, or 5671 with TLS
+  // Every node named by rabbit-mq.host ("host[:port]", comma-separated; the port defaults to
+  // rabbit-mq.port): the loader uses the first that answers, and another when it is lost.
+  std::vector<Node> nodes;
   std::string username;
   std::string password;  // secret
   std::string queue_name = "quiz-complete";
   std::string dead_letter_queue;  // default: <queue_name>.dlq
   std::string retry_queue;        // default: <queue_name>.retry (holds requeued messages a while)
   std::string vhost = "/";
+  // The type of the queues the loader declares: its holding and dead-letter queues, and the
+  // main queue when it does not exist yet ("classic" or "quorum"). An existing main queue is
+  // consumed as it is.
+  std::string queue_type = "classic";
   Tls tls;
   std::chrono::seconds heartbeat{30};  // 0: none
 };
 
-struct RedisNode {
-  std::string host;
-  int port = 6379;
-  friend bool operator==(const RedisNode&, const RedisNode&) = default;
-};
+using RedisNode = Node;
 
 struct Redis {
   std::string host;  // the first of `nodes`

@@ -46,6 +46,7 @@ enum class Code {
   kRedisDatabase,           // Redis: SELECT refused, or a database other than 0 on a cluster
   kRabbitLogin,             // RabbitMQ: login refused
   kRabbitVhost,             // RabbitMQ: access to the vhost refused
+  kRabbitQueue,             // RabbitMQ: a queue declaration refused (406: its arguments differ)
   kTlsCertificate,          // a certificate failed verification, or a CA, certificate or key file is unusable
   kTlsHandshake,            // the handshake failed for another reason (TLS on one side only?)
   kQuestionSetPermission,   // the question-set directory or a file in it: EACCES, EPERM, EROFS

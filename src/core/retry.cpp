@@ -16,6 +16,10 @@ Action decide(const std::optional<Error>& failure, int deliveries, const RetryPo
   return deliveries > 0 && deliveries >= policy.max_deliveries ? Action::kReject : Action::kRequeue;
 }
 
+Action decide_returned(int deliveries, const RetryPolicy& policy) noexcept {
+  return deliveries > policy.max_deliveries ? Action::kReject : Action::kRequeue;
+}
+
 std::string remedy(const Error& failure) {
   switch (failure.code()) {
     case Code::kAwsAccessDenied:
@@ -30,6 +34,9 @@ std::string remedy(const Error& failure) {
     case Code::kRabbitLogin:
     case Code::kRabbitVhost:
       return "check the RabbitMQ user, password and vhost permissions (docs/operations.md: Managed RabbitMQ and Redis)";
+    case Code::kRabbitQueue:
+      return "set rabbit-mq.queue_type to the type of the existing queues, or delete the loader's own queues "
+             "once empty (docs/configuration.md: Queue types)";
     case Code::kTlsCertificate: return "check the server's certificate, the host name used and the CA file";
     case Code::kTlsHandshake: return "check the tls setting against the port (TLS on one side only?)";
     case Code::kQuestionSetPermission:

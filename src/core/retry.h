@@ -44,6 +44,12 @@ struct RetryPolicy {
 // (SQS counts receives itself and dead-letters by its redrive policy).
 Action decide(const std::optional<Error>& failure, int deliveries, const RetryPolicy& policy) noexcept;
 
+// A delivery a quorum queue had back unsettled before (a lost connection, a loader that ended):
+// kReject once its deliveries passed max_deliveries (it was lost that often while being worked
+// on), else kRequeue: back to the main queue as a new message, so the broker's own delivery
+// limit, which drops or dead-letters without the loader's reasons, never comes first.
+Action decide_returned(int deliveries, const RetryPolicy& policy) noexcept;
+
 // What an operator should do about an environment failure, in a phrase for the log.
 std::string remedy(const Error& failure);
 

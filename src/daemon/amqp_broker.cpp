@@ -3,6 +3,7 @@
 #include "amqp/topology.h"
 #include "core/error.h"
 #include "daemon/broker.h"
+#include "log/log.h"
 
 namespace qrl::daemon {
 
@@ -19,30 +20,53 @@ auto AmqpBroker::guarded(F&& call) {
   try {
     return call(*connection_);
   } catch (const core::Error&) {
-    connection_.reset();
+    drop();
     throw;
   }
 }
 
+// A lost connection sends the next open() to the next node first: its own may be the one gone.
+void AmqpBroker::drop() noexcept {
+  if (!connection_) return;
+  first_node_ = connection_->node() + 1;
+  connection_.reset();
+}
+
 void AmqpBroker::open() {
-  amqp::Connection connection(settings_);
+  amqp::Connection connection(settings_, settings_.heartbeat, first_node_ % amqp::nodes_of(settings_).size());
   // The main queue is declared by consume(), each time the loader starts consuming.
   amqp::topology::declare_failure_queues(connection, settings_);
+  node_ = connection.endpoint();
+  log::info("connected to RabbitMQ", {{"node", node_}});
   connection_.emplace(std::move(connection));
 }
 
 void AmqpBroker::close() noexcept {
   if (connection_) connection_->close();
-  connection_.reset();
+  drop();
 }
 
 void AmqpBroker::consume(std::uint16_t prefetch) {
-  guarded([&](amqp::Connection& c) {
-    // Declared again first: a queue deleted under a running consumer comes back as serve
-    // declares it at start.
-    amqp::topology::declare_main(c, settings_);
-    c.consume(settings_.queue_name, prefetch);
-  });
+  try {
+    guarded([&](amqp::Connection& c) {
+      // Declared again first: a queue deleted under a running consumer comes back as serve
+      // declares it at start.
+      amqp::topology::declare_main(c, settings_);
+      if (!global_prefetch_) c.prefetch_per_consumer();
+      c.consume(settings_.queue_name, prefetch);
+    });
+  } catch (const core::Error& e) {
+    // A quorum queue the producer declared, rabbit-mq.queue_type left at classic: the broker
+    // refuses global QoS (540 NOT_IMPLEMENTED) and closes the connection. Known now, for good.
+    if (!global_prefetch_ || std::string_view(e.what()).find("does not support global qos") == std::string_view::npos)
+      throw;
+    log::info("the main queue knows no global QoS (a quorum queue): prefetch per consumer",
+              {{"queue", settings_.queue_name}});
+    global_prefetch_ = false;
+    returns_counted_ = true;
+    open();
+    consume(prefetch);
+  }
 }
 
 void AmqpBroker::set_prefetch(std::uint16_t prefetch) {
@@ -60,6 +84,7 @@ Polled AmqpBroker::next(std::chrono::milliseconds timeout) {
     std::uint64_t drained = 0;
     (void)!::read(wake_fd_, &drained, sizeof drained);
     if (message) {
+      if (message->headers.count("x-delivery-count") != 0) returns_counted_ = true;
       polled.kind = Polled::Kind::kDelivery;
       polled.delivery = {message->delivery_tag, std::move(message->body), std::move(message->headers)};
     } else if (c.consumer_cancelled()) {

@@ -49,6 +49,11 @@ class Broker {
   virtual void reject(std::uint64_t tag, bool requeue) = 0;
   // The main queue's ready messages (the backlog), where the broker can tell.
   virtual std::optional<std::uint32_t> ready_messages() { return std::nullopt; }
+  // "host:port" of the node in use (empty when not connected, or unknown).
+  virtual std::string node() const { return ""; }
+  // Whether the main queue counts a message's returns (a quorum queue: x-delivery-count, and a
+  // delivery limit after which it drops or dead-letters the message itself).
+  virtual bool counts_returns() const { return false; }
 };
 
 class AmqpBroker final : public Broker {
@@ -69,14 +74,22 @@ class AmqpBroker final : public Broker {
   void ack(std::uint64_t tag) override;
   void reject(std::uint64_t tag, bool requeue) override;
   std::optional<std::uint32_t> ready_messages() override;
+  std::string node() const override { return connection_ ? node_ : ""; }
+  // Known when rabbit-mq.queue_type says quorum, or a delivery carried x-delivery-count.
+  bool counts_returns() const override { return settings_.queue_type == "quorum" || returns_counted_; }
 
  private:
+  void drop() noexcept;
   // Runs `call` on the connection; a failure drops it before passing the error on.
   template <typename F>
   auto guarded(F&& call);
 
   config::Rabbit settings_;
   std::optional<amqp::Connection> connection_;
+  std::size_t first_node_ = 0;  // where the next open() starts in the node list
+  bool global_prefetch_ = settings_.queue_type != "quorum";
+  std::string node_;
+  bool returns_counted_ = false;
   int wake_fd_;
 };
 

@@ -114,7 +114,8 @@ void ConsumerLoop::reconnect() {
       state_ = State::kConsuming;
     }
     ports_.recorder.reconnect("rabbitmq");
-    log::info("reconnected to RabbitMQ", {{"attempt", std::to_string(reconnect_attempt_ + 1)}});
+    log::info("reconnected to RabbitMQ",
+              {{"node", ports_.broker.node()}, {"attempt", std::to_string(reconnect_attempt_ + 1)}});
     reconnect_attempt_ = 0;
     rabbit_problem_.clear();
   } catch (const core::Error& e) {
@@ -155,7 +156,43 @@ void ConsumerLoop::take(Polled polled) {
     return;
   }
   ++in_flight_;
-  admit({generation_, delivery.tag, std::move(delivery.body), dlq::past_of(delivery.headers), ports_.clock.now()});
+  auto past = dlq::past_of(delivery.headers);
+  if (past.returns > 0 && ports_.broker.counts_returns()) {
+    renew(delivery.tag, std::move(delivery.body), past);
+    return;
+  }
+  admit({generation_, delivery.tag, std::move(delivery.body), std::move(past), ports_.clock.now()});
+}
+
+// A delivery the quorum queue had back unsettled: not worked on now, but put back as a new
+// message (its broker count starts over) with its deliveries so far, or dead-lettered once it
+// was lost more than max_deliveries times. Acked on the republisher's receipt.
+void ConsumerLoop::renew(std::uint64_t tag, std::string body, const dlq::Past& past) {
+  Letter letter{generation_, tag, Route::kMain, std::move(body), dlq::return_headers(past)};
+  if (core::decide_returned(past.deliveries, settings_.policy) == core::Action::kReject) {
+    pipeline::JobResult result;
+    result.action = core::Action::kReject;
+    result.failure = core::transient_error(
+        core::Stage::kUnknown, "the queue had it back unsettled " + std::to_string(past.returns) +
+                                   " times (x-delivery-count): the connection or the loader was lost while it was loaded");
+    try {
+      result.event = core::parse_event(letter.body);
+    } catch (const core::Error&) {
+    }
+    letter.route = Route::kDeadLetters;
+    letter.headers = dlq::failure_headers(result, past, settings_.queue, ports_.clock.wall());
+  }
+  ports_.republish.submit(std::move(letter));
+}
+
+// On a queue that counts returns, a message given back on purpose (a pause, backpressure) goes
+// back as a new message with its deliveries unchanged: a return would count toward the queue's
+// delivery limit and, after it, against max_deliveries. False: not such a queue.
+bool ConsumerLoop::return_as_new(const Finished& result) {
+  if (!ports_.broker.counts_returns()) return false;
+  if (auto joined = window_.finish(result.tag); !joined.empty()) joined_pending_[result.tag] = std::move(joined);
+  ports_.republish.submit({result.generation, result.tag, Route::kMain, result.body, result.headers});
+  return true;
 }
 
 // A body that is not an event goes to a worker at once (it rejects it); an event waits in the
@@ -296,13 +333,15 @@ void ConsumerLoop::settle_one(const Finished& result) {
       pauses_ = 0;
       break;
     case core::Action::kPause:
-      --in_flight_;
       if (state_ == State::kConsuming) pause(result.reason);
+      if (return_as_new(result)) break;
+      --in_flight_;
       ports_.broker.reject(result.tag, /*requeue=*/true);
       settle_joined(result.tag, false);
       break;
     case core::Action::kRelease:
       // Backpressure: back as it came (x-deliveries unchanged), for this or another loader.
+      if (return_as_new(result)) break;
       --in_flight_;
       ports_.broker.reject(result.tag, /*requeue=*/true);
       settle_joined(result.tag, false);
@@ -311,7 +350,8 @@ void ConsumerLoop::settle_one(const Finished& result) {
     case core::Action::kReject:
       // Still in flight until the republisher's receipt, with what joined it.
       if (auto joined = window_.finish(result.tag); !joined.empty()) joined_pending_[result.tag] = std::move(joined);
-      ports_.republish.submit({result.generation, result.tag, result.action == core::Action::kRequeue,
+      ports_.republish.submit({result.generation, result.tag,
+                               result.action == core::Action::kRequeue ? Route::kHolding : Route::kDeadLetters,
                                result.body, result.headers});
       break;
   }
@@ -347,7 +387,8 @@ void ConsumerLoop::pause(const std::string& reason) {
 }
 
 void ConsumerLoop::lost(const std::string& reason) {
-  log::warn("lost RabbitMQ connection; unacked messages will be redelivered", {{"reason", reason}});
+  log::warn("lost RabbitMQ connection; unacked messages will be redelivered",
+            {{"reason", reason}, {"unacked", std::to_string(in_flight_)}});
   ports_.broker.close();
   rabbit_problem_ = reason;
   ++generation_;
@@ -366,6 +407,7 @@ void ConsumerLoop::lost(const std::string& reason) {
 void ConsumerLoop::show() {
   const bool open = ports_.broker.is_open();
   ports_.health.set("rabbitmq", open, rabbit_problem_.empty() ? "not connected" : rabbit_problem_);
+  ports_.health.note("rabbitmq", open && !ports_.broker.node().empty() ? "node " + ports_.broker.node() : "");
   std::string why = "not connected to RabbitMQ";
   if (state_ == State::kDraining || state_ == State::kStopped) why = "draining: stopping";
   if (state_ == State::kPaused) why = "paused: " + pause_reason_;

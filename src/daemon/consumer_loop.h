@@ -46,8 +46,8 @@ struct Finished {
   std::uint64_t generation = 0;
   std::uint64_t tag = 0;
   core::Action action = core::Action::kAck;
-  std::string body;       // kRequeue, kReject: the letter's body, byte for byte
-  amqp::Headers headers;  // kRequeue, kReject: why
+  std::string body;       // the letter's body, byte for byte (kRequeue, kReject, kPause, kRelease)
+  amqp::Headers headers;  // kRequeue, kReject: why; kPause, kRelease: its deliveries unchanged
   std::string reason;     // kPause: what is wrong and what to do
 };
 
@@ -63,6 +63,7 @@ struct LoopSettings {
   core::RetryPolicy reconnect{0, std::chrono::milliseconds(200), std::chrono::milliseconds(10000)};
   std::chrono::milliseconds resubscribe{1000};  // after the broker cancelled the consumer
   std::chrono::milliseconds poll{100};
+  std::string queue = "quiz-complete";  // the main queue, named in dead letters' headers
 };
 
 struct LoopPorts {
@@ -101,6 +102,8 @@ class ConsumerLoop {
   void reconnect();
   void resume_if_due();
   void take(Polled polled);
+  void renew(std::uint64_t tag, std::string body, const dlq::Past& past);
+  bool return_as_new(const Finished& result);
   void settle();
   void settle_one(const Finished& result);
   void suspend(const std::string& reason, std::chrono::milliseconds delay);

@@ -1,6 +1,6 @@
 #pragma once
 // Publishes failed messages, to the holding queue (a delayed requeue) or to the dead-letter
-// queue, each confirmed by the broker, on a thread and a connection of its own: waiting for a
+// queue, and messages a quorum queue would count as returned, back to the main queue; each confirmed by the broker, on a thread and a connection of its own: waiting for a
 // slow broker's confirm (up to 10 s, after up to 10 s connecting) never stalls the consumer
 // loop, whose turns /healthz watches. Each letter's outcome comes back through `receipt`.
 
@@ -17,10 +17,14 @@
 
 namespace qrl::daemon {
 
+// Where a letter goes: the holding queue (a delayed requeue), the dead-letter queue, or straight
+// back to the main queue (a quorum queue's message returned as new: its delivery count starts over).
+enum class Route { kHolding, kDeadLetters, kMain };
+
 struct Letter {
   std::uint64_t generation = 0;
   std::uint64_t tag = 0;
-  bool requeue = false;  // to the holding queue (true) or the dead-letter queue
+  Route route = Route::kDeadLetters;
   std::string body;
   amqp::Headers headers;
 };

@@ -66,6 +66,7 @@ LoopSettings loop_settings(const config::Config& config) {
   settings.settle = config.loader.settle;
   settings.drain_timeout = config.loader.drain_timeout;
   settings.policy = wiring::retry_policy(config);
+  settings.queue = config.rabbit.queue_name;
   return settings;
 }
 

@@ -79,6 +79,9 @@ Finished Workers::work(wiring::Stores& stores, Job& job, const pipeline::Sleeper
   if (result.action == core::Action::kReject || result.action == core::Action::kRequeue) {
     finished.headers = dlq::failure_headers(result, job.past, config_.rabbit.queue_name, clock_.wall());
     finished.body = std::move(job.body);
+  } else if (result.action == core::Action::kPause || result.action == core::Action::kRelease) {
+    finished.headers = dlq::return_headers(job.past);
+    finished.body = std::move(job.body);
   }
   if (result.failure) finished.reason = result.failure->what();
   if (result.action == core::Action::kPause) finished.reason += "; " + core::remedy(*result.failure);

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <optional>
 
 #include "core/transform.h"
 
@@ -20,18 +21,33 @@ std::string with_failure(const std::string& history, const std::string& at, cons
   return out;
 }
 
+// A header holding a count in 0..1,000,000, or empty.
+std::optional<int> count_of(const amqp::Headers& headers, const char* name) {
+  auto it = headers.find(name);
+  if (it == headers.end()) return std::nullopt;
+  int n = 0;
+  auto [end, ec] = std::from_chars(it->second.data(), it->second.data() + it->second.size(), n);
+  if (ec != std::errc() || end != it->second.data() + it->second.size() || n < 0 || n > 1000000) return std::nullopt;
+  return n;
+}
+
 }  // namespace
 
 Past past_of(const amqp::Headers& headers) {
   Past past;
   if (auto it = headers.find(header::kHistory); it != headers.end()) past.history = it->second;
-  auto it = headers.find(header::kDeliveries);
-  if (it == headers.end()) return past;
-  int n = 0;
-  auto [end, ec] = std::from_chars(it->second.data(), it->second.data() + it->second.size(), n);
-  if (ec == std::errc() && end == it->second.data() + it->second.size() && n >= 0 && n <= 1000000)
-    past.deliveries = n + 1;
+  if (auto n = count_of(headers, header::kDeliveries)) past.deliveries = *n + 1;
+  if (auto n = count_of(headers, header::kReturns)) {
+    past.returns = *n;
+    past.deliveries += *n;
+  }
   return past;
+}
+
+amqp::Headers return_headers(const Past& past) {
+  amqp::Headers headers{{header::kDeliveries, std::to_string(past.deliveries - 1)}};
+  if (!past.history.empty()) headers[header::kHistory] = past.history;
+  return headers;
 }
 
 amqp::Headers failure_headers(const pipeline::JobResult& result, const Past& past, const std::string& queue,

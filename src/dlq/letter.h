@@ -24,15 +24,24 @@ inline constexpr const char* kQuizId = "x-quiz-id";
 inline constexpr const char* kEventId = "x-event-id";
 inline constexpr const char* kDeliveries = "x-deliveries";
 inline constexpr const char* kHistory = "x-failure-history";
+// The broker's: how many times a quorum queue had this message back unsettled.
+inline constexpr const char* kReturns = "x-delivery-count";
 }  // namespace header
 
 // What a delivery's headers say of its past: this delivery's number (1 for a message never
-// requeued; a header that is not a count in 0..1,000,000 counts as none) and the earlier failures.
+// requeued; a header that is not a count in 0..1,000,000 counts as none), the times a quorum
+// queue had it back unsettled (x-delivery-count; counted in `deliveries` too), and the earlier
+// failures.
 struct Past {
   int deliveries = 1;
+  int returns = 0;
   std::string history;
 };
 Past past_of(const amqp::Headers& headers);
+
+// The headers of a message put back in the main queue as new, to be delivered next as
+// delivery number `past.deliveries` again (a quorum queue's count starts over).
+amqp::Headers return_headers(const Past& past);
 
 // The headers of a message that failed with `result` on delivery `past.deliveries`, at `now`.
 amqp::Headers failure_headers(const pipeline::JobResult& result, const Past& past, const std::string& queue,

@@ -266,3 +266,37 @@ TEST(Config, ManagedServiceMistakesAreNamed) {
 
 }  // namespace
 }  // namespace qrl::config
+
+namespace qrl::config {
+namespace {
+
+TEST(Config, RabbitHostNamesSeveralNodesAndTheQueueTypeIsOneOfTwo) {
+  auto config = resolve({}, env_of({{"RABBITMQ_HOST", "a, b:5673,[::1]:5674"}, {"RABBITMQ_USERNAME", "u"},
+                                    {"RABBITMQ_PASSWORD", "p"}, {"RABBITMQ_PORT", "5700"},
+                                    {"RABBITMQ_QUEUE_TYPE", "quorum"}}),
+                        kNeedRabbit);
+  EXPECT_EQ(config.rabbit.nodes, (std::vector<Node>{{"a", 5700}, {"b", 5673}, {"::1", 5674}}));
+  EXPECT_EQ(config.rabbit.host, "a");
+  EXPECT_EQ(config.rabbit.port, 5700);
+  EXPECT_EQ(config.rabbit.queue_type, "quorum");
+  auto plain = resolve({}, env_of({{"RABBITMQ_HOST", "h"}, {"RABBITMQ_USERNAME", "u"}, {"RABBITMQ_PASSWORD", "p"}}),
+                       kNeedRabbit);
+  EXPECT_EQ(plain.rabbit.queue_type, "classic");
+  EXPECT_EQ(plain.rabbit.nodes, (std::vector<Node>{{"h", 5672}}));
+  for (const auto& [name, value] : std::vector<std::pair<std::string, std::string>>{
+           {"RABBITMQ_QUEUE_TYPE", "stream"}, {"RABBITMQ_HOST", "a,,b"}, {"RABBITMQ_HOST", "a:x"}}) {
+    auto env = std::map<std::string, std::string>{{"RABBITMQ_HOST", "h"}, {"RABBITMQ_USERNAME", "u"},
+                                                  {"RABBITMQ_PASSWORD", "p"}};
+    env[name] = value;
+    try {
+      resolve({}, env_of(env), kNeedRabbit);
+      ADD_FAILURE() << name << "=" << value << " accepted";
+    } catch (const ConfigError& e) {
+      EXPECT_EQ(e.code(), core::Code::kConfig);
+      EXPECT_THAT(e.what(), HasSubstr(name)) << e.what();
+    }
+  }
+}
+
+}  // namespace
+}  // namespace qrl::config

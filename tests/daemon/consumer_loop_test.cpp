@@ -71,12 +71,14 @@ class FakeBroker final : public Broker {
   void ack(std::uint64_t tag) override { acks.push_back(tag); }
   void reject(std::uint64_t tag, bool requeue) override { rejects.emplace_back(tag, requeue); }
 
-  void deliver(std::uint64_t tag, std::string body = "{}") {
+  void deliver(std::uint64_t tag, std::string body = "{}", amqp::Headers headers = {}) {
     Polled polled;
     polled.kind = Polled::Kind::kDelivery;
-    polled.delivery = {tag, std::move(body), {}};
+    polled.delivery = {tag, std::move(body), std::move(headers)};
     events.push_back(std::move(polled));
   }
+  bool counts_returns() const override { return quorum; }
+  bool quorum = false;  // a queue that counts returns (x-delivery-count), as a quorum queue
   void broker_cancels() {
     Polled polled;
     polled.kind = Polled::Kind::kCancelled;
@@ -353,9 +355,9 @@ TEST_F(LoopTest, FailedMessagesAreAckedOnlyOnceTheRepublisherConfirmsThem) {
   loop().finished({taken[0].generation, 1, core::Action::kReject, "poison", {{"x-failure-reason", "bad"}}, "bad"});
   loop().finished({taken[1].generation, 2, core::Action::kRequeue, "later", {}, "timeout"});
   ASSERT_TRUE(turn_until([&] { return letters.letters.size() == 2; }));
-  EXPECT_FALSE(letters.letters[0].requeue);
+  EXPECT_EQ(letters.letters[0].route, Route::kDeadLetters);
   EXPECT_EQ(letters.letters[0].body, "poison");
-  EXPECT_TRUE(letters.letters[1].requeue);
+  EXPECT_EQ(letters.letters[1].route, Route::kHolding);
   EXPECT_EQ(loop().in_flight(), 2u);  // not settled yet
   EXPECT_TRUE(broker.acks.empty());
   loop().receipt({letters.letters[0].generation, 1, true});
@@ -569,6 +571,54 @@ TEST_F(WindowTest, JoinedEventsGoWhereTheirQuizGoesWhenItIsRequeued) {
   loop().receipt({letters.letters[0].generation, letters.letters[0].tag, true});
   ASSERT_TRUE(turn_until([&] { return loop().in_flight() == 0; }));
   EXPECT_THAT(broker.acks, ElementsAre(1u, 2u));
+}
+
+// A quorum queue counts every return toward its own delivery limit, after which it drops the
+// message. A delivery it returned before is not worked on but put back as new, its count carried
+// in x-deliveries; one returned more than max_deliveries times is dead-lettered, with the reason.
+TEST_F(LoopTest, OnAQueueThatCountsReturnsAReturnedDeliveryIsPutBackAsNewOrDeadLetteredPastTheBound) {
+  broker.quorum = true;
+  settings.policy.max_deliveries = 3;
+  broker.deliver(1, "event-a", {{"x-delivery-count", "1"}});
+  broker.deliver(2, "event-b", {{"x-delivery-count", "2"}, {"x-deliveries", "1"}});
+  ASSERT_TRUE(turn_until([&] { return letters.letters.size() == 2; }));
+  EXPECT_TRUE(jobs.empty()) << "not worked on";
+  EXPECT_EQ(letters.letters[0].route, Route::kMain);
+  EXPECT_EQ(letters.letters[0].body, "event-a");
+  EXPECT_EQ(letters.letters[0].headers.at("x-deliveries"), "1");  // delivered next as its 2nd
+  EXPECT_EQ(letters.letters[1].route, Route::kDeadLetters);       // its 4th delivery: past 3
+  EXPECT_THAT(letters.letters[1].headers.at("x-failure-reason"), HasSubstr("x-delivery-count"));
+  EXPECT_EQ(letters.letters[1].headers.at("x-deliveries"), "4");
+  loop().receipt({letters.letters[0].generation, 1, true});
+  loop().receipt({letters.letters[1].generation, 2, true});
+  ASSERT_TRUE(turn_until([&] { return loop().in_flight() == 0; }));
+  EXPECT_THAT(broker.acks, ElementsAre(1u, 2u));
+  EXPECT_TRUE(broker.rejects.empty());
+}
+
+// A classic queue gives no count: the same headers change nothing.
+TEST_F(LoopTest, OnAClassicQueueADeliveryIsWorkedOnWhateverItsHeaders) {
+  broker.deliver(1, "event", {{"x-delivery-count", "5"}});
+  ASSERT_TRUE(turn_until([&] { return !jobs.empty(); }));
+  EXPECT_TRUE(letters.letters.empty());
+}
+
+// Given back on purpose (a pause), a quorum queue's message goes back as new with its deliveries
+// unchanged: a reject would count toward the queue's limit.
+TEST_F(LoopTest, OnAQueueThatCountsReturnsAPauseGivesTheMessageBackAsNewUncounted) {
+  broker.quorum = true;
+  broker.deliver(1, "event", {{"x-deliveries", "2"}});
+  ASSERT_TRUE(turn_until([&] { return !jobs.empty(); }));
+  auto taken = jobs.take_all();
+  loop().finished({taken[0].generation, 1, core::Action::kPause, "event", dlq::return_headers(taken[0].past), "NOAUTH"});
+  ASSERT_TRUE(turn_until([&] { return letters.letters.size() == 1; }));
+  EXPECT_EQ(loop().state(), State::kPaused);
+  EXPECT_EQ(letters.letters[0].route, Route::kMain);
+  EXPECT_EQ(letters.letters[0].headers.at("x-deliveries"), "2");
+  EXPECT_TRUE(broker.rejects.empty());
+  loop().receipt({letters.letters[0].generation, 1, true});
+  ASSERT_TRUE(turn_until([&] { return loop().in_flight() == 0; }));
+  EXPECT_THAT(broker.acks, ElementsAre(1u));
 }
 
 }  // namespace
