@@ -260,7 +260,10 @@ std::pair<int, std::string> Connection::recover_channel() {
   }
   amqp_channel_open(state_.get(), kChannel);
   check_reply("cannot open channel");
-  if (confirms_) enable_confirms();
+  if (confirms_) {
+    published_ = 0;  // a new channel numbers its deliveries, and so its confirms, from 1
+    enable_confirms();
+  }
   return out;
 }
 

@@ -93,6 +93,16 @@ TEST_F(Quorum, TheLoadersOwnQueuesAreOfTheSettingsTypeAndCheckNamesTheSettingWhe
   EXPECT_EQ(connection.find_queue(stack.config().rabbit.dead_letter_queue), std::optional<std::uint32_t>(0));
   connection.close();
 
+  // On a confirming connection the refused declaration's channel is replaced by one that numbers
+  // its confirms from 1 again: a publish after it is confirmed, not awaited past its tag.
+  amqp::Connection publisher(stack.config().rabbit);
+  publisher.enable_confirms();
+  const std::string nowhere = "qrl-unrouted-" + random_id();  // unroutable: confirmed, then dropped
+  ASSERT_NO_THROW(publisher.publish(nowhere, "{}", {}));
+  EXPECT_THROW(publisher.declare_queue(stack.config().rabbit.dead_letter_queue, "classic"), core::Error);
+  EXPECT_NO_THROW(publisher.publish(nowhere, "{}", {}));
+  publisher.close();
+
   // With the setting left at classic, check fails and names it; serve would be refused.
   auto checked = run({"check"}, stack.env());
   EXPECT_EQ(checked.code, 1) << checked.out;
