@@ -259,7 +259,7 @@ start() {
   if [ -n "$verifier_port" ]; then wait_for 20 "the SigV4 verifier on $verifier_port" port_open "$verifier_port"; fi
   wait_for 60 "rabbitmq-server on $amqp_port" port_open "$amqp_port"
   if [ -n "$amqps_port" ]; then wait_for 60 "the TLS rabbitmq-server on $amqps_port" port_open "$amqps_port"; fi
-  echo "stack up: redis 127.0.0.1:$redis_port${cluster_port:+ (a cluster on $cluster_port-$((cluster_port + 5)))}, rabbitmq 127.0.0.1:$amqp_port, dynamodb http://127.0.0.1:$dynamo_port"
+  echo "stack up: redis 127.0.0.1:$redis_port${cluster_port:+ (a cluster on $cluster_port-$((cluster_port + 5)))}, rabbitmq 127.0.0.1:$amqp_port${amqp_cluster_port:+ (a cluster on $amqp_cluster_port-$((amqp_cluster_port + 2)))}, dynamodb http://127.0.0.1:$dynamo_port"
 }
 
 stop() {
