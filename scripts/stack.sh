@@ -169,17 +169,26 @@ cluster_nodes() { cluster_ports | sed 's/^/127.0.0.1:/' | paste -sd, -; }
 cluster_ok() { redis-cli -p "$cluster_port" cluster info 2>/dev/null | grep -q 'cluster_state:ok'; }
 
 # The Redis Cluster: started empty each time (its nodes.conf too), and made once all six answer.
+start_cluster_node() { # port
+  rm -rf "$dir/cluster/$1"
+  mkdir -p "$dir/cluster/$1"
+  redis-server --port "$1" --bind 127.0.0.1 --dir "$dir/cluster/$1" --save '' --appendonly no \
+    --cluster-enabled yes --cluster-config-file nodes.conf --cluster-node-timeout 2000 \
+    --daemonize yes --pidfile "$dir/cluster/$1/pid" --logfile "$dir/cluster/$1/log"
+}
 start_cluster() {
   local p
+  for p in $(cluster_ports); do port_open "$p" || start_cluster_node "$p"; done
   for p in $(cluster_ports); do
-    port_open "$p" && continue
-    rm -rf "$dir/cluster/$p"
-    mkdir -p "$dir/cluster/$p"
-    redis-server --port "$p" --bind 127.0.0.1 --dir "$dir/cluster/$p" --save '' --appendonly no \
-      --cluster-enabled yes --cluster-config-file nodes.conf --cluster-node-timeout 2000 \
-      --daemonize yes --pidfile "$dir/cluster/$p/pid" --logfile "$dir/cluster/$p/log"
+    # A node's bus port (its port + 10000) may still be held by a connection of a process that is
+    # ending (a node of an earlier stack): such a node exits at once, and is started again.
+    if ! wait_for 10 "redis-server (cluster) on $p" port_open "$p" 2>/dev/null; then
+      grep -q "Address already in use" "$dir/cluster/$p/log" 2>/dev/null || { echo "stack: redis-server (cluster) on $p did not come up in 10s (log in $dir/cluster/$p)" >&2; return 1; }
+      sleep 2
+      start_cluster_node "$p"
+      wait_for 10 "redis-server (cluster) on $p" port_open "$p"
+    fi
   done
-  for p in $(cluster_ports); do wait_for 10 "redis-server (cluster) on $p" port_open "$p"; done
   if ! cluster_ok; then
     # shellcheck disable=SC2046
     redis-cli --cluster create $(cluster_nodes | tr , ' ') --cluster-replicas 1 --cluster-yes >"$dir/cluster/create.log" 2>&1 ||
