@@ -197,6 +197,11 @@ TEST_F(OwnCluster, APrimaryKilledIsReplacedAndTheLoadGoesOnThere) {
   env["REDIS_HOST"] = hosts;
   // The first node is a primary: redis-cli makes the first nodes given primaries.
   ASSERT_THAT(cluster.nodes_text(0), HasSubstr("myself,master"));
+  // Redis replicates asynchronously: a write the primary took and its replica had not yet received
+  // is lost with the primary (Redis's failover, not the loader's; the loader then refuses the
+  // quiz as incomplete and deletes nothing). The quiz is written well before the end, as the
+  // quiz server writes it: the replica has it when the primary dies.
+  ASSERT_EQ(cluster.command(0, {"WAIT", "1", "5000"})->integer, 1);
   cluster.kill(0);
   auto result = run({"load", quiz.id}, env, 120s);
   ASSERT_EQ(result.code, 0) << result.out << result.err;
@@ -272,6 +277,7 @@ TEST_F(OwnCluster, AReshardAndAFailoverUnderServeLoseNothing) {
   std::this_thread::sleep_for(1s);
   const auto at_failover = loaded();
   const auto killed = Clock::now();
+  ASSERT_EQ(cluster.command(2, {"WAIT", "1", "5000"})->integer, 1);  // its writes on its replica, as above
   cluster.kill(2);
   const auto healed = Clock::now();
   const auto at_reshard = loaded();
