@@ -276,8 +276,8 @@ TEST_F(OwnCluster, AReshardAndAFailoverUnderServeLoseNothing) {
   // of one stops it. The failover comes first, the reshard once the cluster is ok again.
   std::this_thread::sleep_for(1s);
   const auto at_failover = loaded();
-  const auto killed = Clock::now();
   ASSERT_EQ(cluster.command(2, {"WAIT", "1", "5000"})->integer, 1);  // its writes on its replica, as above
+  const auto killed = Clock::now();
   cluster.kill(2);
   const auto healed = Clock::now();
   const auto at_reshard = loaded();
