@@ -1,32 +1,52 @@
 #include "core/keys.h"
 
 #include <algorithm>
-#include <set>
 
 #include "core/error.h"
 #include "core/ids.h"
 
 namespace qrl::core::keys {
 
+namespace {
+
+constexpr std::string_view kAnswer = ":answer:";
+
+// Each key written over `out`: a string kept from one key to the next allocates once.
+void quiz_into(std::string& out, std::string_view quiz_id, std::string_view field) {
+  out.clear();
+  out.reserve(quiz_id.size() + 1 + field.size());
+  out.append(quiz_id).append(":").append(field);
+}
+
+void user_into(std::string& out, std::string_view quiz_id, std::string_view user_id, std::string_view field) {
+  out.clear();
+  out.reserve(quiz_id.size() + user_id.size() + field.size() + 2);
+  out.append(quiz_id).append(":").append(user_id).append(":").append(field);
+}
+
+void answer_into(std::string& out, std::string_view quiz_id, std::string_view user_id, std::string_view index) {
+  out.clear();
+  out.reserve(quiz_id.size() + 1 + user_id.size() + kAnswer.size() + index.size());
+  out.append(quiz_id).append(":").append(user_id).append(kAnswer).append(index);
+}
+
+}  // namespace
+
 std::string quiz(std::string_view quiz_id, std::string_view field) {
   std::string key;
-  key.reserve(quiz_id.size() + 1 + field.size());
-  key.append(quiz_id).append(":").append(field);
+  quiz_into(key, quiz_id, field);
   return key;
 }
 
 std::string user(std::string_view quiz_id, std::string_view user_id, std::string_view field) {
   std::string key;
-  key.reserve(quiz_id.size() + user_id.size() + field.size() + 2);
-  key.append(quiz_id).append(":").append(user_id).append(":").append(field);
+  user_into(key, quiz_id, user_id, field);
   return key;
 }
 
 std::string answer(std::string_view quiz_id, std::string_view user_id, std::string_view index) {
-  constexpr std::string_view kAnswer = ":answer:";
   std::string key;
-  key.reserve(quiz_id.size() + 1 + user_id.size() + kAnswer.size() + index.size());
-  key.append(quiz_id).append(":").append(user_id).append(kAnswer).append(index);
+  answer_into(key, quiz_id, user_id, index);
   return key;
 }
 
@@ -58,15 +78,20 @@ void validate_participants(std::string_view quiz_id, const QuizHeader& header) {
 }
 
 std::vector<std::string> participant_keys(std::string_view quiz_id, const QuizHeader& header) {
-  validate_participants(quiz_id, header);
   std::vector<std::string> out;
-  out.reserve(header.leaderboard.size() * participant_stride(header));
-  for (const auto& [user_id, score] : header.leaderboard) {
-    out.push_back(user(quiz_id, user_id, "username"));
-    out.push_back(user(quiz_id, user_id, "stopTime"));
-    for (const auto& index : header.selected_indexes) out.push_back(answer(quiz_id, user_id, index));
-  }
+  participant_keys(quiz_id, header, out);
   return out;
+}
+
+void participant_keys(std::string_view quiz_id, const QuizHeader& header, std::vector<std::string>& out) {
+  validate_participants(quiz_id, header);
+  out.resize(header.leaderboard.size() * participant_stride(header));
+  auto key = out.begin();
+  for (const auto& [user_id, score] : header.leaderboard) {
+    user_into(*key++, quiz_id, user_id, "username");
+    user_into(*key++, quiz_id, user_id, "stopTime");
+    for (const auto& index : header.selected_indexes) answer_into(*key++, quiz_id, user_id, index);
+  }
 }
 
 namespace {
@@ -79,13 +104,21 @@ constexpr std::string_view kQuizFields[] = {
 }  // namespace
 
 SourceKeys::SourceKeys(std::string_view quiz_id, const QuizHeader& header) : quiz_id_(quiz_id) {
-  std::set<std::string_view> users;
-  for (const auto& entry : header.leaderboard) users.insert(entry.first);
-  for (const auto& user_id : header.user_ids) users.insert(user_id);
+  auto sorted_unique = [](std::vector<std::string_view>& views) {
+    std::sort(views.begin(), views.end());
+    views.erase(std::unique(views.begin(), views.end()), views.end());
+  };
+  std::vector<std::string_view> users;
+  users.reserve(header.leaderboard.size() + header.user_ids.size());
+  for (const auto& entry : header.leaderboard) users.push_back(entry.first);
+  users.insert(users.end(), header.user_ids.begin(), header.user_ids.end());
+  sorted_unique(users);
+  users_.reserve(users.size());
   for (auto user_id : users) {
     if (is_valid_id(user_id)) users_.emplace_back(user_id);
   }
-  std::set<std::string_view> indexes(header.selected_indexes.begin(), header.selected_indexes.end());
+  std::vector<std::string_view> indexes(header.selected_indexes.begin(), header.selected_indexes.end());
+  sorted_unique(indexes);
   for (auto index : indexes) {
     if (is_valid_index(index)) indexes_.emplace_back(index);
   }
@@ -96,14 +129,20 @@ std::size_t SourceKeys::size() const noexcept {
 }
 
 std::string SourceKeys::operator[](std::size_t i) const {
+  std::string out;
+  key(i, out);
+  return out;
+}
+
+void SourceKeys::key(std::size_t i, std::string& out) const {
   const std::size_t per_user = 2 + indexes_.size();
   // Last: a delete interrupted before them leaves what tells the next delivery the rest.
-  if (i >= users_.size() * per_user) return quiz(quiz_id_, kQuizFields[i - users_.size() * per_user]);
+  if (i >= users_.size() * per_user) return quiz_into(out, quiz_id_, kQuizFields[i - users_.size() * per_user]);
   const auto& user_id = users_[i / per_user];
   const std::size_t field = i % per_user;
-  if (field == 0) return user(quiz_id_, user_id, "username");
-  if (field == 1) return user(quiz_id_, user_id, "stopTime");
-  return answer(quiz_id_, user_id, indexes_[field - 2]);
+  if (field == 0) return user_into(out, quiz_id_, user_id, "username");
+  if (field == 1) return user_into(out, quiz_id_, user_id, "stopTime");
+  answer_into(out, quiz_id_, user_id, indexes_[field - 2]);
 }
 
 std::optional<QuizId> quiz_of_key(std::string_view key) {

@@ -24,6 +24,9 @@ void validate_participants(std::string_view quiz_id, const QuizHeader& header);
 // member in leaderboard order, its username, its stopTime, then one answer per selected
 // question index. Throws a permanent Error on an invalid user id or question index.
 std::vector<std::string> participant_keys(std::string_view quiz_id, const QuizHeader& header);
+// The same into `out`, whose strings are written over: a caller that keeps `out` from quiz to
+// quiz makes the keys without allocating.
+void participant_keys(std::string_view quiz_id, const QuizHeader& header, std::vector<std::string>& out);
 inline std::size_t participant_stride(const QuizHeader& header) {
   return 2 + header.selected_indexes.size();
 }
@@ -38,6 +41,8 @@ class SourceKeys {
   SourceKeys(std::string_view quiz_id, const QuizHeader& header);
   std::size_t size() const noexcept;
   std::string operator[](std::size_t i) const;
+  // Key `i` written over `out` (its capacity kept).
+  void key(std::size_t i, std::string& out) const;
 
  private:
   std::string quiz_id_;

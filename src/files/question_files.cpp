@@ -104,18 +104,24 @@ std::optional<std::string> QuestionFiles::read(const core::QuizId& quiz_id) {
   };
   if (static_cast<std::size_t>(info.st_size) > max_bytes_)
     throw too_big(static_cast<std::size_t>(info.st_size));
+  // Read straight into the text, asking for a byte more than the file's size: a read that comes
+  // back short with the whole size read has met the end, so a file that did not grow is read in
+  // one call (a short read before that, on a network volume say, reads on).
   std::string text;
-  text.reserve(static_cast<std::size_t>(info.st_size));
-  char buffer[65536];
+  std::size_t asked = static_cast<std::size_t>(info.st_size) + 1;
   for (;;) {
-    ssize_t n = ::read(file.fd, buffer, sizeof buffer);
+    const std::size_t had = text.size();
+    text.resize(had + asked);
+    ssize_t n = ::read(file.fd, text.data() + had, asked);
     if (n < 0) {
+      text.resize(had);
       if (errno == EINTR) continue;
       throw io_error(core::Stage::kRead, "cannot read question set", path);
     }
-    if (n == 0) break;
-    text.append(buffer, static_cast<std::size_t>(n));
+    text.resize(had + static_cast<std::size_t>(n));
     if (text.size() > max_bytes_) throw too_big(text.size());  // it grew while we read
+    if (n == 0 || (static_cast<std::size_t>(n) < asked && text.size() >= static_cast<std::size_t>(info.st_size))) break;
+    asked = 65536;
   }
   return text;
 }

@@ -17,6 +17,13 @@ namespace qrl::pipeline {
 
 namespace {
 
+// The kept key names of a big quiz are let go: a worker keeps what a usual quiz needs.
+void let_go_of_big(std::vector<std::string>& keys) {
+  constexpr std::size_t kKept = 4096;
+  if (keys.size() > kKept) std::vector<std::string>().swap(keys);
+}
+
+
 template <typename F>
 auto at_stage(core::Stage stage, F&& step) {
   try {
@@ -169,9 +176,11 @@ Pipeline::Members Pipeline::members(const core::QuizId& quiz_id, const core::Qui
   Members members;
   if (header.leaderboard.size() * core::keys::participant_stride(header) <= std::max<std::size_t>(live_.keys_per_read(), 1)) {
     // One read: which keys exist is which have values.
-    const auto keys = core::keys::participant_keys(quiz_id, header);
+    auto& keys = read_keys_;
+    core::keys::participant_keys(quiz_id, header, keys);
     members.values = clock.run(core::Stage::kRead, [&] { return live_.read_values(keys); });
     clock.run(core::Stage::kRead, [&] { confirm_absent(keys, *members.values, header); });
+    let_go_of_big(keys);
     members.roster = core::take_roster(header, *members.values);
   } else {
     members.roster = roster(quiz_id, header, clock);
@@ -357,13 +366,14 @@ void Pipeline::remove_sources(const core::QuizId& quiz_id, const core::QuizHeade
     const core::keys::SourceKeys keys(quiz_id, header);
     const std::size_t window = std::max<std::size_t>(live_.keys_per_read(), 1);
     std::size_t end = keys.size() % window == 0 ? std::min(window, keys.size()) : keys.size() % window;
-    std::vector<std::string> batch;
+    auto& batch = delete_keys_;
     for (std::size_t from = 0; from < keys.size(); from = end, end += window) {
       if (from > 0) failpoint("mid-delete");
-      batch.clear();
-      for (std::size_t i = from; i < end; ++i) batch.push_back(keys[i]);
+      batch.resize(end - from);
+      for (std::size_t i = from; i < end; ++i) keys.key(i, batch[i - from]);
       live_.remove(batch);
     }
+    let_go_of_big(batch);
   });
 }
 

@@ -103,6 +103,10 @@ class Pipeline {
   metrics::Recorder& recorder_;
   core::Clock& clock_;
   RecentlyLoaded* loaded_ = nullptr;
+  // Key names kept from quiz to quiz (a pipeline is one worker's): hundreds a quiz, each written
+  // over the last one's instead of allocated.
+  std::vector<std::string> read_keys_;
+  std::vector<std::string> delete_keys_;
 };
 
 // Waits before the next attempt; returns false when there is no time for one (shutdown or a

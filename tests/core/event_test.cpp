@@ -118,5 +118,37 @@ TEST(Keys, OnlyTheContractsKeysBelongToAQuiz) {
   }
 }
 
+// The keys written over a kept vector (a worker's, from quiz to quiz) are the keys made afresh,
+// whatever the vector held before: longer keys, more of them, fewer.
+TEST(Keys, KeysWrittenOverAKeptVectorAreTheKeysMadeAfresh) {
+  QuizHeader small;
+  small.selected_indexes = {"3", "0"};
+  small.leaderboard = {{"ee14ccb2", "10"}, {"a1", "5"}};
+  QuizHeader big = small;
+  big.selected_indexes = {"12", "7", "100"};
+  big.leaderboard.push_back({"longer-user-id-0123456789", "1"});
+  big.user_ids = {"zz", "a1", "late"};
+
+  std::vector<std::string> kept;
+  for (const auto* header : {&big, &small, &big}) {
+    keys::participant_keys("4b927076", *header, kept);
+    EXPECT_EQ(kept, keys::participant_keys("4b927076", *header));
+  }
+  EXPECT_EQ(kept[2], "4b927076:ee14ccb2:answer:12");
+  EXPECT_EQ(kept[0], "4b927076:ee14ccb2:username");
+
+  // Every key of the quiz: the union of members and userIds once each, sorted, quiz-level last.
+  const keys::SourceKeys sources("4b927076", big);
+  std::string key = "a much longer key than any of the quiz's, to be written over";
+  std::vector<std::string> all;
+  for (std::size_t i = 0; i < sources.size(); ++i) {
+    sources.key(i, key);
+    EXPECT_EQ(key, sources[i]);
+    all.push_back(key);
+  }
+  EXPECT_EQ(all, keys::source_keys("4b927076", big));
+  EXPECT_EQ(all.size(), 5u * (2 + 3) + 8);  // five users: a1 is both a member and a userId
+}
+
 }  // namespace
 }  // namespace qrl::core
