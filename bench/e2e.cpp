@@ -17,6 +17,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "core/error.h"
 #include "core/event.h"
 #include "core/item.h"
 #include "core/transform.h"
@@ -41,13 +42,20 @@ std::size_t remaining(testing::Stack& stack, const std::vector<core::SampleQuiz>
   return stack.redis_count(keys);
 }
 
-// The daemon's DynamoDB requests by operation, off its /metrics (qrl_dynamodb_requests_total).
-std::map<std::string, double> dynamodb_requests(int port) {
+// The daemon's DynamoDB requests by operation, off its /metrics (qrl_dynamodb_requests_total);
+// none for a build before /metrics (--binary).
+std::optional<std::map<std::string, double>> dynamodb_requests(int port) {
   http::Client client(5000ms);
   http::Request request;
   request.url = "http://127.0.0.1:" + std::to_string(port) + "/metrics";
   std::map<std::string, double> out;
-  std::istringstream lines(client.send(request).body);
+  std::string body;
+  try {
+    body = client.send(request).body;
+  } catch (const core::Error&) {
+    return std::nullopt;
+  }
+  std::istringstream lines(body);
   const std::string family = "qrl_dynamodb_requests_total{";
   for (std::string line; std::getline(lines, line);) {
     if (line.rfind(family, 0) != 0) continue;
@@ -200,14 +208,18 @@ int main(int argc, char** argv) {
       static_cast<double>(usage.ru_utime.tv_sec) + static_cast<double>(usage.ru_utime.tv_usec) / 1e6;
   std::printf("after the first load:  %.1f quizzes/s (first quiz gone %.2f s after start; settle window %d ms)\n",
               static_cast<double>(quizzes.size() - 1) / std::max(elapsed - *first_load, 1e-3), *first_load, settle_ms);
-  double all_requests = 0;
-  std::string by_operation;
-  for (const auto& [operation, n] : requests) {
-    all_requests += n;
-    by_operation += (by_operation.empty() ? "" : ", ") + operation + " " + std::to_string(static_cast<long>(n));
+  if (requests) {
+    double all_requests = 0;
+    std::string by_operation;
+    for (const auto& [operation, n] : *requests) {
+      all_requests += n;
+      by_operation += (by_operation.empty() ? "" : ", ") + operation + " " + std::to_string(static_cast<long>(n));
+    }
+    std::printf("DynamoDB requests:    %.2f per quiz (%s; DescribeTable at start-up included)\n",
+                all_requests / static_cast<double>(quizzes.size()), by_operation.c_str());
+  } else {
+    std::printf("DynamoDB requests:    not counted (this build has no /metrics)\n");
   }
-  std::printf("DynamoDB requests:    %.2f per quiz (%s; DescribeTable at start-up included)\n",
-              all_requests / static_cast<double>(quizzes.size()), by_operation.c_str());
   std::printf("loader CPU per quiz:  %.3f ms (user %.2f s + sys %.2f s in all, start-up included)\n",
               cpu * 1000.0 / static_cast<double>(quizzes.size()), user, cpu - user);
   std::printf("loader peak RSS:      %.1f MB\n", static_cast<double>(peak_rss_kib) / 1024.0);
