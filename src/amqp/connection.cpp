@@ -462,15 +462,18 @@ void Connection::publish(const std::string& queue, std::string_view body, const 
     properties.headers.num_entries = static_cast<int>(entries.size());
     properties.headers.entries = entries.data();
   }
-  int status = amqp_basic_publish(state_.get(), kChannel, amqp_empty_bytes, bytes(queue), /*mandatory=*/0,
+  // Mandatory where the confirm is awaited, which is where a return is read (see wait_confirm).
+  int status = amqp_basic_publish(state_.get(), kChannel, amqp_empty_bytes, bytes(queue), /*mandatory=*/confirms_ ? 1 : 0,
                                   /*immediate=*/0, &properties, bytes(body));
   if (status != AMQP_STATUS_OK) fail(std::string("cannot publish: ") + amqp_error_string2(status));
   ++published_;
-  if (confirms_) wait_confirm();
+  if (confirms_) wait_confirm(queue);
 }
 
-void Connection::wait_confirm() {
-  // Used on connections that only publish, so the only frames coming are confirms.
+void Connection::wait_confirm(const std::string& queue) {
+  // Used on connections that only publish, so the only frames coming are confirms, and returns
+  // of the message awaited (basic.return, its header and body, then its confirm).
+  std::optional<std::string> returned;
   for (;;) {
     amqp_frame_t frame;
     auto tv = to_timeval(std::chrono::milliseconds(10000));
@@ -484,7 +487,18 @@ void Connection::wait_confirm() {
         auto* ack = static_cast<amqp_basic_ack_t*>(frame.payload.method.decoded);
         // One message is awaited at a time: an ack of its tag, alone or with `multiple`, is its
         // confirm; an ack of an earlier tag is not.
-        if (ack->delivery_tag >= published_) return;
+        if (ack->delivery_tag < published_) break;
+        if (returned) {
+          // Not a lost connection: the channel goes on, numbering its confirms as before.
+          throw core::transient_error(core::Stage::kUnknown, "rabbitmq " + endpoint_ + ": the broker routed the message to no queue ('" +
+                                                                 queue + "': " + *returned + "); nothing was published");
+        }
+        return;
+      }
+      case AMQP_BASIC_RETURN_METHOD: {
+        auto* back = static_cast<amqp_basic_return_t*>(frame.payload.method.decoded);
+        returned = std::to_string(back->reply_code) + " " +
+                   std::string(static_cast<const char*>(back->reply_text.bytes), back->reply_text.len);
         break;
       }
       case AMQP_BASIC_NACK_METHOD: fail("broker refused the published message");

@@ -74,7 +74,10 @@ class Connection {
   void ack(std::uint64_t delivery_tag);
   void reject(std::uint64_t delivery_tag, bool requeue);
 
-  // Puts the channel in confirm mode: publish() then waits for the broker's confirm.
+  // Puts the channel in confirm mode: publish() then waits for the broker's confirm, and
+  // publishes as mandatory: a message the broker routes to no queue (the queue is gone, or a
+  // node going down found none) comes back, and publish() throws instead of reporting a confirm
+  // the broker gives for a message it dropped.
   void enable_confirms();
   // Persistent message to `queue` through the default exchange; with `expiration`, the broker
   // drops (or dead-letters) it after that long in the queue.
@@ -98,7 +101,7 @@ class Connection {
   amqp_socket_t* open_tls_socket(const config::Tls& tls);
   void check_reply(const char* what);
   [[noreturn]] void fail(const std::string& what);
-  void wait_confirm();
+  void wait_confirm(const std::string& queue);
   void start_consumer();
 
   std::unique_ptr<amqp_connection_state_t_, StateDeleter> state_;

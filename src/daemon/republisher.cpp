@@ -4,6 +4,7 @@
 
 #include "amqp/topology.h"
 #include "core/error.h"
+#include "core/event.h"
 #include "dlq/letter.h"
 #include "log/log.h"
 
@@ -29,6 +30,17 @@ const char* route_log(Route route) {
   return "?";
 }
 
+// The quiz a letter is about: its header, or else its event's (a message put back as new
+// carries no failure headers); empty for a body that is no event.
+std::string quiz_of(const Letter& letter) {
+  if (auto quiz = letter.headers.find(dlq::header::kQuizId); quiz != letter.headers.end()) return quiz->second;
+  try {
+    return core::parse_event(letter.body).quiz_id.str();
+  } catch (const core::Error&) {
+    return "";
+  }
+}
+
 }  // namespace
 
 Republisher::Republisher(Publish publish, std::function<void(Receipt)> receipt)
@@ -37,12 +49,22 @@ Republisher::Republisher(Publish publish, std::function<void(Receipt)> receipt)
     while (auto letter = letters_.pop()) {
       bool published = true;
       const auto* queue_kind = route_name(letter->route);
-      try {
-        publish_(*letter);
-      } catch (const core::Error& e) {
-        published = false;
-        log::warn("cannot republish; the message goes back to the queue",
-                  {{"queue", queue_kind}, {"reason", e.what()}});
+      // A connection whose node went away is found by the next publish: the letter is published
+      // once more, on a new connection (to a node that answers), before its message is given
+      // back to the queue, which on a quorum queue counts one more delivery. A publish that did
+      // reach the broker before the failure leaves a duplicate, which loads once.
+      for (int attempt = 1; attempt <= 2; ++attempt) {
+        try {
+          publish_(*letter);
+          published = true;
+          break;
+        } catch (const core::Error& e) {
+          published = false;
+          if (attempt == 2) {
+            log::warn("cannot republish; the message goes back to the queue",
+                      {{"queue", queue_kind}, {"reason", e.what()}});
+          }
+        }
       }
       receipt_({letter->generation, letter->tag, published});
     }
@@ -75,10 +97,9 @@ Republisher::Publish amqp_publisher(const config::Config& config) {
       connection->reset();
       throw;
     }
-    auto quiz = letter.headers.find(dlq::header::kQuizId);
     log::info(route_log(letter.route),
               {{"queue", queue},
-               {"quiz", quiz == letter.headers.end() ? "" : quiz->second},
+               {"quiz", quiz_of(letter)},
                {"deliveries", dlq::value_or_dash(letter.headers, dlq::header::kDeliveries)}});
   };
 }

@@ -97,10 +97,12 @@ TEST_F(Quorum, TheLoadersOwnQueuesAreOfTheSettingsTypeAndCheckNamesTheSettingWhe
   // its confirms from 1 again: a publish after it is confirmed, not awaited past its tag.
   amqp::Connection publisher(stack.config().rabbit);
   publisher.enable_confirms();
-  const std::string nowhere = "qrl-unrouted-" + random_id();  // unroutable: confirmed, then dropped
-  ASSERT_NO_THROW(publisher.publish(nowhere, "{}", {}));
+  const std::string scratch = "qrl-confirms-" + random_id();  // gone a minute after its last use
+  publisher.declare_queue(scratch, "classic", {{"x-expires", "60000"}});
+  ASSERT_NO_THROW(publisher.publish(scratch, "{}", {}));
   EXPECT_THROW(publisher.declare_queue(stack.config().rabbit.dead_letter_queue, "classic"), core::Error);
-  EXPECT_NO_THROW(publisher.publish(nowhere, "{}", {}));
+  EXPECT_NO_THROW(publisher.publish(scratch, "{}", {}));
+  EXPECT_EQ(publisher.find_queue(scratch), std::optional<std::uint32_t>(2));
   publisher.close();
 
   // With the setting left at classic, check fails and names it; serve would be refused.
