@@ -47,28 +47,28 @@ Republisher::Republisher(Publish publish, std::function<void(Receipt)> receipt)
     : publish_(std::move(publish)), receipt_(std::move(receipt)) {
   thread_ = std::thread([this] {
     while (auto letter = letters_.pop()) {
-      bool published = true;
-      const auto* queue_kind = route_name(letter->route);
       // A connection whose node went away is found by the next publish: the letter is published
       // once more, on a new connection (to a node that answers), before its message is given
       // back to the queue, which on a quorum queue counts one more delivery. A publish that did
       // reach the broker before the failure leaves a duplicate, which loads once.
-      for (int attempt = 1; attempt <= 2; ++attempt) {
-        try {
-          publish_(*letter);
-          published = true;
-          break;
-        } catch (const core::Error& e) {
-          published = false;
-          if (attempt == 2) {
-            log::warn("cannot republish; the message goes back to the queue",
-                      {{"queue", queue_kind}, {"reason", e.what()}});
-          }
-        }
+      auto failure = try_publish(*letter);
+      if (failure) failure = try_publish(*letter);
+      if (failure) {
+        log::warn("cannot republish; the message goes back to the queue",
+                  {{"queue", route_name(letter->route)}, {"reason", *failure}});
       }
-      receipt_({letter->generation, letter->tag, published});
+      receipt_({letter->generation, letter->tag, /*published=*/!failure});
     }
   });
+}
+
+std::optional<std::string> Republisher::try_publish(const Letter& letter) {
+  try {
+    publish_(letter);
+    return std::nullopt;
+  } catch (const core::Error& e) {
+    return e.what();
+  }
 }
 
 Republisher::~Republisher() {

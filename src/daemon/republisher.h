@@ -51,6 +51,9 @@ class Republisher final : public Republish {
   void submit(Letter letter) override;
 
  private:
+  // Empty when the broker took the letter, else why not.
+  std::optional<std::string> try_publish(const Letter& letter);
+
   Publish publish_;
   std::function<void(Receipt)> receipt_;
   WorkQueue<Letter> letters_;

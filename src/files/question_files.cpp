@@ -120,7 +120,9 @@ std::optional<std::string> QuestionFiles::read(const core::QuizId& quiz_id) {
     }
     text.resize(had + static_cast<std::size_t>(n));
     if (text.size() > max_bytes_) throw too_big(text.size());  // it grew while we read
-    if (n == 0 || (static_cast<std::size_t>(n) < asked && text.size() >= static_cast<std::size_t>(info.st_size))) break;
+    if (n == 0) break;
+    const bool short_read = static_cast<std::size_t>(n) < asked;
+    if (short_read && text.size() >= static_cast<std::size_t>(info.st_size)) break;  // the end, no 0-byte read
     asked = 65536;
   }
   return text;

@@ -23,7 +23,6 @@ void let_go_of_big(std::vector<std::string>& keys) {
   if (keys.size() > kKept) std::vector<std::string>().swap(keys);
 }
 
-
 template <typename F>
 auto at_stage(core::Stage stage, F&& step) {
   try {
