@@ -53,8 +53,18 @@ std::size_t number_size(std::string_view text) {
   return 1 + (significant + 1) / 2 + (significant % 2 == 0 && even_exponent ? 1 : 0) + (negative ? 1 : 0);
 }
 
+// The same count as for the integer's decimal text, without making it: an integer's first digit
+// is at exponent digits - 1.
 std::size_t number_size(std::int64_t value) {
-  return number_size(std::to_string(value));
+  if (value == 0) return 1;
+  // The magnitude as unsigned: -INT64_MIN does not fit an int64.
+  std::uint64_t magnitude = value < 0 ? 0 - static_cast<std::uint64_t>(value) : static_cast<std::uint64_t>(value);
+  std::size_t trailing_zeros = 0;
+  for (; magnitude % 10 == 0; magnitude /= 10) ++trailing_zeros;
+  std::size_t significant = 0;
+  for (; magnitude != 0; magnitude /= 10) ++significant;
+  const bool even_exponent = (significant + trailing_zeros - 1) % 2 == 0;
+  return 1 + (significant + 1) / 2 + (significant % 2 == 0 && even_exponent ? 1 : 0) + (value < 0 ? 1 : 0);
 }
 
 std::size_t value_size(const nlohmann::json& value) {

@@ -1,6 +1,8 @@
 #include "core/item.h"
 
+#include <charconv>
 #include <cstdint>
+#include <cstring>
 #include <string>
 
 #include "core/dynamo_size.h"
@@ -9,6 +11,8 @@
 #include "core/utf8.h"
 
 namespace qrl::core {
+
+using namespace std::string_view_literals;
 
 namespace {
 
@@ -27,36 +31,40 @@ class Writer {
     number(value);
   }
   void number(std::int64_t value) {
-    out_ += "{\"N\":\"";
-    out_ += std::to_string(value);
-    out_ += "\"}";
+    out_ += "{\"N\":\""sv;
+    char digits[24];
+    const auto end = std::to_chars(digits, digits + sizeof digits, value).ptr;
+    out_.append(digits, static_cast<std::size_t>(end - digits));
+    out_ += "\"}"sv;
   }
   void string_value(std::string_view value) {
-    out_ += "{\"S\":";
+    out_ += "{\"S\":"sv;
     append_json_string(out_, value);
     out_ += '}';
   }
+  // `name` is one of this file's attribute names: plain ASCII that needs no escaping.
   void key(std::string_view name) {
     if (!first_) out_ += ',';
     first_ = false;
-    append_json_string(out_, name);
-    out_ += ':';
+    out_ += '"';
+    out_ += name;
+    out_ += "\":"sv;
   }
   void open_map() {
-    out_ += "{\"M\":{";
+    out_ += "{\"M\":{"sv;
     first_ = true;
   }
   void close_map() {
-    out_ += "}}";
+    out_ += "}}"sv;
     first_ = false;
   }
   void open_list(std::string_view name) {
     key(name);
-    out_ += "{\"L\":[";
+    out_ += "{\"L\":["sv;
     first_ = true;
   }
   void close_list() {
-    out_ += "]}";
+    out_ += "]}"sv;
     first_ = false;
   }
   void element() {
@@ -107,11 +115,39 @@ std::size_t num(std::string_view name, std::int64_t value) {
 
 }  // namespace
 
+namespace {
+
+constexpr std::uint64_t kOnes = 0x0101010101010101ULL;
+constexpr std::uint64_t kHighBits = 0x8080808080808080ULL;
+
+// Whether some byte of `word` is below `n` (n at most 0x80), eight bytes at a time.
+constexpr bool has_byte_below(std::uint64_t word, std::uint64_t n) {
+  return ((word - kOnes * n) & ~word & kHighBits) != 0;
+}
+constexpr bool has_byte(std::uint64_t word, unsigned char c) {
+  return has_byte_below(word ^ (kOnes * c), 1);
+}
+
+// Whether any of the eight bytes of `word` needs a look of its own: a control character, '"',
+// '\\', or a byte of a multi-byte UTF-8 sequence. Most text has none, so it is copied in runs.
+constexpr bool needs_look(std::uint64_t word) {
+  return (word & kHighBits) != 0 || has_byte_below(word, 0x20) || has_byte(word, '"') || has_byte(word, '\\');
+}
+
+}  // namespace
+
 void append_json_string(std::string& out, std::string_view text) {
   static constexpr char kHex[] = "0123456789abcdef";
   out += '"';
   std::size_t run = 0;  // start of the current run of characters that need no escaping
   for (std::size_t i = 0; i < text.size(); ++i) {
+    if (std::uint64_t word = 0; i + sizeof word <= text.size()) {
+      std::memcpy(&word, text.data() + i, sizeof word);
+      if (!needs_look(word)) {
+        i += sizeof word - 1;
+        continue;
+      }
+    }
     auto c = static_cast<unsigned char>(text[i]);
     if (c >= 0x80) {
       // The body must be valid JSON text: a byte that is not UTF-8 becomes U+FFFD (the
@@ -123,20 +159,20 @@ void append_json_string(std::string& out, std::string_view text) {
       }
       out.append(text.data() + run, i - run);
       run = i + 1;
-      out += "\xef\xbf\xbd";
+      out += "\xef\xbf\xbd"sv;
       continue;
     }
     if (c >= 0x20 && c != '"' && c != '\\') continue;
     out.append(text.data() + run, i - run);
     run = i + 1;
     switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
+      case '"': out += "\\\""sv; break;
+      case '\\': out += "\\\\"sv; break;
+      case '\n': out += "\\n"sv; break;
+      case '\r': out += "\\r"sv; break;
+      case '\t': out += "\\t"sv; break;
       default:
-        out += "\\u00";
+        out += "\\u00"sv;
         out += kHex[c >> 4];
         out += kHex[c & 0xf];
     }
@@ -160,13 +196,25 @@ std::size_t participant_size(const Participant& p) {
          str("StopTime", p.stop_time);
 }
 
+// What the Writer would write, in as few appends as it can be: a quiz has participants x questions
+// of these, and they are most of the item.
 void append_answer(std::string& out, const ParticipantAnswer& a) {
-  Writer w(out);
-  w.open_map();
-  w.s("UserId", a.user_id);
-  w.numbers("ParticipantOptions", a.options);
-  w.n("AnsweredInDuration", a.answered_in_ns);
-  w.close_map();
+  auto number = [&](std::int64_t value) {
+    char digits[24];
+    const auto end = std::to_chars(digits, digits + sizeof digits, value).ptr;
+    out.append(digits, static_cast<std::size_t>(end - digits));
+  };
+  out += R"({"M":{"UserId":{"S":)"sv;
+  append_json_string(out, a.user_id);
+  out += R"(},"ParticipantOptions":{"L":[)"sv;
+  for (std::size_t i = 0; i < a.options.size(); ++i) {
+    out += i == 0 ? R"({"N":")"sv : R"(,{"N":")"sv;
+    number(a.options[i]);
+    out += R"("})"sv;
+  }
+  out += R"(]},"AnsweredInDuration":{"N":")"sv;
+  number(a.answered_in_ns);
+  out += R"("}}})"sv;
 }
 
 std::size_t answer_size(const ParticipantAnswer& a) {
@@ -209,14 +257,14 @@ std::string encode_item(const Quiz& quiz) {
   append_quiz_scalars(out, quiz);
   Writer w(out, /*first=*/false);  // after the scalars
   w.list("Questions", quiz.questions, [&](const Question& q) {
-    out += "{\"M\":{";
+    out += "{\"M\":{"sv;
     append_question_header(out, q);
-    out += ",\"ParticipantAnswers\":{\"L\":[";
+    out += ",\"ParticipantAnswers\":{\"L\":["sv;
     for (std::size_t i = 0; i < q.answers.size(); ++i) {
       if (i > 0) out += ',';
       append_answer(out, q.answers[i]);
     }
-    out += "]}}}";
+    out += "]}}}"sv;
   });
   w.list("Participants", quiz.participants, [&](const Participant& p) { append_participant(out, p); });
   out += '}';

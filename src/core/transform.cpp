@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <chrono>
 #include <cmath>
 #include <ctime>
 #include <limits>
@@ -126,16 +127,36 @@ QuestionEntry parse_question(const nlohmann::json& entry, std::size_t index, con
   return out;
 }
 
+constexpr std::int64_t kLastSecondOf9999 = 253402300799;
+
+// Writes `value` as `width` digits, zero-padded, ending just before `end`.
+void put_digits(char* end, unsigned value, int width) {
+  for (int i = 0; i < width; ++i, value /= 10) *--end = static_cast<char>('0' + value % 10);
+}
+
 }  // namespace
 
 std::optional<std::int64_t> epoch_seconds(std::string_view text) {
   auto value = parse_integer(text);
   // Up to year 9999: RFC 3339 has four-digit years.
-  if (!value || *value < 0 || *value > 253402300799) return std::nullopt;
+  if (!value || *value < 0 || *value > kLastSecondOf9999) return std::nullopt;
   return value;
 }
 
 std::string rfc3339_utc(std::int64_t epoch_seconds) {
+  if (epoch_seconds >= 0 && epoch_seconds <= kLastSecondOf9999) {
+    // The years epoch_seconds() accepts, by hand: strftime was most of each stop time's cost.
+    const std::chrono::year_month_day date{std::chrono::sys_days{std::chrono::days{epoch_seconds / 86400}}};
+    const auto in_day = static_cast<unsigned>(epoch_seconds % 86400);
+    std::string out = "0000-00-00T00:00:00Z";
+    put_digits(out.data() + 4, static_cast<unsigned>(static_cast<int>(date.year())), 4);
+    put_digits(out.data() + 7, static_cast<unsigned>(date.month()), 2);
+    put_digits(out.data() + 10, static_cast<unsigned>(date.day()), 2);
+    put_digits(out.data() + 13, in_day / 3600, 2);
+    put_digits(out.data() + 16, in_day / 60 % 60, 2);
+    put_digits(out.data() + 19, in_day % 60, 2);
+    return out;
+  }
   std::time_t t = static_cast<std::time_t>(epoch_seconds);
   std::tm tm{};
   gmtime_r(&t, &tm);
@@ -300,13 +321,15 @@ std::vector<std::size_t> participant_slots(const QuizHeader& header, const QuizR
   for (std::size_t m = 0; m < header.leaderboard.size(); ++m) base.emplace(header.leaderboard[m].first, m * stride);
   const auto& participants = reader.quiz().participants;
   const std::size_t count = participants.size();
+  std::vector<std::size_t> first(count);  // each participant's looked up once, not once a key
+  for (std::size_t p = 0; p < count; ++p) first[p] = base.at(participants[p].user_id);
   std::vector<std::size_t> slots(reader.key_count());
   for (std::size_t i = 0; i < slots.size(); ++i) {
     if (i < 2 * count) {
-      slots[i] = base.at(participants[i / 2].user_id) + i % 2;  // username, stopTime
+      slots[i] = first[i / 2] + i % 2;  // username, stopTime
     } else {
       const std::size_t n = i - 2 * count;  // answers: question-major
-      slots[i] = base.at(participants[n % count].user_id) + 2 + n / count;
+      slots[i] = first[n % count] + 2 + n / count;
     }
   }
   return slots;

@@ -1,8 +1,14 @@
 #include "core/item.h"
 
+#include <random>
+#include <string>
+#include <vector>
+
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include "core/error.h"
+#include "core/utf8.h"
 #include "split/assembler.h"
 
 namespace qrl::core {
@@ -62,6 +68,29 @@ TEST(Item, EscapesStrings) {
   std::string out;
   append_json_string(out, std::string("a\"b\\c\n\x01", 7));
   EXPECT_EQ(out, R"("a\"b\\c\n\u0001")");
+}
+
+// Any bytes, of any length (runs of eight are copied whole when none needs a look): the text is
+// valid JSON whose string is the bytes with each invalid UTF-8 byte replaced by U+FFFD, and the
+// size counted for them is that string's.
+TEST(Item, AnyBytesEncodeToJsonThatDecodesToTheirValidUtf8OfTheSizeCounted) {
+  const std::vector<std::string> pieces = {"a", "Z", " ", "~", "\"", "\\", "\n", std::string(1, '\0'), "\x1f",
+                                           "\x7f", "\xc3\xa9", "\xf0\x9f\x98\x80", "\xff", "\xc3", "\xed\xa0\x80",
+                                           "plain text "};
+  std::mt19937 rng(11);
+  for (int i = 0; i < 20000; ++i) {
+    std::string text;
+    const auto length = rng() % 24;
+    for (std::size_t p = 0; p < length; ++p) text += pieces[rng() % pieces.size()];
+    std::string out = "x";  // appended to, not replaced
+    append_json_string(out, text);
+    ASSERT_EQ(out.front(), 'x');
+    nlohmann::json decoded;
+    ASSERT_NO_THROW(decoded = nlohmann::json::parse(out.substr(1))) << out;
+    ASSERT_EQ(decoded.get<std::string>(), to_valid_utf8(text)) << out;
+    // Its size by DynamoDB's rules (eight ASCII bytes at a time) is that string's length.
+    ASSERT_EQ(valid_utf8_size(text), to_valid_utf8(text).size()) << out;
+  }
 }
 
 }  // namespace

@@ -1,5 +1,10 @@
 #include "core/transform.h"
 
+#include <ctime>
+#include <random>
+#include <string>
+#include <vector>
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -192,6 +197,22 @@ TEST(Transform, Rfc3339) {
   EXPECT_EQ(rfc3339_utc(1643273678), "2022-01-27T08:54:38Z");
   EXPECT_EQ(rfc3339_utc(0), "1970-01-01T00:00:00Z");
   EXPECT_EQ(rfc3339_utc(951782400), "2000-02-29T00:00:00Z");
+  EXPECT_EQ(rfc3339_utc(253402300799), "9999-12-31T23:59:59Z");
+}
+
+// Written by hand for the years epoch_seconds() accepts: the same text as the C library's.
+TEST(Transform, Rfc3339IsWhatStrftimeWrites) {
+  auto by_strftime = [](std::int64_t seconds) {
+    std::time_t t = static_cast<std::time_t>(seconds);
+    std::tm tm{};
+    gmtime_r(&t, &tm);
+    char buffer[32];
+    return std::string(buffer, std::strftime(buffer, sizeof buffer, "%Y-%m-%dT%H:%M:%SZ", &tm));
+  };
+  std::mt19937_64 rng(5);
+  std::vector<std::int64_t> seconds = {0, 59, 86399, 86400, 951782399, 951868800, 4107542400, 253402300799};
+  for (int i = 0; i < 100000; ++i) seconds.push_back(static_cast<std::int64_t>(rng() % 253402300800));
+  for (auto s : seconds) ASSERT_EQ(rfc3339_utc(s), by_strftime(s)) << s;
 }
 
 }  // namespace
