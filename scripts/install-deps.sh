@@ -12,6 +12,7 @@ packages=(
   redis-server rabbitmq-server procps
   python3 python3-botocore openssl
   clang libclang-rt-14-dev
+  valgrind
   prometheus
 )
 
