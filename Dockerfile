@@ -13,7 +13,7 @@ RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
       g++ cmake ninja-build pkg-config binutils zip unzip ca-certificates \
       libhiredis-dev librabbitmq-dev libcurl4-openssl-dev libssl-dev zlib1g-dev \
-      prometheus-cpp-dev libcivetweb-dev nlohmann-json3-dev libcli11-dev \
+      prometheus-cpp-dev libcivetweb-dev nlohmann-json3-dev libcli11-dev libjemalloc-dev \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY CMakeLists.txt ./

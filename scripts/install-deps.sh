@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 
 packages=(
   build-essential cmake ninja-build pkg-config ca-certificates zip unzip patchelf
-  libhiredis-dev librabbitmq-dev libcurl4-openssl-dev libssl-dev zlib1g-dev prometheus-cpp-dev libcivetweb-dev nlohmann-json3-dev libcli11-dev
+  libhiredis-dev librabbitmq-dev libcurl4-openssl-dev libssl-dev zlib1g-dev prometheus-cpp-dev libcivetweb-dev nlohmann-json3-dev libcli11-dev libjemalloc-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   redis-server rabbitmq-server procps
   python3 python3-botocore openssl
