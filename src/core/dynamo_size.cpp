@@ -58,7 +58,8 @@ std::size_t number_size(std::string_view text) {
 std::size_t number_size(std::int64_t value) {
   if (value == 0) return 1;
   // The magnitude as unsigned: -INT64_MIN does not fit an int64.
-  std::uint64_t magnitude = value < 0 ? 0 - static_cast<std::uint64_t>(value) : static_cast<std::uint64_t>(value);
+  std::uint64_t magnitude =
+      value < 0 ? 0 - static_cast<std::uint64_t>(value) : static_cast<std::uint64_t>(value);
   std::size_t trailing_zeros = 0;
   for (; magnitude % 10 == 0; magnitude /= 10) ++trailing_zeros;
   std::size_t significant = 0;

@@ -40,9 +40,10 @@ TEST(DynamoSize, IntegersAgreeWithTheTestsOwnCount) {
     ASSERT_EQ(number_size(text), number_size(value)) << text;
   }
   // The ends and the round numbers, which the random values rarely hit.
-  for (std::int64_t value : {std::numeric_limits<std::int64_t>::min(), std::numeric_limits<std::int64_t>::max(),
-                             std::int64_t{0}, std::int64_t{-1}, std::int64_t{10}, std::int64_t{-100},
-                             std::int64_t{1'000'000'000'000'000'000}, std::int64_t{1'200'000'000}}) {
+  for (std::int64_t value :
+       {std::numeric_limits<std::int64_t>::min(), std::numeric_limits<std::int64_t>::max(), std::int64_t{0},
+        std::int64_t{-1}, std::int64_t{10}, std::int64_t{-100}, std::int64_t{1'000'000'000'000'000'000},
+        std::int64_t{1'200'000'000}}) {
     const auto text = std::to_string(value);
     EXPECT_EQ(number_size(value), testing::dynamo_number_size(text)) << text;
   }

@@ -74,8 +74,21 @@ TEST(Item, EscapesStrings) {
 // valid JSON whose string is the bytes with each invalid UTF-8 byte replaced by U+FFFD, and the
 // size counted for them is that string's.
 TEST(Item, AnyBytesEncodeToJsonThatDecodesToTheirValidUtf8OfTheSizeCounted) {
-  const std::vector<std::string> pieces = {"a", "Z", " ", "~", "\"", "\\", "\n", std::string(1, '\0'), "\x1f",
-                                           "\x7f", "\xc3\xa9", "\xf0\x9f\x98\x80", "\xff", "\xc3", "\xed\xa0\x80",
+  const std::vector<std::string> pieces = {"a",
+                                           "Z",
+                                           " ",
+                                           "~",
+                                           "\"",
+                                           "\\",
+                                           "\n",
+                                           std::string(1, '\0'),
+                                           "\x1f",
+                                           "\x7f",
+                                           "\xc3\xa9",
+                                           "\xf0\x9f\x98\x80",
+                                           "\xff",
+                                           "\xc3",
+                                           "\xed\xa0\x80",
                                            "plain text "};
   std::mt19937 rng(11);
   for (int i = 0; i < 20000; ++i) {
