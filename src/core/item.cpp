@@ -16,6 +16,13 @@ using namespace std::string_view_literals;
 
 namespace {
 
+// An integer's decimal digits, without a temporary string.
+void append_integer(std::string& out, std::int64_t value) {
+  char digits[24];
+  const auto end = std::to_chars(digits, digits + sizeof digits, value).ptr;
+  out.append(digits, static_cast<std::size_t>(end - digits));
+}
+
 // Writes DynamoDB JSON by hand: the shape is fixed, and a 20 x 10 quiz is ~27 KB, so going
 // through a DOM would double the loader's CPU per quiz for nothing.
 class Writer {
@@ -32,9 +39,7 @@ class Writer {
   }
   void number(std::int64_t value) {
     out_ += "{\"N\":\""sv;
-    char digits[24];
-    const auto end = std::to_chars(digits, digits + sizeof digits, value).ptr;
-    out_.append(digits, static_cast<std::size_t>(end - digits));
+    append_integer(out_, value);
     out_ += "\"}"sv;
   }
   void string_value(std::string_view value) {
@@ -112,10 +117,6 @@ std::size_t str(std::string_view name, std::string_view value) {
 std::size_t num(std::string_view name, std::int64_t value) {
   return name.size() + number_size(value);
 }
-
-}  // namespace
-
-namespace {
 
 constexpr std::uint64_t kOnes = 0x0101010101010101ULL;
 constexpr std::uint64_t kHighBits = 0x8080808080808080ULL;
@@ -199,21 +200,16 @@ std::size_t participant_size(const Participant& p) {
 // What the Writer would write, in as few appends as it can be: a quiz has participants x questions
 // of these, and they are most of the item.
 void append_answer(std::string& out, const ParticipantAnswer& a) {
-  auto number = [&](std::int64_t value) {
-    char digits[24];
-    const auto end = std::to_chars(digits, digits + sizeof digits, value).ptr;
-    out.append(digits, static_cast<std::size_t>(end - digits));
-  };
   out += R"({"M":{"UserId":{"S":)"sv;
   append_json_string(out, a.user_id);
   out += R"(},"ParticipantOptions":{"L":[)"sv;
   for (std::size_t i = 0; i < a.options.size(); ++i) {
     out += i == 0 ? R"({"N":")"sv : R"(,{"N":")"sv;
-    number(a.options[i]);
+    append_integer(out, a.options[i]);
     out += R"("})"sv;
   }
   out += R"(]},"AnsweredInDuration":{"N":")"sv;
-  number(a.answered_in_ns);
+  append_integer(out, a.answered_in_ns);
   out += R"("}}})"sv;
 }
 
