@@ -1,12 +1,14 @@
 // End-to-end benchmark on the local stack (scripts/bench.sh starts it and sets the
 // environment): seeds N quizzes of P x Q into Redis and the question-set directory, measures
-// dynalite's raw PutItem rate for the very same items from W bare keep-alive clients, then
-// publishes the N events, runs the real daemon with W workers until every quiz is loaded, and
-// reports quizzes/s (and as a fraction of the raw rate), the DynamoDB requests per quiz (from the
-// daemon's own /metrics), the daemon's CPU per quiz and its peak RSS. Everything it creates (queue, tables, directory) is its own and removed after.
+// dynalite's raw PutItem rate for the very same items from W bare keep-alive clients (after a
+// warm-up), then publishes the N events, runs the real daemon with W workers until every quiz is
+// loaded, and reports quizzes/s (and as a fraction of the raw rate), the DynamoDB requests per
+// quiz (from the daemon's own /metrics), the daemon's CPU per quiz and its peak RSS. Everything
+// it creates (queue, tables, directory) is its own and removed after.
 
 #include <signal.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
@@ -117,13 +119,13 @@ int main(int argc, char** argv) {
 
   // The same items, from W bare keep-alive clients, each into a fresh table: plain, and with the
   // loader's condition (dynalite parses every condition expression; DynamoDB charges nothing for it).
-  auto raw_rate_of = [&](const char* name, bool conditional) {
+  auto raw_rate_of = [&](const char* name, bool conditional, std::size_t count) {
     auto raw_settings = config.dynamo;
     raw_settings.table = config.dynamo.table + "-" + name;
     auto keys = testing::keys_of(raw_settings);
     dynamodb::Client raw_admin(raw_settings, keys, 30s);
     raw_admin.ensure_table();
-    std::fprintf(stderr, "%s PutItem of the same %zu items from %d keep-alive clients...\n", name, items.size(),
+    std::fprintf(stderr, "%s PutItem of %zu of the same items from %d keep-alive clients...\n", name, count,
                  workers);
     std::atomic<std::size_t> next{0};
     auto raw_start = Clock::now();
@@ -132,7 +134,7 @@ int main(int argc, char** argv) {
       for (int w = 0; w < workers; ++w) {
         threads.emplace_back([&] {
           dynamodb::Client client(raw_settings, keys, 30s);
-          for (std::size_t i = next++; i < items.size(); i = next++) {
+          for (std::size_t i = next++; i < count; i = next++) {
             if (conditional) {
               client.put_quiz(quizzes[i].id, items[i], identities[i], 0);
             } else {
@@ -143,12 +145,15 @@ int main(int argc, char** argv) {
       }
       for (auto& t : threads) t.join();
     }
-    const double rate = static_cast<double>(items.size()) / seconds_since(raw_start);
+    const double rate = static_cast<double>(count) / seconds_since(raw_start);
     raw_admin.delete_table();
     return rate;
   };
-  const double raw_rate = raw_rate_of("raw", false);
-  const double conditional_rate = raw_rate_of("conditional", true);
+  // dynalite is a Node.js program: its first few hundred requests run before the JIT has compiled
+  // them, and a raw rate measured cold is a low bar (the loader, last, meets a warm dynalite).
+  (void)raw_rate_of("warm-up", true, std::min<std::size_t>(items.size(), 300));
+  const double raw_rate = raw_rate_of("raw", false, items.size());
+  const double conditional_rate = raw_rate_of("conditional", true, items.size());
 
   auto env = stack.env();
   env["LOADER_WORKERS"] = std::to_string(workers);
@@ -158,8 +163,10 @@ int main(int argc, char** argv) {
   env["LOADER_METRICS_PORT"] = std::to_string(metrics_port);
   std::fprintf(stderr, "publishing %zu events, stamped now...\n", quizzes.size());
   const auto now_s =
-      std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
-  for (const auto& q : quizzes) stack.publish(core::make_event("bench-" + q.id, core::rfc3339_utc(now_s), q.id));
+      std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
+          .count();
+  for (const auto& q : quizzes)
+    stack.publish(core::make_event("bench-" + q.id, core::rfc3339_utc(now_s), q.id));
   std::fprintf(stderr, "running the daemon (settle window %d ms)...\n", settle_ms);
   auto started = Clock::now();
   testing::Process daemon({"serve"}, env, binary);
@@ -202,18 +209,22 @@ int main(int argc, char** argv) {
   std::printf("dynalite raw PutItem: %.1f items/s (%d keep-alive clients, same items)\n", raw_rate, workers);
   std::printf("  with the condition: %.1f items/s (the loader's own request, from the same clients)\n",
               conditional_rate);
-  std::printf("loader end to end:    %.1f quizzes/s in %.2f s = %.2f of the raw rate, %.2f of the conditional\n",
-              rate, elapsed, rate / raw_rate, rate / conditional_rate);
+  std::printf(
+      "loader end to end:    %.1f quizzes/s in %.2f s = %.2f of the raw rate, %.2f of the conditional\n",
+      rate, elapsed, rate / raw_rate, rate / conditional_rate);
   const double user =
       static_cast<double>(usage.ru_utime.tv_sec) + static_cast<double>(usage.ru_utime.tv_usec) / 1e6;
-  std::printf("after the first load:  %.1f quizzes/s (first quiz gone %.2f s after start; settle window %d ms)\n",
-              static_cast<double>(quizzes.size() - 1) / std::max(elapsed - *first_load, 1e-3), *first_load, settle_ms);
+  std::printf(
+      "after the first load:  %.1f quizzes/s (first quiz gone %.2f s after start; settle window %d ms)\n",
+      static_cast<double>(quizzes.size() - 1) / std::max(elapsed - *first_load, 1e-3), *first_load,
+      settle_ms);
   if (requests) {
     double all_requests = 0;
     std::string by_operation;
     for (const auto& [operation, n] : *requests) {
       all_requests += n;
-      by_operation += (by_operation.empty() ? "" : ", ") + operation + " " + std::to_string(static_cast<long>(n));
+      by_operation +=
+          (by_operation.empty() ? "" : ", ") + operation + " " + std::to_string(static_cast<long>(n));
     }
     std::printf("DynamoDB requests:    %.2f per quiz (%s; DescribeTable at start-up included)\n",
                 all_requests / static_cast<double>(quizzes.size()), by_operation.c_str());
