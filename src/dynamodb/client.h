@@ -1,6 +1,6 @@
 #pragma once
-// The few DynamoDB operations the loader needs, over the JSON 1.0 protocol, signed by libcurl
-// with the credentials of a process-wide provider. One Client per thread: it owns its HTTP
+// The few DynamoDB operations the loader needs, over the JSON 1.0 protocol, signed (SigV4,
+// http/sigv4.h) with the credentials of a process-wide provider. One Client per thread: it owns its HTTP
 // connection. Every response's x-amz-crc32 is checked, as the AWS SDKs do.
 //
 // The operations the loader itself uses, and so its IAM policy: DescribeTable (start-up),

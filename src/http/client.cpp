@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cstdlib>
+#include <ctime>
 
 #include "core/error.h"
 
@@ -128,23 +129,42 @@ void set_method(CURL* h, const Request& request) {
   }
 }
 
-// libcurl signs (SigV4) every header it sends, the session token's included. `provider` must
-// outlive the transfer.
-void set_signing(CURL* h, const AwsSigning& signing, std::string& provider, Headers& headers) {
-  provider = "aws:amz:" + signing.region + ":" + signing.service;
-  curl_easy_setopt(h, CURLOPT_AWS_SIGV4, provider.c_str());
-  curl_easy_setopt(h, CURLOPT_USERNAME, signing.access_key_id.c_str());
-  curl_easy_setopt(h, CURLOPT_PASSWORD, signing.secret_access_key.c_str());
-  if (!signing.session_token.empty()) headers.add("X-Amz-Security-Token: " + signing.session_token);
+struct UrlFree {
+  void operator()(CURLU* url) const noexcept { curl_url_cleanup(url); }
+};
+
+// One part of a parsed URL; empty when it has none.
+std::string url_part(CURLU* url, CURLUPart part) {
+  char* text = nullptr;
+  if (curl_url_get(url, part, &text, 0) != CURLUE_OK || text == nullptr) return {};
+  std::string out(text);
+  curl_free(text);
+  return out;
 }
 
 }  // namespace
+
+// The Host header and path curl sends for `url`, parsed by curl's own URL parser; the last one
+// is kept, since a client sends to one endpoint.
+const Client::Target& Client::target(const std::string& url) {
+  if (target_ && target_->url == url) return *target_;
+  std::unique_ptr<CURLU, UrlFree> parsed(curl_url());
+  if (!parsed || curl_url_set(parsed.get(), CURLUPART_URL, url.c_str(), 0) != CURLUE_OK) {
+    throw core::environment_error(core::Stage::kUnknown, "cannot sign a request to '" + url + "': not a URL");
+  }
+  Target parts{url, url_part(parsed.get(), CURLUPART_HOST), url_part(parsed.get(), CURLUPART_PATH),
+               url_part(parsed.get(), CURLUPART_QUERY)};
+  if (auto port = url_part(parsed.get(), CURLUPART_PORT); !port.empty()) parts.host += ":" + port;
+  target_ = std::move(parts);
+  return *target_;
+}
 
 std::chrono::milliseconds Client::timeout() const {
   auto timeout = timeout_;
   if (!deadline_ || clock_ == nullptr) return timeout;
   const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(*deadline_ - clock_->now());
-  if (left.count() <= 0) throw core::transient_error(core::Stage::kUnknown, "no time left before the deadline");
+  if (left.count() <= 0)
+    throw core::transient_error(core::Stage::kUnknown, "no time left before the deadline");
   return timeout.count() == 0 || left < timeout ? left : timeout;
 }
 
@@ -159,14 +179,22 @@ Response Client::send(const Request& request, const AwsSigning* signing) {
   curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
   const auto timeout = this->timeout();
   curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, static_cast<long>(timeout.count()));
-  curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, timeout.count() > 0 ? static_cast<long>(timeout.count()) : 10000L);
+  curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS,
+                   timeout.count() > 0 ? static_cast<long>(timeout.count()) : 10000L);
   if (request.url.rfind("https://", 0) == 0) {
     static const std::string kBundle = ca_bundle();
     if (!kBundle.empty()) curl_easy_setopt(h, CURLOPT_CAINFO, kBundle.c_str());
   }
   set_method(h, request);
-  std::string provider;
-  if (signing != nullptr) set_signing(h, *signing, provider, headers);
+  if (signing != nullptr) {
+    const auto& to = target(request.url);
+    if (!signer_) signer_ = std::make_unique<sigv4::Signer>();
+    std::vector<std::string> added{"Host: " + to.host};
+    const sigv4::Request signed_request{request.method, to.host,          to.path,
+                                        to.query,       &request.headers, request.body};
+    signer_->sign(signed_request, *signing, std::time(nullptr), added);
+    for (const auto& header : added) headers.add(header);
+  }
   curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers.get());
   // Bodies over 1 MB get an unsigned "Expect: 100-continue"; do not wait long for the 100.
   curl_easy_setopt(h, CURLOPT_EXPECT_100_TIMEOUT_MS, 200L);
@@ -186,7 +214,8 @@ Response Client::send(const Request& request, const AwsSigning* signing) {
   const std::string what = "HTTP " + request.method + " to " + request.url;
   if (body.overflow) {
     throw core::transient_error(core::Stage::kUnknown, what + " failed: the response is larger than " +
-                                                           std::to_string(request.max_response_bytes) + " bytes");
+                                                           std::to_string(request.max_response_bytes) +
+                                                           " bytes");
   }
   if (code != CURLE_OK) throw transfer_error(code, what, detail);
   curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &response.status);

@@ -1,13 +1,10 @@
 #pragma once
 // A blocking HTTP/1.1 client over one libcurl easy handle, owned by one thread. Reusing the
-// handle keeps the connection alive between requests. AWS requests are signed by libcurl
-// itself (CURLOPT_AWS_SIGV4); we only supply the keys and the session token header.
+// handle keeps the connection alive between requests. AWS requests are signed with SigV4 by
+// http/sigv4.h: every header of the request, with Host (sent as signed) and X-Amz-Date.
 //
-// libcurl 7.88 signs every header of CURLOPT_HTTPHEADER, including one that is only there to
-// suppress a header (an empty "Expect:"), which it then does not send (curl #11664): AWS then
-// rejects the request, since a signed header is missing. So this client never passes such a
-// header. curl adds "Expect: 100-continue" itself only to bodies over 1 MB, unsigned, which AWS
-// accepts (its signers, like the SDKs', leave Expect out).
+// curl adds headers of its own unsigned (Accept, Content-Length, and "Expect: 100-continue" to
+// bodies over 1 MB), which AWS accepts: its signers, like the SDKs', leave those out.
 
 #include <chrono>
 #include <map>
@@ -19,6 +16,7 @@
 #include <curl/curl.h>
 
 #include "core/clock.h"
+#include "http/sigv4.h"
 
 namespace qrl::http {
 
@@ -74,6 +72,13 @@ class Client {
     void operator()(CURL* handle) const noexcept { curl_easy_cleanup(handle); }
   };
   std::unique_ptr<CURL, EasyDeleter> handle_;
+  // The signer, made on the first signed request; and the parts of the last URL signed for.
+  std::unique_ptr<sigv4::Signer> signer_;
+  struct Target {
+    std::string url, host, path, query;
+  };
+  std::optional<Target> target_;
+  const Target& target(const std::string& url);
   // This request's timeout: the client's, cut to what is left before the deadline.
   std::chrono::milliseconds timeout() const;
 
