@@ -18,6 +18,12 @@ core::Error openssl_failed(const char* what) {
   return core::transient_error(core::Stage::kUnknown, std::string("SigV4 signing failed: OpenSSL ") + what);
 }
 
+// No SHA-256 or HMAC at all: OpenSSL's configuration (a provider missing), not this request.
+core::Error openssl_unusable(const char* what) {
+  return core::environment_error(core::Stage::kSetup, std::string("cannot sign AWS requests: OpenSSL ") +
+                                                          what + " (check OPENSSL_CONF and its providers)");
+}
+
 void append_hex(std::string& out, const unsigned char* bytes, std::size_t size) {
   static constexpr char kDigits[] = "0123456789abcdef";
   for (std::size_t i = 0; i < size; ++i) {
@@ -137,11 +143,11 @@ Signer::Signer()
       md_ctx_(EVP_MD_CTX_new()),
       mac_(EVP_MAC_fetch(nullptr, "HMAC", nullptr)),
       mac_ctx_(mac_ ? EVP_MAC_CTX_new(mac_.get()) : nullptr) {
-  if (!md_ || !md_ctx_ || !mac_ || !mac_ctx_) throw openssl_failed("has no SHA-256 or HMAC");
+  if (!md_ || !md_ctx_ || !mac_ || !mac_ctx_) throw openssl_unusable("has no SHA-256 or HMAC");
   char digest[] = "SHA256";
   const OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0),
                                OSSL_PARAM_construct_end()};
-  if (EVP_MAC_CTX_set_params(mac_ctx_.get(), params) != 1) throw openssl_failed("refused HMAC-SHA256");
+  if (EVP_MAC_CTX_set_params(mac_ctx_.get(), params) != 1) throw openssl_unusable("refused HMAC-SHA256");
 }
 
 Signer::Digest Signer::sha256(std::string_view data) {
