@@ -8,13 +8,11 @@
 #include <limits>
 #include <unordered_map>
 
-#include <nlohmann/json.hpp>
-
 #include "core/answer.h"
 #include "core/error.h"
 #include "core/ids.h"
-#include "core/json.h"
 #include "core/keys.h"
+#include "core/question_set.h"
 #include "core/roster.h"
 #include "core/utf8.h"
 
@@ -91,42 +89,6 @@ std::int64_t truncated_score(const std::string& key, const std::string& text) {
   return static_cast<std::int64_t>(std::trunc(score));
 }
 
-struct QuestionEntry {
-  std::string text;
-  std::vector<std::string> options;
-  std::vector<std::int64_t> answers;
-};
-
-QuestionEntry parse_question(const nlohmann::json& entry, std::size_t index, const std::string& file) {
-  std::string where = file + " question " + std::to_string(index);
-  auto fail = [&](std::string_view what) {
-    return invalid_data(Stage::kBuild, "question set " + where + ": " + std::string(what), file);
-  };
-  if (!entry.is_object()) throw fail("is not an object");
-  QuestionEntry out;
-  auto text = entry.find("question");
-  if (text == entry.end() || !text->is_string()) throw fail("field 'question' is missing or not a string");
-  out.text = text->get<std::string>();
-  auto options = entry.find("options");
-  if (options == entry.end() || !options->is_array()) throw fail("field 'options' is missing or not a list");
-  for (const auto& option : *options) {
-    if (!option.is_string()) throw fail("field 'options' holds a value that is not a string");
-    out.options.push_back(option.get<std::string>());
-  }
-  auto answers = entry.find("answers");
-  if (answers == entry.end() || !answers->is_array()) throw fail("field 'answers' is missing or not a list");
-  for (const auto& answer : *answers) {
-    // The upload service keeps any Go int (64 bits): stored as written. Unsigned values past
-    // the signed range would wrap, so they are refused.
-    bool ok = (answer.is_number_unsigned() &&
-               answer.get<std::uint64_t>() <= static_cast<std::uint64_t>(INT64_MAX)) ||
-              (answer.is_number_integer() && !answer.is_number_unsigned());
-    if (!ok) throw fail("field 'answers' holds a value that is not a 64-bit signed integer");
-    out.answers.push_back(answer.get<std::int64_t>());
-  }
-  return out;
-}
-
 constexpr std::int64_t kLastSecondOf9999 = 253402300799;
 
 // Writes `value` as `width` digits, zero-padded, ending just before `end`.
@@ -185,8 +147,9 @@ void QuizReader::read_quiz_keys(const QuizHeader& header) {
   // Any Kotlin Int, stored as written: its nanoseconds fit a signed 64-bit integer.
   duration_s_ = int32_value(duration_key, duration_text);
   if (duration_s_ <= 0) {
-    warn(quiz_.warnings, suppressed_warnings_,
-         "key '" + duration_key + "' holds " + duration_text + ", not a positive duration: stored as written");
+    warn(
+        quiz_.warnings, suppressed_warnings_,
+        "key '" + duration_key + "' holds " + duration_text + ", not a positive duration: stored as written");
   }
   quiz_.question_duration_ns = duration_s_ * kNanosPerSecond;
   const auto start_key = keys::quiz(id, "startTime");
@@ -200,8 +163,8 @@ void QuizReader::validate_members(const QuizHeader& header) const {
   const auto users_key = keys::quiz(source_id_, "userIds");
   for (const auto& user_id : header.user_ids) {
     if (!is_valid_id(user_id)) {
-      throw invalid_data(Stage::kValidate, "invalid user id " + printable(user_id) + " in key '" + users_key + "'",
-                         users_key);
+      throw invalid_data(Stage::kValidate,
+                         "invalid user id " + printable(user_id) + " in key '" + users_key + "'", users_key);
     }
   }
   keys::validate_participants(source_id_, header);
@@ -225,33 +188,19 @@ void QuizReader::take_participants(const QuizHeader& header) {
                    });
 }
 
-// The question set: one parse, then only the selected entries are looked at.
+// The question set: only the selected entries are read (core/question_set.h).
 void QuizReader::take_questions(const QuizHeader& header, std::string_view question_file) {
   const std::string file_name = source_id_ + ".json";
-  const auto indexes_key = keys::quiz(source_id_, "selectedQuestionIndexes");
-  std::string not_json;
-  auto questions = parse_json(question_file, &not_json);
-  if (questions.is_discarded() || !questions.is_array()) {
-    throw invalid_data(Stage::kBuild,
-                       "question set " + file_name + " is not a JSON array" +
-                           (questions.is_discarded() ? " (it " + not_json + ")" : ""),
-                       file_name);
-  }
-  quiz_.questions.reserve(header.selected_indexes.size());
-  for (const auto& index_text : header.selected_indexes) {
-    const auto index = static_cast<std::size_t>(std::stoll(index_text));
-    if (index >= questions.size()) {
-      throw invalid_data(Stage::kBuild,
-                         "question index " + index_text + " in key '" + indexes_key +
-                             "' is outside question set " + file_name + " of " +
-                             std::to_string(questions.size()) + " questions",
-                         indexes_key);
-    }
-    auto entry = parse_question(questions[index], index, file_name);
+  auto entries = select_questions(question_file, header.selected_indexes, file_name,
+                                  keys::quiz(source_id_, "selectedQuestionIndexes"));
+  quiz_.questions.reserve(entries.size());
+  for (std::size_t i = 0; i < entries.size(); ++i) {
+    auto& entry = entries[i];
     for (auto answer : entry.answers) {
       if (answer < 0 || static_cast<std::uint64_t>(answer) >= entry.options.size()) {
         warn(quiz_.warnings, suppressed_warnings_,
-             "question set " + file_name + " question " + std::to_string(index) + " has answer " +
+             "question set " + file_name + " question " +
+                 std::to_string(std::stoll(header.selected_indexes[i])) + " has answer " +
                  std::to_string(answer) + ", not one of its " + std::to_string(entry.options.size()) +
                  " options: stored as written");
         break;
@@ -300,17 +249,19 @@ std::optional<QuizReader::Answer> QuizReader::feed(std::size_t i, const std::opt
   Answer answer{q, scanned ? std::move(*scanned) : parse_answer(key(i), user_id, *value)};
   answer.answer.user_id = user_id;
   if (is_unusual(answer.answer, duration_s_)) {
-    warn(quiz_.warnings, suppressed_warnings_,
-         "key '" + key(i) + "' holds " + printable(*value) +
-             ", not what a client sends (a negative option, or a duration outside 0 to questionDuration + 1): "
-             "stored as written");
+    warn(
+        quiz_.warnings, suppressed_warnings_,
+        "key '" + key(i) + "' holds " + printable(*value) +
+            ", not what a client sends (a negative option, or a duration outside 0 to questionDuration + 1): "
+            "stored as written");
   }
   return answer;
 }
 
 std::vector<std::string> QuizReader::warnings() const {
   auto out = quiz_.warnings;
-  if (suppressed_warnings_ > 0) out.push_back(std::to_string(suppressed_warnings_) + " more values like these");
+  if (suppressed_warnings_ > 0)
+    out.push_back(std::to_string(suppressed_warnings_) + " more values like these");
   return out;
 }
 
@@ -318,7 +269,8 @@ std::vector<std::size_t> participant_slots(const QuizHeader& header, const QuizR
   const std::size_t stride = keys::participant_stride(header);
   std::unordered_map<std::string_view, std::size_t> base;  // each member's first value, leaderboard order
   base.reserve(header.leaderboard.size());
-  for (std::size_t m = 0; m < header.leaderboard.size(); ++m) base.emplace(header.leaderboard[m].first, m * stride);
+  for (std::size_t m = 0; m < header.leaderboard.size(); ++m)
+    base.emplace(header.leaderboard[m].first, m * stride);
   const auto& participants = reader.quiz().participants;
   const std::size_t count = participants.size();
   std::vector<std::size_t> first(count);  // each participant's looked up once, not once a key
