@@ -123,12 +123,13 @@ TEST(Hostile, AnswersOutsideTheContractAreRefusedOnBothPaths) {
 }
 
 TEST(Hostile, TheFastPathAndTheFullParserAgreeOnWhatTheyAccept) {
-  for (const char* good : {R"({"selectedOptionIndexes":[1],"answeredInDuration":8})",
-                           R"({"selectedOptionIndexes":[],"answeredInDuration":11})",
-                           R"( { "selectedOptionIndexes" : [ 0 , 3 ] , "answeredInDuration" : 0 } )",
-                           R"({"answeredInDuration":2147483647,"selectedOptionIndexes":[2147483647]})",
-                           R"({"selectedOptionIndexes":[1],"answeredInDuration":-0})",
-                           R"({"selectedOptionIndexes":[-2147483648,-1],"answeredInDuration":-2147483648})"}) {
+  for (const char* good :
+       {R"({"selectedOptionIndexes":[1],"answeredInDuration":8})",
+        R"({"selectedOptionIndexes":[],"answeredInDuration":11})",
+        R"( { "selectedOptionIndexes" : [ 0 , 3 ] , "answeredInDuration" : 0 } )",
+        R"({"answeredInDuration":2147483647,"selectedOptionIndexes":[2147483647]})",
+        R"({"selectedOptionIndexes":[1],"answeredInDuration":-0})",
+        R"({"selectedOptionIndexes":[-2147483648,-1],"answeredInDuration":-2147483648})"}) {
     auto fast = scan_answer(good);
     auto full = parse_answer_json(good);
     ASSERT_TRUE(fast) << good;
@@ -152,17 +153,7 @@ TEST(Hostile, RandomAnswerTextsNeverMakeTheTwoPathsDisagree) {
   const std::string base = R"({"selectedOptionIndexes":[1,2],"answeredInDuration":8})";
   for (int i = 0; i < 200000; ++i) {
     std::string text = base;
-    for (int edits = 1 + static_cast<int>(rng() % 3); edits > 0; --edits) {
-      auto pos = rng() % (text.size() + 1);
-      switch (rng() % 3) {
-        case 0: text.insert(pos, 1, alphabet[rng() % alphabet.size()]); break;
-        case 1:
-          if (pos < text.size()) text.erase(pos, 1);
-          break;
-        default:
-          if (pos < text.size()) text[pos] = alphabet[rng() % alphabet.size()];
-      }
-    }
+    qrl::testing::edit_randomly(text, rng, alphabet);
     auto fast = scan_answer(text);
     if (!fast) continue;
     auto full = parse_answer_json(text);
@@ -182,8 +173,7 @@ TEST(Hostile, CorrectOptionsOfTheQuestionSetDoNotWrap) {
   // The upload service keeps any Go int: every 64-bit value is stored as written, with a warning.
   file[3]["answers"] = nlohmann::json::parse("[-9223372036854775808, 9223372036854775807, -1]");
   auto quiz = build(f, {}, file.dump());
-  EXPECT_EQ(quiz.questions[0].correct_options,
-            (std::vector<std::int64_t>{INT64_MIN, INT64_MAX, -1}));
+  EXPECT_EQ(quiz.questions[0].correct_options, (std::vector<std::int64_t>{INT64_MIN, INT64_MAX, -1}));
   EXPECT_THAT(encode_item(quiz), HasSubstr(R"({"N":"-9223372036854775808"},{"N":"9223372036854775807"})"));
   ASSERT_EQ(quiz.warnings.size(), 1u);
   EXPECT_THAT(quiz.warnings[0], HasSubstr("qs1.json question 3 has answer -9223372036854775808"));
@@ -291,7 +281,7 @@ TEST(Hostile, ItemSizeCountsEveryMapEntryAndNumbersAsDynamoDbDoes) {
 }
 
 }  // namespace
-}  // namespace qrl::core
+}  // namespace qrl::core::hostile
 
 namespace qrl {
 namespace {
@@ -323,4 +313,4 @@ TEST(HostileShell, ASettingThatIsNotUtf8IsAClearConfigErrorInValidUtf8) {
 }
 
 }  // namespace
-}  // namespace qrl::core::hostile
+}  // namespace qrl

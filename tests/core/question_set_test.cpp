@@ -11,6 +11,7 @@
 
 #include "core/error.h"
 #include "core/sample.h"
+#include "support/fixtures.h"
 
 namespace qrl::core {
 namespace {
@@ -121,17 +122,7 @@ TEST(QuestionSet, RandomEditsNeverMakeTheTwoReadingsDisagree) {
   std::size_t scanned = 0;
   for (int i = 0; i < 100000; ++i) {
     std::string file = base;
-    for (int edits = 1 + static_cast<int>(rng() % 3); edits > 0; --edits) {
-      auto pos = rng() % (file.size() + 1);
-      switch (rng() % 3) {
-        case 0: file.insert(pos, 1, alphabet[rng() % alphabet.size()]); break;
-        case 1:
-          if (pos < file.size()) file.erase(pos, 1);
-          break;
-        default:
-          if (pos < file.size()) file[pos] = alphabet[rng() % alphabet.size()];
-      }
-    }
+    qrl::testing::edit_randomly(file, rng, alphabet);
     std::vector<std::size_t> indexes;
     for (auto n = rng() % 4; n > 0; --n) indexes.push_back(rng() % 4);
     if (scan_questions(file, indexes)) ++scanned;

@@ -64,6 +64,20 @@ std::string random_id() {
   return std::string("t") + buffer;
 }
 
+void edit_randomly(std::string& text, std::mt19937& rng, std::string_view alphabet) {
+  for (int edits = 1 + static_cast<int>(rng() % 3); edits > 0; --edits) {
+    auto pos = rng() % (text.size() + 1);
+    switch (rng() % 3) {
+      case 0: text.insert(pos, 1, alphabet[rng() % alphabet.size()]); break;
+      case 1:
+        if (pos < text.size()) text.erase(pos, 1);
+        break;
+      default:
+        if (pos < text.size()) text[pos] = alphabet[rng() % alphabet.size()];
+    }
+  }
+}
+
 Fixture contract_quiz(const std::string& q) {
   Fixture f;
   f.quiz_id = q;
@@ -296,7 +310,8 @@ pipeline::ItemStore::Stored MemoryItems::put_quiz(const std::string& id, const s
     auto old = nlohmann::json::parse(it->second);
     std::size_t count = 0;
     if (old.contains("Participants")) count = old["Participants"]["L"].size();
-    if (old.contains("Split")) count = std::stoul(old["Split"]["M"]["ParticipantCount"]["N"].get<std::string>());
+    if (old.contains("Split"))
+      count = std::stoul(old["Split"]["M"]["ParticipantCount"]["N"].get<std::string>());
     const bool same = old.contains("StartTime") && old["StartTime"].value("S", "") == identity.start_time &&
                       count == identity.participants;
     if (!same) return Stored::kRefused;

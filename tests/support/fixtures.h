@@ -4,7 +4,9 @@
 
 #include <map>
 #include <optional>
+#include <random>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -31,6 +33,10 @@ Fixture edge_quiz(const std::string& quiz_id);
 Fixture empty_quiz(const std::string& quiz_id);
 
 std::string random_id();
+
+// One to three random edits of `text` (a character inserted, erased or replaced, each from
+// `alphabet`): the differential tests' inputs, near a valid text.
+void edit_randomly(std::string& text, std::mt19937& rng, std::string_view alphabet);
 
 // Redis in memory, enough for the commands above: a LiveStore for pipeline tests.
 class MemoryRedis final : public pipeline::LiveStore {
