@@ -12,8 +12,21 @@ std::size_t string_size(std::string_view text) noexcept {
   return valid_utf8_size(text);
 }
 
+namespace {
+
+// DynamoDB's size of a non-zero number from its significant digits: one byte, a byte per two
+// digits (rounded up), one more when an even count of them starts at an even decimal exponent
+// (the pairs, aligned on the exponent, then spill over), and one for a minus sign.
+std::size_t digits_size(std::size_t significant, bool even_exponent, bool negative) {
+  return 1 + (significant + 1) / 2 + (significant % 2 == 0 && even_exponent ? 1 : 0) + (negative ? 1 : 0);
+}
+
+}  // namespace
+
 std::size_t number_size(std::string_view text) {
-  auto bad = [&] { return invalid_data(Stage::kBuild, "not a DynamoDB number: '" + std::string(text) + "'"); };
+  auto bad = [&] {
+    return invalid_data(Stage::kBuild, "not a DynamoDB number: '" + std::string(text) + "'");
+  };
   std::size_t at = 0;
   const bool negative = !text.empty() && text[0] == '-';
   if (negative || (!text.empty() && text[0] == '+')) ++at;
@@ -49,8 +62,7 @@ std::size_t number_size(std::string_view text) {
   std::size_t last = digits.find_last_not_of('0');
   const std::size_t significant = last - first + 1;
   const std::int64_t leading = point - static_cast<std::int64_t>(first) - 1 + exponent;
-  const bool even_exponent = leading % 2 == 0;
-  return 1 + (significant + 1) / 2 + (significant % 2 == 0 && even_exponent ? 1 : 0) + (negative ? 1 : 0);
+  return digits_size(significant, leading % 2 == 0, negative);
 }
 
 // The same count as for the integer's decimal text, without making it: an integer's first digit
@@ -64,8 +76,7 @@ std::size_t number_size(std::int64_t value) {
   for (; magnitude % 10 == 0; magnitude /= 10) ++trailing_zeros;
   std::size_t significant = 0;
   for (; magnitude != 0; magnitude /= 10) ++significant;
-  const bool even_exponent = (significant + trailing_zeros - 1) % 2 == 0;
-  return 1 + (significant + 1) / 2 + (significant % 2 == 0 && even_exponent ? 1 : 0) + (value < 0 ? 1 : 0);
+  return digits_size(significant, (significant + trailing_zeros - 1) % 2 == 0, value < 0);
 }
 
 std::size_t value_size(const nlohmann::json& value) {

@@ -72,6 +72,7 @@ class SelectedEntries {
       if (!next_selected()) return skip_ = 1, true;
       where_ = Where::kEntry;
       entry_ = {};
+      entry_.index = wanted_[next_].first;
       seen_ = 0;
       return true;
     }
@@ -158,6 +159,7 @@ QuestionEntry parse_question(const Json& entry, std::size_t index, const std::st
   };
   if (!entry.is_object()) throw fail("is not an object");
   QuestionEntry out;
+  out.index = index;
   auto text = entry.find("question");
   if (text == entry.end() || !text->is_string()) throw fail("field 'question' is missing or not a string");
   out.text = text->get<std::string>();

@@ -20,6 +20,7 @@
 namespace qrl::core {
 
 struct QuestionEntry {
+  std::size_t index = 0;  // its place in the set
   std::string text;
   std::vector<std::string> options;
   std::vector<std::int64_t> answers;

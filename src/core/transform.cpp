@@ -194,13 +194,11 @@ void QuizReader::take_questions(const QuizHeader& header, std::string_view quest
   auto entries = select_questions(question_file, header.selected_indexes, file_name,
                                   keys::quiz(source_id_, "selectedQuestionIndexes"));
   quiz_.questions.reserve(entries.size());
-  for (std::size_t i = 0; i < entries.size(); ++i) {
-    auto& entry = entries[i];
+  for (auto& entry : entries) {
     for (auto answer : entry.answers) {
       if (answer < 0 || static_cast<std::uint64_t>(answer) >= entry.options.size()) {
         warn(quiz_.warnings, suppressed_warnings_,
-             "question set " + file_name + " question " +
-                 std::to_string(std::stoll(header.selected_indexes[i])) + " has answer " +
+             "question set " + file_name + " question " + std::to_string(entry.index) + " has answer " +
                  std::to_string(answer) + ", not one of its " + std::to_string(entry.options.size()) +
                  " options: stored as written");
         break;

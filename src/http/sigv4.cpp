@@ -173,9 +173,10 @@ Signer::Digest Signer::hmac(const unsigned char* key, std::size_t key_size, std:
 }
 
 // kSigning = HMAC(HMAC(HMAC(HMAC("AWS4" + secret, day), region), service), "aws4_request"),
-// derived again only when the day, the region, the service or the secret changes.
-const Signer::Digest& Signer::signing_key(std::string_view day, const AwsSigning& keys) {
-  const std::string scope = std::string(day) + "/" + keys.region + "/" + keys.service;
+// derived again only when the credential scope (day/region/service/aws4_request) or the secret
+// changes.
+const Signer::Digest& Signer::signing_key(std::string_view scope, std::string_view day,
+                                          const AwsSigning& keys) {
   if (have_key_ && scope == key_scope_ && keys.secret_access_key == key_secret_) return key_;
   const std::string first = "AWS4" + keys.secret_access_key;
   auto key = hmac(reinterpret_cast<const unsigned char*>(first.data()), first.size(), day);
@@ -189,7 +190,14 @@ const Signer::Digest& Signer::signing_key(std::string_view day, const AwsSigning
 }
 
 std::string Signer::canonical_request(const Request& request, std::string_view date, const AwsSigning& keys) {
+  std::string names;
+  return canonical(request, date, keys, names);
+}
+
+std::string Signer::canonical(const Request& request, std::string_view date, const AwsSigning& keys,
+                              std::string& names) {
   const auto headers = signed_headers(request, date, keys);
+  append_signed_names(names, headers);
   std::string out;
   out.reserve(512);
   out.append(request.method).append("\n");
@@ -199,8 +207,7 @@ std::string Signer::canonical_request(const Request& request, std::string_view d
   out += '\n';
   for (const auto& header : headers) out.append(header.name).append(":").append(header.value).append("\n");
   out += '\n';
-  append_signed_names(out, headers);
-  out += '\n';
+  out.append(names).append("\n");
   const auto body_hash = sha256(request.body);
   append_hex(out, body_hash.data(), body_hash.size());
   return out;
@@ -210,20 +217,17 @@ void Signer::sign(const Request& request, const AwsSigning& keys, std::time_t no
                   std::vector<std::string>& out) {
   const std::string date = amz_date(now);
   const std::string_view day = std::string_view(date).substr(0, 8);
-  scratch_ = canonical_request(request, date, keys);
-  const auto request_hash = sha256(scratch_);
+  std::string names;
+  const auto request_hash = sha256(canonical(request, date, keys, names));
 
   const std::string scope = std::string(day) + "/" + keys.region + "/" + keys.service + "/aws4_request";
   std::string to_sign;
   to_sign.reserve(160);
   to_sign.append(kAlgorithm).append("\n").append(date).append("\n").append(scope).append("\n");
   append_hex(to_sign, request_hash.data(), request_hash.size());
-  const auto& key = signing_key(day, keys);
+  const auto& key = signing_key(scope, day, keys);
   const auto signature = hmac(key.data(), key.size(), to_sign);
 
-  // The signed names: the canonical request's line before the body's hash.
-  const auto names_end = scratch_.rfind('\n');
-  const auto names_begin = scratch_.rfind('\n', names_end - 1) + 1;
   std::string authorization;
   authorization.reserve(256);
   authorization.append("Authorization: ")
@@ -231,7 +235,7 @@ void Signer::sign(const Request& request, const AwsSigning& keys, std::time_t no
       .append(" Credential=")
       .append(keys.access_key_id);
   authorization.append("/").append(scope).append(", SignedHeaders=");
-  authorization.append(scratch_, names_begin, names_end - names_begin).append(", Signature=");
+  authorization.append(names).append(", Signature=");
   append_hex(authorization, signature.data(), signature.size());
 
   out.push_back("X-Amz-Date: " + date);

@@ -56,7 +56,10 @@ class Signer {
   using Digest = std::array<unsigned char, 32>;
   Digest sha256(std::string_view data);
   Digest hmac(const unsigned char* key, std::size_t key_size, std::string_view data);
-  const Digest& signing_key(std::string_view day, const AwsSigning& keys);
+  const Digest& signing_key(std::string_view scope, std::string_view day, const AwsSigning& keys);
+  // The canonical request; `names` gets its signed header names ("content-type;host;...").
+  std::string canonical(const Request& request, std::string_view date, const AwsSigning& keys,
+                        std::string& names);
 
   struct MdFree {
     void operator()(EVP_MD* md) const noexcept { EVP_MD_free(md); }
@@ -76,11 +79,10 @@ class Signer {
   std::unique_ptr<EVP_MAC_CTX, MacCtxFree> mac_ctx_;
 
   // What the cached key was derived from; the secret is kept to tell a rotated key apart.
-  std::string key_scope_;  // day/region/service
+  std::string key_scope_;  // day/region/service/aws4_request
   std::string key_secret_;
   Digest key_{};
   bool have_key_ = false;
-  std::string scratch_;  // the canonical request, reused
 };
 
 }  // namespace sigv4
